@@ -1,0 +1,219 @@
+"""The app factory: one config object in, a wired bot out. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.types import ErrorEvent
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from bot import LOCALES_DIR, TEMPLATES_DIR
+from bot.config import Settings
+from bot.conversation import Assistant, Clock
+from bot.i18n import load_catalogues
+from bot.intents import PhraseMatcher
+from bot.languages import from_telegram
+from bot.shop import Shop, load_shop
+from bot.storage import Store
+from bot.texts import Texts
+from handlers import setup_routers
+
+log = logging.getLogger("shopbot")
+
+
+class StartupError(Exception):
+    """Something an operator must fix before the bot can run; its text is one clear line."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    shop: Shop
+    bot: Bot
+    dispatcher: Dispatcher
+    redis: Redis
+    store: Store
+    texts: Texts
+    assistant: Assistant
+    persistent: bool  # False on the in-process Redis
+    _closers: list[Any] = field(default_factory=list)
+
+    async def check(self) -> None:
+        """Fail fast, in one line each, on what makes serving impossible."""
+        try:
+            await self.store.ping()
+        except (RedisError, OSError) as exc:
+            raise StartupError(f"cannot reach Redis at {self.settings.redis_url}: {exc}") from None
+        try:
+            me = await self.bot.get_me()
+        except TelegramAPIError as exc:
+            raise StartupError(f"Telegram refused the bot token: {exc.message}") from None
+        except Exception as exc:  # network errors come in many shapes
+            raise StartupError(f"cannot reach the Bot API at {self._api_base()}: {exc}") from None
+        log.info("serving %s as @%s", self.shop.id, me.username)
+
+    def _api_base(self) -> str:
+        return self.settings.telegram_api_server or "https://api.telegram.org"
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.dispatcher.fsm.events_isolation.close()
+        await self.bot.session.close()
+        await self.redis.aclose()
+
+    # -- serving -----------------------------------------------------------------------
+    async def run_polling(self) -> None:
+        await self.check()
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(
+            self.bot,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            handle_signals=False,
+            close_bot_session=False,
+        )
+
+    def webhook_app(self) -> web.Application:
+        """The aiohttp app Telegram posts updates to; a wrong or missing secret gets 401."""
+        settings = self.settings
+        path = urlsplit(settings.webhook_url or "").path or "/webhook"
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher=self.dispatcher, bot=self.bot, secret_token=settings.secret_token()
+        ).register(app, path=path)
+
+        async def register_webhook(*_: Any, **__: Any) -> None:
+            await self.bot.set_webhook(
+                url=settings.webhook_url or "",
+                secret_token=settings.secret_token(),
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            )
+            log.info("webhook registered at %s", settings.webhook_url)
+
+        self.dispatcher.startup.register(register_webhook)
+        setup_application(app, self.dispatcher, bot=self.bot)
+        return app
+
+    async def run_webhook(self) -> None:
+        await self.check()
+        runner = web.AppRunner(self.webhook_app(), handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.host, self.settings.port)
+        await site.start()
+        log.info("listening for the webhook on %s:%s", self.settings.host, self.settings.port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    async def run(self) -> None:
+        try:
+            if self.settings.webhook_url:
+                await self.run_webhook()
+            else:
+                await self.run_polling()
+        finally:
+            await self.close()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    shop: Shop | None = None,
+) -> App:
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise StartupError("BOT_TOKEN is not set: get one from @BotFather and set BOT_TOKEN")
+    shop = shop or load_shop(settings.shop_file)
+    prefix = settings.redis_prefix or f"shopbot:{shop.id}"
+    redis, persistent = _redis(settings)
+    store = Store(redis, prefix)
+    key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
+    storage: BaseStorage
+    isolation: BaseEventIsolation
+    if persistent:
+        storage = RedisStorage(redis, key_builder=key_builder)
+        isolation = RedisEventIsolation(redis, key_builder=key_builder)
+    else:
+        storage, isolation = MemoryStorage(), SimpleEventIsolation()
+
+    clock = clock or (lambda: datetime.now(UTC))
+    texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng)
+    assistant = Assistant(
+        shop, store, PhraseMatcher(), clock,
+        quiet_period=timedelta(hours=settings.greeting_quiet_hours),
+    )
+    bot = Bot(
+        token=settings.bot_token.get_secret_value().strip(),
+        session=_session(settings),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+    dispatcher = Dispatcher(
+        storage=storage, events_isolation=isolation,
+        assistant=assistant, texts=texts, store=store, shop=shop,
+    )
+    dispatcher.include_router(setup_routers())
+    dispatcher.errors.register(_on_error)
+    return App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent)
+
+
+def _session(settings: Settings) -> AiohttpSession:
+    if settings.telegram_api_server:
+        base = settings.telegram_api_server.rstrip("/")
+        return AiohttpSession(api=TelegramAPIServer.from_base(base))
+    return AiohttpSession()
+
+
+def _redis(settings: Settings) -> tuple[Redis, bool]:
+    if settings.redis_url:
+        # A blocking pool waits for a free connection instead of raising under load.
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=5)
+        return Redis(connection_pool=pool), True
+    from fakeredis import FakeAsyncRedis
+
+    log.warning(
+        "REDIS_URL is not set: using an in-process Redis. NOTHING SURVIVES A RESTART "
+        "(customers, conversations, languages). Set REDIS_URL for a real shop."
+    )
+    return FakeAsyncRedis(), False
+
+
+async def _on_error(event: ErrorEvent, bot: Bot, texts: Texts, store: Store) -> bool:
+    """Log the failure; the shopper gets an apology, never a traceback."""
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    update = event.update
+    message = update.message or (update.callback_query.message if update.callback_query else None)
+    user = update.message.from_user if update.message else (
+        update.callback_query.from_user if update.callback_query else None
+    )
+    if message is None or user is None or message.chat.type != "private":
+        return True
+    lang = from_telegram(user.language_code)
+    try:
+        customer = await store.customer(user.id)
+        lang = customer.lang if customer else lang
+    except Exception:  # the store may be what failed; the apology still goes out
+        log.debug("no profile for the apology", exc_info=True)
+    try:
+        await bot.send_message(message.chat.id, texts.render("error", lang))
+    except Exception:  # best effort: the failure itself is already logged
+        log.debug("could not send the apology", exc_info=True)
+    return True

@@ -1,0 +1,91 @@
+"""`shopbot`: run the bot, or check a shop file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.shop import ShopFileError, load_shop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shopbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve shoppers (long polling, or a webhook with WEBHOOK_URL)")
+    check = commands.add_parser("check", help="validate a shop file")
+    check.add_argument("shop_file", nargs="?", type=Path,
+                       help="the shop file (default: SHOP_FILE, else the bundled demo shop)")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return _check(args.shop_file)
+    return _run()
+
+
+def _fail(message: str) -> int:
+    print(f"shopbot: {message}", file=sys.stderr)
+    return 2
+
+
+def _settings():
+    from bot.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise SystemExit(_fail(f"bad setting: {problems}")) from None
+
+
+def _check(path: Path | None) -> int:
+    path = path or _settings().shop_file
+    try:
+        shop = load_shop(path)
+    except ShopFileError as exc:
+        for line in exc.lines():
+            print(line)
+        return 1
+    print(f"{path}: ok: {shop.text(shop.name, shop.default_language)}, "
+          f"{len(shop.products)} products, {len(shop.categories)} categories, "
+          f"{len(shop.faq)} FAQ entries")
+    return 0
+
+
+def _run() -> int:
+    from aiogram.utils.token import TokenValidationError
+
+    from bot.app import StartupError, create_app
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        app = create_app(settings)
+    except ShopFileError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return _fail(f"the shop file {exc.path} has {len(exc.problems)} problem(s); "
+                     "run `shopbot check` after fixing it")
+    except TokenValidationError:
+        return _fail("BOT_TOKEN does not look like a bot token (it reads like 123456:ABC-DEF...)")
+    except StartupError as exc:
+        return _fail(str(exc))
+    try:
+        asyncio.run(app.run())
+    except StartupError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Settings read from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot import DEMO_SHOP
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    shop_file: Path = DEMO_SHOP
+    redis_url: str | None = None
+    # Several shops can share one Redis: every key starts with this (default: shopbot:<shop id>).
+    redis_prefix: str | None = None
+    telegram_api_server: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_path: str = "/webhook"
+    host: str = "0.0.0.0"
+    port: int = 8080
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    staff_chat_id: int | None = None
+    log_level: str = "INFO"
+    greeting_quiet_hours: float = Field(6.0, gt=0)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("telegram_api_server", "redis_url", "webhook_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def secret_token(self) -> str:
+        """The webhook secret: the configured one, or one derived from the bot token.
+
+        Deriving it keeps every web process behind one URL agreeing without more set-up,
+        and it is as secret as the token itself.
+        """
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        token = self.bot_token.get_secret_value() if self.bot_token else ""
+        return hashlib.sha256(f"shopbot-webhook:{token}".encode()).hexdigest()[:48]

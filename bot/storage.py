@@ -1,0 +1,155 @@
+"""Redis: customer profiles and conversation state, every key under the shop's prefix."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from bot.languages import Lang, from_telegram, parse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Customer:
+    id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    telegram_language: str | None
+    language: Lang | None  # chosen with /language; wins over Telegram's
+    first_seen: datetime | None
+    last_seen: datetime | None
+    visits: int
+
+    @property
+    def lang(self) -> Lang:
+        return self.language or from_telegram(self.telegram_language)
+
+
+@dataclass
+class Conversation:
+    started_at: datetime | None = None
+    last_message_at: datetime | None = None
+    closed: bool = False
+    messages: int = 0
+
+
+def _ts(value: datetime | None) -> str:
+    return "" if value is None else str(value.timestamp())
+
+
+def _dt(raw: str | bytes | None) -> datetime | None:
+    if not raw:
+        return None
+    return datetime.fromtimestamp(float(raw), tz=UTC)
+
+
+def _str(raw: str | bytes | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class Store:
+    """The shop's data in Redis. Key layout: `<prefix>:customer:<id>`, `<prefix>:conv:<id>`."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix.rstrip(":")
+
+    def key(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    # -- customers ---------------------------------------------------------------
+    async def customer(self, user_id: int) -> Customer | None:
+        raw = await self.redis.hgetall(self.key("customer", user_id))
+        return self._customer(user_id, raw) if raw else None
+
+    async def identify(
+        self,
+        user_id: int,
+        *,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        telegram_language: str | None,
+        now: datetime,
+    ) -> Customer:
+        """Create or refresh who the customer is (names change; the first sighting stays)."""
+        key = self.key("customer", user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={
+                "id": user_id,
+                "first_name": first_name,
+                "last_name": last_name or "",
+                "username": username or "",
+                "telegram_language": telegram_language or "",
+            })
+            pipe.hsetnx(key, "first_seen", _ts(now))
+            pipe.hsetnx(key, "visits", 0)
+            pipe.hgetall(key)
+            *_, raw = await pipe.execute()
+        return self._customer(user_id, raw)
+
+    async def set_language(self, user_id: int, lang: Lang) -> None:
+        await self.redis.hset(self.key("customer", user_id), "language", lang)
+
+    async def seen(self, user_id: int, now: datetime) -> None:
+        await self.redis.hset(self.key("customer", user_id), "last_seen", _ts(now))
+
+    async def count_visit(self, user_id: int) -> int:
+        return int(await self.redis.hincrby(self.key("customer", user_id), "visits", 1))
+
+    @staticmethod
+    def _customer(user_id: int, raw: dict) -> Customer:
+        get = {(_str(k) or ""): _str(v) for k, v in raw.items()}
+        return Customer(
+            id=user_id,
+            first_name=get.get("first_name") or "",
+            last_name=get.get("last_name"),
+            username=get.get("username"),
+            telegram_language=get.get("telegram_language"),
+            language=parse(get.get("language")),
+            first_seen=_dt(get.get("first_seen")),
+            last_seen=_dt(get.get("last_seen")),
+            visits=int(get.get("visits") or 0),
+        )
+
+    # -- conversations -------------------------------------------------------------
+    async def conversation(self, user_id: int) -> Conversation | None:
+        raw = await self.redis.hgetall(self.key("conv", user_id))
+        if not raw:
+            return None
+        get = {(_str(k) or ""): _str(v) for k, v in raw.items()}
+        return Conversation(
+            started_at=_dt(get.get("started_at")),
+            last_message_at=_dt(get.get("last_message_at")),
+            closed=get.get("closed") == "1",
+            messages=int(get.get("messages") or 0),
+        )
+
+    async def open_conversation(self, user_id: int, now: datetime) -> None:
+        key = self.key("conv", user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping={"started_at": _ts(now), "last_message_at": _ts(now),
+                                    "closed": "0", "messages": 0})
+            await pipe.execute()
+
+    async def note_message(self, user_id: int, now: datetime) -> None:
+        key = self.key("conv", user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "last_message_at", _ts(now))
+            pipe.hincrby(key, "messages", 1)
+            await pipe.execute()
+
+    async def close_conversation(self, user_id: int, now: datetime) -> None:
+        await self.redis.hset(self.key("conv", user_id),
+                              mapping={"closed": "1", "last_message_at": _ts(now)})

@@ -1,0 +1,99 @@
+"""Everything a shopper reads is rendered here, from Jinja2 templates and gettext catalogues.
+
+Templates call `_()` / `ngettext()` for every phrase, so Babel extracts them, and `pick()`
+to choose one of several phrasings at random, so the bot does not sound like a machine.
+Values are escaped for Telegram's HTML parse mode (autoescape); translations may hold tags.
+"""
+
+from __future__ import annotations
+
+import gettext
+import random
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from bot.i18n import Formatter
+from bot.languages import Lang
+
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+
+
+class Texts:
+    def __init__(
+        self,
+        templates_dir: Path,
+        catalogues: Mapping[Lang, gettext.NullTranslations],
+        currency: str,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._catalogues = catalogues
+        self._currency = currency
+        self._rng = rng or random.Random()
+        self.env = Environment(
+            loader=FileSystemLoader(templates_dir),
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+        )
+        self.env.globals.update(_=self._gettext, gettext=self._gettext, ngettext=self._ngettext,
+                                pick=self._pick)
+        self.env.filters.update(money=self._money, time=self._time, day=self._day,
+                                weekday=self._weekday)
+
+    def render(self, template: str, lang: Lang, /, **context: Any) -> str:
+        """A whole message: `templates/<template>.j2` in the shopper's language."""
+        text = self.env.get_template(f"{template}.j2").render(lang=lang, **context)
+        return _BLANK_LINES.sub("\n\n", text).strip()
+
+    def label(self, macro: str, lang: Lang, /, **context: Any) -> str:
+        """A button label: the macro `macro` of `templates/buttons.j2`."""
+        module = self.env.get_template("buttons.j2").make_module({"lang": lang})
+        return str(getattr(module, macro)(**context)).strip()
+
+    # -- what templates call -------------------------------------------------
+    def _catalogue(self, context: Context) -> gettext.NullTranslations:
+        return self._catalogues[context["lang"]]
+
+    @pass_context
+    def _gettext(self, context: Context, message: str, **values: Any) -> Markup:
+        # The translation is trusted markup; the values put into it are not.
+        translated = Markup(self._catalogue(context).gettext(message))
+        return translated % {k: _escape(v) for k, v in values.items()} if values else translated
+
+    @pass_context
+    def _ngettext(
+        self, context: Context, singular: str, plural: str, num: int, **values: Any
+    ) -> Markup:
+        translated = Markup(self._catalogue(context).ngettext(singular, plural, num))
+        return translated % {"num": num, **{k: _escape(v) for k, v in values.items()}}
+
+    def _pick(self, *phrasings: Any) -> Any:
+        return self._rng.choice(phrasings)
+
+    @pass_context
+    def _money(self, context: Context, amount: Any) -> str:
+        return Formatter(context["lang"], self._currency).money(amount)
+
+    @pass_context
+    def _time(self, context: Context, moment: Any) -> str:
+        return Formatter(context["lang"], self._currency).time(moment)
+
+    @pass_context
+    def _day(self, context: Context, moment: Any) -> str:
+        return Formatter(context["lang"], self._currency).day(moment)
+
+    @pass_context
+    def _weekday(self, context: Context, index: int) -> str:
+        return Formatter(context["lang"], self._currency).weekday(index)
+
+
+def _escape(value: Any) -> Any:
+    return value if isinstance(value, int | float) else escape(value)

@@ -1,0 +1,21 @@
+"""aiogram routers: they translate between Telegram and the shop's rules in `bot/`.
+
+Routers are built per app (not at import), so several apps can live in one process.
+"""
+
+from aiogram import Router
+
+from handlers import callbacks, chat, commands, fallback
+from handlers.middlewares import CustomerMiddleware
+
+
+def setup_routers() -> Router:
+    root = Router(name="shopbot")
+    for shopper_facing in (commands.build(), callbacks.build(), chat.build()):
+        # Inner middleware: runs only once a private-chat handler matched, so group
+        # members and channel posts never become customer profiles.
+        shopper_facing.message.middleware(CustomerMiddleware())
+        shopper_facing.callback_query.middleware(CustomerMiddleware())
+        root.include_router(shopper_facing)
+    root.include_router(fallback.build())
+    return root

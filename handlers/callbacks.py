@@ -1,0 +1,53 @@
+"""Inline buttons the bot made. Anything else is answered as a stale button."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from bot.conversation import Assistant
+from bot.languages import parse
+from bot.storage import Customer
+from bot.texts import Texts
+from handlers.present import send
+
+MENU = {"menu:order", "menu:contacts", "menu:language"}
+
+
+async def choose_language(query: CallbackQuery, assistant: Assistant, customer: Customer,
+                          texts: Texts) -> None:
+    lang = parse((query.data or "").removeprefix("lang:"))
+    if lang is None or not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    replies = await assistant.choose_language(customer, lang)
+    await query.answer()
+    await send(query.message, replies, texts, lang)
+
+
+async def menu(query: CallbackQuery, assistant: Assistant, customer: Customer,
+               texts: Texts) -> None:
+    if not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    pick = {
+        "menu:order": assistant.order_info,
+        "menu:contacts": assistant.contacts,
+        "menu:language": assistant.language_prompt,
+    }[query.data or ""]
+    await query.answer()
+    await send(query.message, [pick(customer)], texts, customer.lang)
+
+
+async def stale(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
+    """Old, forged or foreign callback data: a polite notice, nothing else happens."""
+    await query.answer(texts.render("stale_button", customer.lang), show_alert=False)
+
+
+def build() -> Router:
+    router = Router(name="callbacks")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.register(choose_language, F.data.startswith("lang:"))
+    router.callback_query.register(menu, F.data.in_(MENU))
+    router.callback_query.register(stale)
+    return router

@@ -1,0 +1,33 @@
+"""Who is writing: the customer's profile is loaded (and refreshed) before any handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+
+from bot.conversation import Assistant
+
+
+class CustomerMiddleware(BaseMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        assistant: Assistant = data["assistant"]
+        if user is None or user.is_bot:
+            return None
+        data["customer"] = await assistant.store.identify(
+            user.id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            username=user.username,
+            telegram_language=user.language_code,
+            now=assistant.clock(),
+        )
+        return await handler(event, data)

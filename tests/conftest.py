@@ -1,0 +1,154 @@
+"""Shared fixtures: a real Redis, the local fake Bot API, and the bot running against both."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.app import App, create_app
+from bot.config import Settings
+from tests.fake_bot_api import Call, FakeBotAPI, Shopper
+
+TOKEN = "123456:TEST-token"
+MOSCOW = ZoneInfo("Europe/Moscow")  # the demo shop's time zone
+
+
+class FakeClock:
+    """The bot's clock, set by the test: `clock.local(hour=9)` is 09:00 in the shop's zone."""
+
+    def __init__(self) -> None:
+        # Monday 23 November 2026, 11:00 in Moscow: the demo shop is open.
+        self.now = datetime(2026, 11, 23, 11, 0, tzinfo=MOSCOW).astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def local(self, **fields: int) -> None:
+        self.now = self.now.astimezone(MOSCOW).replace(**fields).astimezone(UTC)
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.fail("the tests need a real Redis: run them with scripts/test (it sets REDIS_URL)")
+    return url
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url())
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"shopbot-test:{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(TOKEN) as fake:
+        yield fake
+
+
+def settings_for(api: FakeBotAPI, prefix: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "bot_token": TOKEN,
+        "telegram_api_server": api.url,
+        "redis_url": redis_url(),
+        "redis_prefix": prefix,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Harness:
+    """The real bot, polling the fake Bot API; the test acts as shoppers."""
+
+    def __init__(self, app: App, api: FakeBotAPI) -> None:
+        self.app = app
+        self.api = api
+        self._done: dict[int, asyncio.Event] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async def track(handler, event, data):  # type: ignore[no-untyped-def]
+            try:
+                return await handler(event, data)
+            finally:
+                self._done.setdefault(event.update_id, asyncio.Event()).set()
+
+        self.app.dispatcher.update.outer_middleware(track)
+        self._task = asyncio.create_task(self.app.run_polling())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self.app.dispatcher.stop_polling()
+            try:
+                await asyncio.wait_for(self._task, 10)
+            except (asyncio.CancelledError, RuntimeError):
+                pass
+        await self.app.close()
+
+    async def feed(self, update: dict, timeout: float = 10) -> list[Call]:
+        """Push one update, wait until the dispatcher has handled it, return what it sent."""
+        since = len(self.api.calls)
+        update_id = self.api.push_update(update)
+        event = self._done.setdefault(update_id, asyncio.Event())
+        waiter = asyncio.ensure_future(event.wait())
+        assert self._task is not None
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            waiter.cancel()
+            if self._task in done:
+                self._task.result()  # the bot stopped: raise why
+            raise AssertionError(f"update {update_id} was not handled within {timeout}s")
+        return [call for call in self.api.calls[since:] if call.method != "getUpdates"]
+
+    async def send(self, shopper: Shopper, text: str | None = None, **content: object) -> list[str]:
+        """A shopper writes; returns the texts the bot sent to that shopper."""
+        calls = await self.feed(self.api.message_update(shopper, text, **content))
+        return texts_to(calls, shopper.id)
+
+    async def press(self, shopper: Shopper, data: str) -> list[Call]:
+        return await self.feed(self.api.callback_update(shopper, data))
+
+
+def texts_to(calls: list[Call], chat_id: int) -> list[str]:
+    return [
+        str(call.params.get("text") or call.params.get("caption") or "")
+        for call in calls
+        if call.chat_id == chat_id and call.method in ("sendMessage", "sendPhoto")
+    ]
+
+
+@pytest.fixture
+async def shopbot(api: FakeBotAPI, prefix: str, clock: FakeClock) -> AsyncIterator[Harness]:
+    app = create_app(settings_for(api, prefix), clock=clock, rng=random.Random(1))
+    harness = Harness(app, api)
+    await harness.start()
+    yield harness
+    await harness.stop()
+    cleaner = Redis.from_url(redis_url())
+    keys = [key async for key in cleaner.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await cleaner.delete(*keys)
+    await cleaner.aclose()

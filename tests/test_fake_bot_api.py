@@ -1,0 +1,185 @@
+"""The fake Bot API, driven through a real aiogram Bot and session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiohttp import ClientSession
+
+from tests.fake_bot_api import FakeBotAPI
+
+TOKEN = "123456:TEST-token"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(TOKEN) as api:
+        yield api
+
+
+def bot_for(api: FakeBotAPI, token: str = TOKEN, **kwargs: object) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api.url))
+    return Bot(token, session=session, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
+    bot = bot_for(fake)
+    yield bot
+    await bot.session.close()
+
+
+@pytest.mark.asyncio
+async def test_get_me_describes_the_bot(fake: FakeBotAPI, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert (me.id, me.is_bot, me.username) == (123456, True, "shopbot_test_bot")
+    assert fake.calls[-1].method == "getMe"
+
+
+@pytest.mark.asyncio
+async def test_send_message_is_recorded_with_its_keyboard(fake: FakeBotAPI, bot: Bot) -> None:
+    ann = fake.new_shopper(first_name="Ann")
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Buy", callback_data="buy:42")]]
+    )
+    sent = await bot.send_message(ann.id, "<b>Tea</b> & cake", reply_markup=keyboard,
+                                  parse_mode="HTML")
+
+    assert isinstance(sent, Message)
+    assert sent.chat.id == ann.id and sent.chat.type == "private"
+    assert sent.from_user is not None and sent.from_user.id == 123456
+    assert sent.text == "Tea & cake"
+    assert sent.entities and sent.entities[0].type == "bold" and sent.entities[0].length == 3
+    assert sent.reply_markup is not None
+    assert sent.reply_markup.model_dump() == keyboard.model_dump()
+    [call] = fake.sent_to(ann.id)
+    assert call.method == "sendMessage" and call.chat_id == ann.id
+    assert call.params["text"] == "<b>Tea</b> & cake"
+    assert call.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Buy", "callback_data": "buy:42"}]]
+    }
+    second = await bot.send_message(ann.id, "again")
+    assert second.message_id == sent.message_id + 1
+
+
+@pytest.mark.asyncio
+async def test_broken_html_is_refused_like_telegram(fake: FakeBotAPI, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_message(1, "<b>unclosed", parse_mode="HTML")
+    assert fake.sent_to(1) == [] and not fake.sent_to(1, include_failed=True)[0].ok
+
+
+@pytest.mark.asyncio
+async def test_get_updates_long_polls_and_offset_confirms(fake: FakeBotAPI, bot: Bot) -> None:
+    ann = fake.new_shopper()
+    poll = asyncio.create_task(bot.get_updates(timeout=10))
+    await asyncio.sleep(0.2)
+    assert not poll.done()  # nothing queued yet: the request is held open
+    update_id = fake.push_update(fake.message_update(ann, "/start"))
+
+    updates = await asyncio.wait_for(poll, 2)
+    assert [u.update_id for u in updates] == [update_id]
+    message = updates[0].message
+    assert message is not None and message.text == "/start"
+    assert message.entities and message.entities[0].type == "bot_command"
+
+    again = await bot.get_updates(offset=update_id + 1, timeout=0)
+    assert again == []
+    assert fake.calls[-1].params["offset"] == update_id + 1
+
+
+@pytest.mark.asyncio
+async def test_callback_query_targets_the_last_keyboard(fake: FakeBotAPI, bot: Bot) -> None:
+    ann = fake.new_shopper()
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Cart", callback_data="cart")]]
+    )
+    menu = await bot.send_message(ann.id, "Menu", reply_markup=keyboard)
+    fake.push_update(fake.callback_update(ann, "cart"))
+    [update] = await bot.get_updates()
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    assert query.message.message_id == menu.message_id
+    assert await bot.answer_callback_query(query.id, text="Added")
+    assert fake.calls[-1].chat_id == ann.id
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(query.id)
+
+    edited = await bot.edit_message_text("Cart is empty", chat_id=ann.id,
+                                         message_id=menu.message_id)
+    assert isinstance(edited, Message) and edited.reply_markup is None
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text("Cart is empty", chat_id=ann.id, message_id=menu.message_id)
+
+
+@pytest.mark.asyncio
+async def test_injected_429_carries_retry_after(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.fail("sendmessage", error_code=429, retry_after=3)
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(7, "hi")
+    assert caught.value.retry_after == 3
+    assert fake.calls[-1].result == {
+        "ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3",
+        "parameters": {"retry_after": 3},
+    }
+    assert (await bot.send_message(7, "hi")).text == "hi"  # only the next call failed
+
+
+@pytest.mark.asyncio
+async def test_blocked_chat_is_forbidden(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.block(42)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(42, "hello?")
+    assert (await bot.send_message(43, "hello")).chat.id == 43
+
+
+@pytest.mark.asyncio
+async def test_wrong_token_is_unauthorized(fake: FakeBotAPI) -> None:
+    stranger = bot_for(fake, token="654321:WRONG")
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await stranger.get_me()
+    finally:
+        await stranger.session.close()
+
+
+@pytest.mark.asyncio
+async def test_unknown_method_is_not_found(fake: FakeBotAPI) -> None:
+    async with ClientSession() as http, http.post(f"{fake.url}/bot{TOKEN}/getMoon") as resp:
+        assert resp.status == 404
+        assert await resp.json() == {
+            "ok": False, "error_code": 404, "description": "Not Found: method not found"}
+    async with ClientSession() as http, http.get(f"{fake.url}/bot{TOKEN}/GETME") as resp:
+        assert (await resp.json())["result"]["id"] == 123456
+
+
+@pytest.mark.asyncio
+async def test_send_photo_by_url(fake: FakeBotAPI, bot: Bot) -> None:
+    sent = await bot.send_photo(-1001234, "https://example.com/tea.jpg", caption="Green tea")
+    assert sent.chat.type == "supergroup"
+    assert sent.photo and sent.photo[-1].width == 800 and sent.photo[-1].file_id
+    assert sent.caption == "Green tea"
+    call = await fake.wait_for(lambda c: c.method == "sendPhoto", timeout=1)
+    assert call.params["photo"] == "https://example.com/tea.jpg"
+    assert call.chat_id == -1001234
+    file = await bot.get_file(sent.photo[-1].file_id)
+    assert file.file_path
+
+
+@pytest.mark.asyncio
+async def test_wait_for_times_out_with_a_dump(fake: FakeBotAPI, bot: Bot) -> None:
+    await bot.get_me()
+    with pytest.raises(AssertionError, match=r"#0 getMe"):
+        await fake.wait_for("sendMessage", timeout=0.1)
