@@ -15,7 +15,11 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
@@ -64,10 +68,15 @@ class App:
             raise StartupError(f"cannot reach Redis at {self.settings.redis_url}: {exc}") from None
         try:
             me = await self.bot.get_me()
+        except TelegramUnauthorizedError:
+            raise StartupError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
+        except TelegramNetworkError as exc:
+            raise StartupError(
+                f"cannot reach the Bot API at {self._api_base()}: {exc.message}"
+            ) from None
         except TelegramAPIError as exc:
-            raise StartupError(f"Telegram refused the bot token: {exc.message}") from None
-        except Exception as exc:  # network errors come in many shapes
-            raise StartupError(f"cannot reach the Bot API at {self._api_base()}: {exc}") from None
+            raise StartupError(f"the Bot API at {self._api_base()} answered: {exc.message}") \
+                from None
         log.info("serving %s as @%s", self.shop.id, me.username)
 
     def _api_base(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -79,12 +80,23 @@ def _run() -> int:
     except StartupError as exc:
         return _fail(str(exc))
     try:
-        asyncio.run(app.run())
+        asyncio.run(_serve(app))
     except StartupError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
-        pass
     return 0
+
+
+async def _serve(app) -> None:
+    """Run until SIGINT or SIGTERM (what a platform sends to stop a dyno), then close cleanly."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await app.run()
+    except asyncio.CancelledError:
+        logging.getLogger("shopbot").info("stopped")
 
 
 if __name__ == "__main__":

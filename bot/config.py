@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,6 @@ class Settings(BaseSettings):
     telegram_api_server: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_path: str = "/webhook"
     host: str = "0.0.0.0"
     port: int = 8080
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_accepts_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else None
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     def secret_token(self) -> str:
         """The webhook secret: the configured one, or one derived from the bot token.

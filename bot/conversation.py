@@ -12,7 +12,7 @@ from typing import Any
 from bot.intents import IntentDetector
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
-from bot.shop import Shop
+from bot.shop import WEEKDAYS, Shop
 from bot.storage import Customer, Store
 
 Clock = Callable[[], datetime]
@@ -121,10 +121,8 @@ class Assistant:
 
     def contacts(self, customer: Customer) -> Reply:
         lang = customer.lang
-        hours = [
-            (index, self.shop.working_hours.days.get(day))
-            for index, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-        ]
+        days = self.shop.working_hours.days
+        hours = [(index, days.get(day)) for index, day in enumerate(WEEKDAYS)] if days else []
         context = {
             **self._base(customer),
             "contacts": self.shop.text(self.shop.contacts, lang),
@@ -169,8 +167,8 @@ class Assistant:
     def _offline(self, local: datetime) -> dict[str, Any] | None:
         """When staff are away: when they are back, and in how many hours if soon."""
         hours = self.shop.working_hours
-        if hours.is_open(local):
-            return None
+        if not hours.days or hours.is_open(local):
+            return None  # a shop that lists no hours never says its team is away
         back = hours.next_opening(local)
         if back is None:
             return {"back": None, "hours": None, "minutes": None}

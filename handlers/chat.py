@@ -25,6 +25,6 @@ async def anything_else(message: Message, assistant: Assistant, customer: Custom
 def build() -> Router:
     router = Router(name="chat")
     router.message.filter(F.chat.type == "private")
-    router.message.register(text, F.text.func(lambda value: bool(value.strip())))
+    router.message.register(text, F.text, F.text.func(lambda value: bool(value.strip())))
     router.message.register(anything_else)
     return router

@@ -53,8 +53,15 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def prefix() -> str:
-    return f"shopbot-test:{uuid.uuid4().hex[:10]}"
+async def prefix() -> AsyncIterator[str]:
+    """A key prefix of the test's own; its keys are deleted afterwards."""
+    value = f"shopbot-test:{uuid.uuid4().hex[:10]}"
+    yield value
+    cleaner = Redis.from_url(redis_url())
+    keys = [key async for key in cleaner.scan_iter(match=f"{value}:*")]
+    if keys:
+        await cleaner.delete(*keys)
+    await cleaner.aclose()
 
 
 @pytest.fixture
@@ -79,6 +86,9 @@ def settings_for(api: FakeBotAPI, prefix: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+_PLUMBING = {"getUpdates", "getMe", "deleteWebhook"}
+
+
 class Harness:
     """The real bot, polling the fake Bot API; the test acts as shoppers."""
 
@@ -89,13 +99,18 @@ class Harness:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        async def track(handler, event, data):  # type: ignore[no-untyped-def]
-            try:
-                return await handler(event, data)
-            finally:
-                self._done.setdefault(event.update_id, asyncio.Event()).set()
+        dispatcher = self.app.dispatcher
+        feed_update = dispatcher.feed_update
 
-        self.app.dispatcher.update.outer_middleware(track)
+        # Wraps the whole of an update's handling, error handlers included, so a test knows
+        # when everything the bot does for it is done.
+        async def traced(bot, update, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                return await feed_update(bot, update, **kwargs)
+            finally:
+                self._done.setdefault(update.update_id, asyncio.Event()).set()
+
+        dispatcher.feed_update = traced  # type: ignore[method-assign]
         self._task = asyncio.create_task(self.app.run_polling())
 
     async def stop(self) -> None:
@@ -121,7 +136,7 @@ class Harness:
             if self._task in done:
                 self._task.result()  # the bot stopped: raise why
             raise AssertionError(f"update {update_id} was not handled within {timeout}s")
-        return [call for call in self.api.calls[since:] if call.method != "getUpdates"]
+        return [call for call in self.api.calls[since:] if call.method not in _PLUMBING]
 
     async def send(self, shopper: Shopper, text: str | None = None, **content: object) -> list[str]:
         """A shopper writes; returns the texts the bot sent to that shopper."""
@@ -147,8 +162,3 @@ async def shopbot(api: FakeBotAPI, prefix: str, clock: FakeClock) -> AsyncIterat
     await harness.start()
     yield harness
     await harness.stop()
-    cleaner = Redis.from_url(redis_url())
-    keys = [key async for key in cleaner.scan_iter(match=f"{prefix}:*")]
-    if keys:
-        await cleaner.delete(*keys)
-    await cleaner.aclose()

@@ -10,7 +10,7 @@ Bot API server, so serialisation, middlewares, error handling and polling are al
         call = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ann.id)
 
 It keeps just enough state (messages per chat, open callback queries, topics, commands,
-webhook, files) for Telegram's everyday "Bad Request" answers to happen here as well.
+webhook) for Telegram's everyday "Bad Request" answers to happen here as well.
 """
 
 from __future__ import annotations
@@ -116,12 +116,14 @@ class Call:
     params: JSON
     chat_id: int | None
     result: Any
-    time: float  # time.monotonic(), to assert on pacing
+    time: float  # time.monotonic() on arrival, to assert on pacing
     ok: bool = True
     files: dict[str, UploadedFile] = field(default_factory=dict)
+    answered: bool = True  # False only while a long poll is still waiting (result is None)
 
     def __str__(self) -> str:
         status = "ok" if self.ok else f"FAILED {self.result.get('description')!r}"
+        status = status if self.answered else "waiting"
         params = json.dumps(self.params, ensure_ascii=False, default=str)
         return f"{self.method} chat={self.chat_id} {status} {params[:300]}"
 
@@ -139,14 +141,6 @@ class Shopper:
                     "language_code": self.language_code}
         return {"id": self.id, "is_bot": False, "first_name": self.first_name,
                 **{k: v for k, v in optional.items() if v is not None}}
-
-
-@dataclass
-class _StoredFile:
-    unique_id: str
-    path: str
-    data: bytes
-    name: str | None = None
 
 
 @dataclass
@@ -261,12 +255,10 @@ class FakeBotAPI:
         self.webhook: JSON = {"url": ""}
         self.members: dict[tuple[int, int], str] = {}  # (chat_id, user_id) -> status
         self.blocked: set[int] = set()
-        self.files: dict[str, _StoredFile] = {}
         self._failures: list[_Failure] = []
         self._updates: list[JSON] = []
         self._allowed_updates: list[str] | None = None
         self._callbacks: dict[str, int] = {}  # unanswered callback query id -> chat id
-        self._deleted_topics: set[tuple[int, int]] = set()
         self._last_message_id: dict[int, int] = {}
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
@@ -292,7 +284,7 @@ class FakeBotAPI:
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action, "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
-            "getChatAdministrators": self._get_chat_administrators, "getFile": self._get_file,
+            "getChatAdministrators": self._get_chat_administrators,
             "createForumTopic": self._create_forum_topic, "editForumTopic": self._edit_forum_topic,
             "closeForumTopic": lambda p: self._set_topic_closed(p, closed=True),
             "reopenForumTopic": lambda p: self._set_topic_closed(p, closed=False),
@@ -306,9 +298,9 @@ class FakeBotAPI:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._closing = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -372,12 +364,12 @@ class FakeBotAPI:
             name = self.canonical(predicate)
             predicate = lambda call: call.method == name  # noqa: E731
         loop = asyncio.get_running_loop()
-        deadline, index = loop.time() + timeout, since
+        deadline = loop.time() + timeout
         while True:
-            for call in self.calls[index:]:
+            # Rescanned on every change: a waiting long poll changes when it is answered.
+            for call in self.calls[since:]:
                 if predicate(call):
                     return call
-            index = max(index, len(self.calls))
             if loop.time() >= deadline:
                 calls = enumerate(self.calls[since:], since)
                 dump = "\n".join(f"  #{i} {c}" for i, c in calls) or "  (none)"
@@ -446,7 +438,9 @@ class FakeBotAPI:
         preferring one with a keyboard)."""
         u = self._register_user(user)
         if isinstance(message, int):
-            message = self._get_message(u["id"], message, "message not found")
+            if (u["id"], message) not in self.messages:
+                raise ValueError(f"no message {message} in the private chat of {u['id']}")
+            message = self.messages[(u["id"], message)]
         elif message is None:
             mine = [m for (chat_id, _), m in sorted(self.messages.items())
                     if chat_id == u["id"] and m.get("from", {}).get("id") == self.bot_user["id"]]
@@ -483,39 +477,43 @@ class FakeBotAPI:
             "new_chat_member": self._member(self.bot_user, new_status)})
 
     def photo(self) -> list[JSON]:
-        return self._file_object("photo", self._store_file("photo", b"\x89PNG fake"), {})
+        return self._file_object("photo", self._new_file_id("photo"), {})
 
     def sticker(self, emoji: str = "\N{SHOPPING TROLLEY}") -> JSON:
-        file_id = self._store_file("sticker", b"RIFF fake webp")
-        return {**self._file_object("sticker", file_id, {}), "emoji": emoji}
+        return {**self._file_object("sticker", self._new_file_id("sticker"), {}), "emoji": emoji}
 
     def voice(self, duration: int = 2) -> JSON:
-        file_id = self._store_file("voice", b"OggS fake voice")
-        return self._file_object("voice", file_id, {"duration": duration})
+        return self._file_object("voice", self._new_file_id("voice"), {"duration": duration})
 
     def document(self, file_name: str = "file.txt", data: bytes = b"fake document") -> JSON:
-        return self._file_object("document", self._store_file("document", data, file_name), {})
+        file_id = self._new_file_id("document")
+        return self._file_object("document", file_id, {}, len(data), file_name)
 
     # -- HTTP ------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        name, handler = self._methods.get(request.match_info["method"].lower(),
-                                          (request.match_info["method"], None))
-        params: JSON = {}
-        files: dict[str, UploadedFile] = {}
-        chat_id: int | None = None
+        method = request.match_info["method"]
+        name, handler = self._methods.get(method.lower(), (method, None))
+        call = Call(name, {}, None, None, time.monotonic(), answered=False)
+        unreadable: TelegramError | None = None
         try:
-            params, files = await self._read_params(request)
-            chat_id = params.get("chat_id") if type(params.get("chat_id")) is int else None
-            if name == "answerCallbackQuery":
-                chat_id = self._callbacks.get(str(params.get("callback_query_id")))
+            call.params, call.files = await self._read_params(request)
+            call.chat_id = self._chat_id_of(name, call.params)
+        except TelegramError as error:
+            unreadable = error
+        # Recorded on arrival, so that a long poll still waiting is visible to wait_for().
+        self.calls.append(call)
+        self._notify()
+        try:
+            if unreadable is not None:
+                raise unreadable
             if request.match_info["token"] != self.token:
                 raise TelegramError(401, "Unauthorized")
             if handler is None:
                 raise TelegramError(404, "Not Found: method not found")
-            self._check_injected(name, chat_id)
-            self._files = files
-            result = handler(params)
+            self._check_injected(name, call.chat_id)
+            self._files = call.files
+            result = handler(call.params)
             if inspect.isawaitable(result):
                 result = await result
             status, body = 200, {"ok": True, "result": result}
@@ -524,26 +522,26 @@ class FakeBotAPI:
         except Exception as error:  # a bug in the fake must fail the test, not hang it
             status, body = 500, {"ok": False, "error_code": 500,
                                  "description": f"Internal Server Error: fake crashed: {error!r}"}
-        ok = body["ok"]
-        result = body["result"] if ok else body
-        self.calls.append(Call(name, params, chat_id, result, time.monotonic(), ok, files))
+        call.ok, call.answered = body["ok"], True
+        call.result = body["result"] if call.ok else body
         self._notify()
         return web.json_response(body, status=status)
 
-    async def _handle_file(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] == self.token:
-            for stored in self.files.values():
-                if stored.path == request.match_info["path"]:
-                    return web.Response(body=stored.data)
-        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"},
-                                 status=404)
+    def _chat_id_of(self, method: str, params: JSON) -> int | None:
+        if method == "answerCallbackQuery":
+            return self._callbacks.get(str(params.get("callback_query_id")))
+        chat_id = params.get("chat_id")
+        return chat_id if type(chat_id) is int else None
 
     @staticmethod
     async def _read_params(request: web.Request) -> tuple[JSON, dict[str, UploadedFile]]:
         raw: JSON = dict(request.query)
         files: dict[str, UploadedFile] = {}
         if request.can_read_body and request.content_type == "application/json":
-            body = await request.json()
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
             if not isinstance(body, dict):
                 raise _bad("the request body must be a JSON object")
             raw.update(body)
@@ -583,7 +581,8 @@ class FakeBotAPI:
 
     def _register_user(self, user: Shopper | JSON) -> JSON:
         u = _as_user(user)
-        return self.users.setdefault(u["id"], u)
+        self.users[u["id"]] = u  # the latest version wins, e.g. after a language change
+        return u
 
     def _user(self, user_id: int) -> JSON:
         if user_id == self.bot_user["id"]:
@@ -683,40 +682,34 @@ class FakeBotAPI:
             member["until_date"] = 0
         return member
 
-    def _store_file(self, kind: str, data: bytes, name: str | None = None,
-                    file_id: str | None = None) -> str:
-        n = next(self._ids)
-        file_id = file_id or f"fake-{kind}-{n:06d}"
-        self.files[file_id] = _StoredFile(f"uniq-{kind}-{n}", f"{kind}s/file_{n}", data, name)
-        return file_id
+    def _new_file_id(self, kind: str) -> str:
+        return f"fake-{kind}-{next(self._ids):06d}"
 
-    def _resolve_file(self, kind: str, ref: Any) -> str:
-        """File id for a sent file: an upload (attach://), a URL or an existing file_id."""
+    def _media(self, kind: str, ref: Any, overrides: Mapping[str, Any]) -> Any:
+        """The object for a file sent as an upload (attach://name), a URL or a file_id."""
         attached = isinstance(ref, str) and ref.startswith("attach://")
         upload = self._files.get(ref[len("attach://"):] if attached else kind)
         if upload is not None and (attached or ref is None):
-            return self._store_file(kind, upload.data, upload.filename)
-        if not isinstance(ref, str) or not ref or attached:
+            file_id, size, name = self._new_file_id(kind), len(upload.data), upload.filename
+        elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
+            file_id, size, name = self._new_file_id(kind), None, ref.rsplit("/", 1)[-1]
+        elif isinstance(ref, str) and ref and not attached:
+            # Any file_id is accepted: fixtures often hold ids issued by the real Telegram.
+            file_id, size, name = ref, None, None
+        else:
             raise _bad(f"there is no {kind} in the request")
-        if ref.startswith(("http://", "https://")):
-            return self._store_file(kind, b"", ref.rsplit("/", 1)[-1] or None)
-        # Unknown file_ids pass: fixtures often hold ids issued by the real Telegram.
-        return ref if ref in self.files else self._store_file(kind, b"", file_id=ref)
+        return self._file_object(kind, file_id, overrides, size, name)
 
-    def _file_object(self, kind: str, file_id: str, overrides: Mapping[str, Any]) -> Any:
-        stored = self.files[file_id]
-        base = {"file_id": file_id, "file_unique_id": stored.unique_id,
-                "file_size": len(stored.data)}
+    @staticmethod
+    def _file_object(kind: str, file_id: str, overrides: Mapping[str, Any],
+                     size: int | None = None, name: str | None = None) -> Any:
+        base = _compact({"file_id": file_id, "file_unique_id": f"uniq-{file_id}",
+                         "file_size": size})
         if kind == "photo":  # Telegram answers with several sizes, the largest last
-            thumb_id = f"{file_id}-m"
-            self.files.setdefault(thumb_id, _StoredFile(
-                f"{stored.unique_id}-m", f"{stored.path}-m", stored.data))
-            thumb = {**base, "file_id": thumb_id, "file_unique_id": f"{stored.unique_id}-m"}
+            thumb = {**base, "file_id": f"{file_id}-m", "file_unique_id": f"uniq-{file_id}-m"}
             return [{**thumb, "width": 320, "height": 240}, {**base, "width": 800, "height": 600}]
         shape = {k: overrides.get(k, v) for k, v in _MEDIA[kind].items()}
-        if stored.name and kind != "sticker":
-            shape["file_name"] = stored.name
-        return {**base, **shape}
+        return {**base, **shape, **({"file_name": name} if name and kind != "sticker" else {})}
 
     @staticmethod
     def _formatted(params: Mapping[str, Any], key: str, entities_key: str) -> tuple[Any, Any]:
@@ -731,8 +724,6 @@ class FakeBotAPI:
     def _deliver(self, params: JSON, **content: Any) -> JSON:
         chat_id = self._target_chat(params)
         thread_id = params.get("message_thread_id")
-        if (chat_id, thread_id) in self._deleted_topics:
-            raise _bad("message thread not found")
         reply = params.get("reply_parameters")
         if reply is None and "reply_to_message_id" in params:
             reply = {"message_id": params["reply_to_message_id"]}
@@ -756,7 +747,7 @@ class FakeBotAPI:
         return self._deliver(params, text=text, entities=entities, link_preview_options=preview)
 
     def _send_media(self, kind: str, params: JSON) -> JSON:
-        file_object = self._file_object(kind, self._resolve_file(kind, params.get(kind)), params)
+        file_object = self._media(kind, params.get(kind), params)
         caption, entities = self._formatted(params, "caption", "caption_entities")
         if isinstance(caption, str) and _utf16_len(caption) > 1024:
             raise _bad("message caption is too long")
@@ -773,10 +764,9 @@ class FakeBotAPI:
             if kind not in ("photo", "video", "document", "audio"):
                 raise _bad(f"unsupported media type {kind!r} in an album")
             caption, entities = self._formatted(item, "caption", "caption_entities")
-            file_id = self._resolve_file(kind, item.get("media"))
             sent.append(self._deliver(
                 {**params, "reply_markup": None}, media_group_id=group_id, caption=caption,
-                caption_entities=entities, **{kind: self._file_object(kind, file_id, item)}))
+                caption_entities=entities, **{kind: self._media(kind, item.get("media"), item)}))
         return sent
 
     def _source(self, params: JSON, error: str) -> tuple[JSON, JSON]:
@@ -867,17 +857,9 @@ class FakeBotAPI:
                 for (cid, user_id), status in self.members.items()
                 if cid == chat_id and status in ("creator", "administrator")]
 
-    def _get_file(self, params: JSON) -> JSON:
-        file_id = params.get("file_id")
-        stored = self.files.get(file_id) if isinstance(file_id, str) else None
-        if stored is None:
-            raise _bad("invalid file_id")
-        return {"file_id": file_id, "file_unique_id": stored.unique_id,
-                "file_size": len(stored.data), "file_path": stored.path}
-
     def _topic(self, params: JSON) -> JSON:
         topics = self.topics.get(self._target_chat(params), {})
-        topic = topics.get(params.get("message_thread_id"))  # type: ignore[arg-type]
+        topic = topics.get(params.get("message_thread_id"))
         if topic is None:
             raise _bad("TOPIC_ID_INVALID")
         return topic
@@ -917,7 +899,6 @@ class FakeBotAPI:
     def _delete_forum_topic(self, params: JSON) -> bool:
         chat_id, thread_id = self._target_chat(params), self._topic(params)["message_thread_id"]
         del self.topics[chat_id][thread_id]
-        self._deleted_topics.add((chat_id, thread_id))
         self.messages = {key: m for key, m in self.messages.items()
                          if key[0] != chat_id or m.get("message_thread_id") != thread_id}
         return True

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiogram import Bot
+import pytest_asyncio
+from aiogram import Bot, Dispatcher, Router, html
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -15,6 +16,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
+from aiogram.filters import CommandStart
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiohttp import ClientSession
 
@@ -23,18 +25,17 @@ from tests.fake_bot_api import FakeBotAPI
 TOKEN = "123456:TEST-token"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI(TOKEN) as api:
         yield api
 
 
-def bot_for(api: FakeBotAPI, token: str = TOKEN, **kwargs: object) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api.url))
-    return Bot(token, session=session, **kwargs)  # type: ignore[arg-type]
+def bot_for(api: FakeBotAPI, token: str = TOKEN) -> Bot:
+    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
     bot = bot_for(fake)
     yield bot
@@ -85,8 +86,9 @@ async def test_broken_html_is_refused_like_telegram(fake: FakeBotAPI, bot: Bot) 
 async def test_get_updates_long_polls_and_offset_confirms(fake: FakeBotAPI, bot: Bot) -> None:
     ann = fake.new_shopper()
     poll = asyncio.create_task(bot.get_updates(timeout=10))
-    await asyncio.sleep(0.2)
-    assert not poll.done()  # nothing queued yet: the request is held open
+    waiting = await fake.wait_for("getUpdates", timeout=2)  # recorded as soon as it arrives
+    await asyncio.sleep(0.1)
+    assert not waiting.answered and not poll.done()  # nothing queued: the request is held
     update_id = fake.push_update(fake.message_update(ann, "/start"))
 
     updates = await asyncio.wait_for(poll, 2)
@@ -95,9 +97,10 @@ async def test_get_updates_long_polls_and_offset_confirms(fake: FakeBotAPI, bot:
     assert message is not None and message.text == "/start"
     assert message.entities and message.entities[0].type == "bot_command"
 
-    again = await bot.get_updates(offset=update_id + 1, timeout=0)
-    assert again == []
-    assert fake.calls[-1].params["offset"] == update_id + 1
+    assert waiting.answered and waiting.result[0]["update_id"] == update_id
+    assert [u.update_id for u in await bot.get_updates(timeout=0)] == [update_id]  # unconfirmed
+    assert await bot.get_updates(offset=update_id + 1, timeout=0) == []
+    assert await bot.get_updates(timeout=0) == []  # the offset confirmed it for good
 
 
 @pytest.mark.asyncio
@@ -122,6 +125,30 @@ async def test_callback_query_targets_the_last_keyboard(fake: FakeBotAPI, bot: B
     assert isinstance(edited, Message) and edited.reply_markup is None
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_text("Cart is empty", chat_id=ann.id, message_id=menu.message_id)
+
+
+@pytest.mark.asyncio
+async def test_dispatcher_polls_and_replies(fake: FakeBotAPI, bot: Bot) -> None:
+    router = Router()
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer(f"Hello, {html.quote(message.from_user.first_name)}!")  # type: ignore[union-attr]
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    polling = asyncio.create_task(
+        dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+    )
+    try:
+        ann = fake.new_shopper(first_name="Ann <3")
+        await fake.wait_for("getUpdates")
+        fake.push_update(fake.message_update(ann, "/start"))
+        call = await fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ann.id)
+        assert call.params["text"] == "Hello, Ann &lt;3!"
+    finally:
+        await dispatcher.stop_polling()
+        await polling
 
 
 @pytest.mark.asyncio
@@ -174,8 +201,6 @@ async def test_send_photo_by_url(fake: FakeBotAPI, bot: Bot) -> None:
     call = await fake.wait_for(lambda c: c.method == "sendPhoto", timeout=1)
     assert call.params["photo"] == "https://example.com/tea.jpg"
     assert call.chat_id == -1001234
-    file = await bot.get_file(sent.photo[-1].file_id)
-    assert file.file_path
 
 
 @pytest.mark.asyncio

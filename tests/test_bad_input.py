@@ -1,0 +1,119 @@
+"""Whatever arrives, the bot neither crashes nor leaks a traceback: a sensible reply or silence."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from redis.asyncio import Redis
+
+from tests.conftest import Harness, texts_to
+
+UNSUPPORTED = "only read text"
+
+
+def no_traceback(texts: list[str]) -> None:
+    for text in texts:
+        assert "Traceback" not in text and "Error" not in text
+
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice"])
+async def test_media_gets_one_friendly_line(shopbot: Harness, kind: str) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en")
+    await shopbot.send(shopper, "/start")
+    content = {kind: getattr(shopbot.api, kind)()}
+    replies = await shopbot.send(shopper, None, **content)
+    assert len(replies) == 1
+    assert "text" in replies[0].lower()
+
+
+async def test_media_as_the_first_message_still_gets_the_greeting(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="zh-hans")
+    replies = await shopbot.send(shopper, None, sticker=shopbot.api.sticker())
+    assert len(replies) == 2 and "亚麻小巷" in replies[0]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "x" * 4096, "<script>alert(1)</script>",
+                                  "&amp; <b>", "\u200b", "Привет 你好 hello", "/unknowncommand"])
+async def test_odd_texts_get_a_reply_and_no_traceback(shopbot: Harness, text: str) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en")
+    await shopbot.send(shopper, "/start")
+    replies = await shopbot.send(shopper, text)
+    assert len(replies) == 1
+    no_traceback(replies)
+    # The bot is still answering afterwards.
+    assert await shopbot.send(shopper, "bye")
+
+
+async def test_edited_messages_are_left_alone(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en")
+    await shopbot.send(shopper, "/start")
+    calls = await shopbot.feed(shopbot.api.edited_message_update(shopper, "hello edited"))
+    assert not texts_to(calls, shopper.id)
+
+
+async def test_groups_and_channels_are_ignored(shopbot: Harness, redis: Redis,
+                                               prefix: str) -> None:
+    member = shopbot.api.new_shopper(language_code="en")
+    group = {"id": -100123, "type": "supergroup", "title": "Friends"}
+    for text in ("/start", "hello", "bye"):
+        calls = await shopbot.feed(shopbot.api.message_update(member, text, chat=group))
+        assert not [c for c in calls if c.method.startswith("send")]
+    # The bot does not ask for these; should Telegram send them anyway, nothing happens.
+    for update in (shopbot.api.channel_post_update(-100999, "news"),
+                   shopbot.api.my_chat_member_update(member, "member", "left", chat=group)):
+        since = len(shopbot.api.calls)
+        await shopbot.app.dispatcher.feed_raw_update(shopbot.app.bot, update)
+        assert not [c for c in shopbot.api.calls[since:] if c.method.startswith("send")]
+    # Nobody in a group becomes a customer.
+    assert not await redis.exists(f"{prefix}:customer:{member.id}")
+
+
+async def test_button_pressed_in_a_group_only_stops_the_spinner(shopbot: Harness) -> None:
+    member = shopbot.api.new_shopper(language_code="en")
+    group = {"id": -100321, "type": "supergroup", "title": "Friends"}
+    message = {"message_id": 5, "date": 0, "chat": group, "text": "menu"}
+    calls = await shopbot.feed(shopbot.api.callback_update(member, "menu:order", message))
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+
+
+async def test_a_failing_handler_apologises_without_details(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="ru")
+    await shopbot.send(shopper, "/start")
+    await shopbot.app.redis.aclose()  # the store fails under the next update...
+    shopbot.app.store.redis = Redis.from_url("redis://127.0.0.1:1/0")
+    replies = await shopbot.send(shopper, "есть лён?")
+    assert len(replies) == 1 and "извините" in replies[0].lower()
+    no_traceback(replies)
+
+
+async def test_concurrent_updates_of_one_shopper_lose_no_fsm_writes(
+    shopbot: Harness, redis: Redis, prefix: str
+) -> None:
+    """Redis event isolation: each update's read-modify-write of FSM data is kept."""
+    shopper = shopbot.api.new_shopper(language_code="en")
+    probe = Router()
+
+    @probe.message(F.text.startswith("probe "))
+    async def remember(message: Message, state: FSMContext) -> None:
+        await state.update_data({message.text or "": 1})
+
+    dispatcher = shopbot.app.dispatcher
+    dispatcher.include_router(probe)
+    dispatcher.sub_routers.insert(0, dispatcher.sub_routers.pop())  # before the chat handlers
+    updates = [shopbot.api.message_update(shopper, f"probe {i}") for i in range(40)]
+    await asyncio.gather(*(shopbot.feed(update) for update in updates))
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:fsm:*:data")]
+    assert len(keys) == 1
+    data = await shopbot.app.dispatcher.storage.get_data(
+        key=_storage_key(shopbot, shopper.id))
+    assert len(data) == 40
+
+
+def _storage_key(shopbot: Harness, user_id: int):  # type: ignore[no-untyped-def]
+    from aiogram.fsm.storage.base import StorageKey
+
+    return StorageKey(bot_id=shopbot.app.bot.id, chat_id=user_id, user_id=user_id)
