@@ -23,7 +23,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from aiogram.types import ErrorEvent
+from aiogram.types import BotCommand, ErrorEvent
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -79,6 +79,15 @@ class App:
                 from None
         log.info("serving %s as @%s", self.shop.id, me.username)
 
+    async def publish_commands(self) -> None:
+        """The command menu in each language (Telegram keys it by two-letter code)."""
+        for code, lang in ((None, "en"), ("ru", "ru"), ("zh", "zh-hans")):
+            commands = [
+                BotCommand(command=name, description=self.texts.label(f"cmd_{name}", lang))
+                for name in ("start", "language", "bye")
+            ]
+            await self.bot.set_my_commands(commands, language_code=code)
+
     def _api_base(self) -> str:
         return self.settings.telegram_api_server or "https://api.telegram.org"
 
@@ -91,6 +100,7 @@ class App:
     # -- serving -----------------------------------------------------------------------
     async def run_polling(self) -> None:
         await self.check()
+        await self.publish_commands()
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.dispatcher.start_polling(
             self.bot,
@@ -122,6 +132,7 @@ class App:
 
     async def run_webhook(self) -> None:
         await self.check()
+        await self.publish_commands()
         runner = web.AppRunner(self.webhook_app(), handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.host, self.settings.port)

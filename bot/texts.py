@@ -19,7 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from bot.i18n import Formatter
-from bot.languages import Lang
+from bot.languages import LANGUAGES, Lang
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 
@@ -33,7 +33,6 @@ class Texts:
         rng: random.Random | None = None,
     ) -> None:
         self._catalogues = catalogues
-        self._currency = currency
         self._rng = rng or random.Random()
         self.env = Environment(
             loader=FileSystemLoader(templates_dir),
@@ -45,8 +44,9 @@ class Texts:
         )
         self.env.globals.update(_=self._gettext, gettext=self._gettext, ngettext=self._ngettext,
                                 pick=self._pick)
-        self.env.filters.update(money=self._money, time=self._time, day=self._day,
-                                weekday=self._weekday)
+        self._formatters = {lang: Formatter(lang, currency) for lang in LANGUAGES}
+        self.env.filters.update({name: self._formatting(name)
+                                 for name in ("money", "time", "day", "weekday")})
 
     def render(self, template: str, lang: Lang, /, **context: Any) -> str:
         """A whole message: `templates/<template>.j2` in the shopper's language."""
@@ -78,21 +78,14 @@ class Texts:
     def _pick(self, *phrasings: Any) -> Any:
         return self._rng.choice(phrasings)
 
-    @pass_context
-    def _money(self, context: Context, amount: Any) -> str:
-        return Formatter(context["lang"], self._currency).money(amount)
+    def _formatting(self, method: str) -> Any:
+        """A filter that formats with the shopper's locale (`money`, `time`, `day`, `weekday`)."""
 
-    @pass_context
-    def _time(self, context: Context, moment: Any) -> str:
-        return Formatter(context["lang"], self._currency).time(moment)
+        @pass_context
+        def apply(context: Context, value: Any) -> str:
+            return getattr(self._formatters[context["lang"]], method)(value)
 
-    @pass_context
-    def _day(self, context: Context, moment: Any) -> str:
-        return Formatter(context["lang"], self._currency).day(moment)
-
-    @pass_context
-    def _weekday(self, context: Context, index: int) -> str:
-        return Formatter(context["lang"], self._currency).weekday(index)
+        return apply
 
 
 def _escape(value: Any) -> Any:

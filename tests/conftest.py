@@ -86,7 +86,7 @@ def settings_for(api: FakeBotAPI, prefix: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-_PLUMBING = {"getUpdates", "getMe", "deleteWebhook"}
+_PLUMBING = {"getUpdates", "getMe", "deleteWebhook", "setMyCommands"}
 
 
 class Harness:

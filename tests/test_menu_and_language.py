@@ -74,3 +74,13 @@ async def test_callback_data_the_bot_never_made_gets_a_polite_answer(
     answers = [c for c in calls if c.method == "answerCallbackQuery"]
     assert len(answers) == 1 and "no longer active" in answers[0].params["text"]
     assert not texts_to(calls, shopper.id)
+
+
+async def test_command_menu_is_published_in_each_language(shopbot: Harness) -> None:
+    await shopbot.send(shopbot.api.new_shopper(), "/start")  # the bot is up by now
+    published = {c.params.get("language_code"): c.params["commands"]
+                 for c in shopbot.api.calls if c.method == "setMyCommands"}
+    assert set(published) == {None, "ru", "zh"}
+    assert [c["command"] for c in published["ru"]] == ["start", "language", "bye"]
+    assert published["ru"][1]["description"] == "Сменить язык"
+    assert all(c["description"] for commands in published.values() for c in commands)
