@@ -209,6 +209,18 @@ class Shop(_Model):
     categories: list[Category] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)
     products: list[Product] = Field(default_factory=list)
+    # The shop's own cues per intent and language, added to bot/intent_phrases.yaml.
+    phrases: dict[str, LocalizedList] = Field(default_factory=dict)
+
+    @field_validator("phrases")
+    @classmethod
+    def _known_intents(cls, value: dict[str, LocalizedList]) -> dict[str, LocalizedList]:
+        from bot.intents import INTENTS
+
+        unknown = sorted(set(value) - set(INTENTS))
+        if unknown:
+            raise ValueError(f"unknown intent {unknown[0]!r} (one of: {', '.join(INTENTS)})")
+        return value
 
     @field_validator("timezone")
     @classmethod

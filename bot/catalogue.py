@@ -1,0 +1,167 @@
+"""Which catalogue products, sizes and colours a message is about, in any of the four
+languages. Plain data over the shop file; nothing here knows about Telegram."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bot.shop import Localized, LocalizedList, Shop
+from bot.textproc import Analysed, TypoIndex, fold, stem
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[a-z0-9]+|[а-я]+")
+_LETTER_SIZES = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl", "4xl", "5xl"}
+_SIZE_WORDS = re.compile(r"(?:size|sz|размер\w*|р-р|码|號|号|尺码|尺寸)")
+# Words that say nothing about which product is meant.
+_STOP = {"and", "with", "for", "the", "of", "set", "и", "с", "для", "на", "из", "в"}
+FULL = 2.0  # a score at or above this means a whole name or synonym was written
+
+
+@dataclass(frozen=True)
+class Mention:
+    products: tuple[tuple[str, float], ...]  # (product id, score), best first
+    product: str | None  # the one product meant, when it is clear
+    category: str | None
+    sizes: tuple[str, ...]
+    colors: tuple[str, ...]
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.products or self.category or self.sizes or self.colors)
+
+
+@dataclass
+class _Phrase:
+    owner: str  # product id, or "category:<id>", or "color:<id>"
+    stems: frozenset[str] = frozenset()
+    cjk: str = ""
+
+
+class CatalogueIndex:
+    def __init__(self, shop: Shop) -> None:
+        self.phrases: list[_Phrase] = []
+        self.by_stem: dict[str, list[int]] = defaultdict(list)
+        self.by_bigram: dict[str, list[int]] = defaultdict(list)
+        self.typos = TypoIndex()
+        self.sizes = {v.size.lower(): v.size for p in shop.products for v in p.variants if v.size}
+        owners_per_stem: dict[str, set[str]] = defaultdict(set)
+        for product in shop.products:
+            for text in _texts(product.name, product.synonyms):
+                self._add(product.id, text, owners_per_stem)
+        for category in shop.categories:
+            for text in _texts(category.name, None):
+                self._add(f"category:{category.id}", text, owners_per_stem)
+        for color_id, name in shop.colors.items():
+            for text in _texts(name, None):
+                self._add(f"color:{color_id}", text, owners_per_stem)
+        count = max(1, len(shop.products))
+        self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
+
+    def _add(self, owner: str, text: str, owners_per_stem: dict[str, set[str]]) -> None:
+        folded = fold(text)
+        stems = frozenset(stem(w) for w in _WORD.findall(folded) if w not in _STOP)
+        cjk = "".join(_CJK.findall(folded))
+        if cjk.endswith("色") and len(cjk) > 2:
+            cjk = cjk[:-1]  # 浅蓝色 -> 浅蓝: shoppers often drop the 色
+        index = len(self.phrases)
+        self.phrases.append(_Phrase(owner, stems, cjk))
+        for part in stems:
+            self.by_stem[part].append(index)
+            owners_per_stem[part].add(owner)
+            self.typos.add(part)
+        for bigram in _bigrams(cjk):
+            self.by_bigram[bigram].append(index)
+            owners_per_stem[bigram].add(owner)
+
+    def find(self, message: Analysed) -> Mention:
+        present = set(message.stems)
+        for word_stem in message.stems:
+            if word_stem not in self.by_stem:
+                present |= self.typos.near(word_stem)
+        candidates: set[int] = set()
+        for part in present:
+            candidates.update(self.by_stem.get(part, ()))
+        grams = _bigrams(message.cjk)
+        for gram in grams:
+            candidates.update(self.by_bigram.get(gram, ()))
+        scores: dict[str, float] = {}
+        for index in candidates:
+            phrase = self.phrases[index]
+            score = max(self._word_score(phrase, present), self._cjk_score(phrase, message, grams))
+            if score > scores.get(phrase.owner, 0.0):
+                scores[phrase.owner] = score
+        products = sorted(((o, s) for o, s in scores.items() if ":" not in o),
+                          key=lambda item: item[1], reverse=True)
+        categories = sorted(((o[9:], s) for o, s in scores.items() if o.startswith("category:")
+                             and s >= FULL), key=lambda item: item[1], reverse=True)
+        colors = tuple(o[6:] for o, s in sorted(scores.items(), key=lambda i: -i[1])
+                       if o.startswith("color:") and s >= 0.7)
+        return Mention(
+            products=tuple(products),
+            product=_clear_winner(products),
+            category=categories[0][0] if categories else None,
+            sizes=self._sizes(message),
+            colors=colors,
+        )
+
+    def _word_score(self, phrase: _Phrase, present: set[str]) -> float:
+        """How specifically the words name this phrase: the rarer the words, the surer."""
+        matched = phrase.stems & present
+        if not matched:
+            return 0.0
+        evidence = sum(self.idf.get(s, 1.0) for s in matched)
+        return FULL + evidence if matched == phrase.stems else 0.7 * evidence
+
+    def _cjk_score(self, phrase: _Phrase, message: Analysed, grams: set[str]) -> float:
+        if not phrase.cjk or not message.cjk:
+            return 0.0
+        own = _bigrams(phrase.cjk)
+        evidence = sum(self.idf.get(g, 1.0) for g in own & grams)
+        if phrase.cjk in message.cjk:
+            return FULL + evidence
+        return 0.7 * evidence if len(own & grams) * 2 >= len(own) else 0.0
+
+    def _sizes(self, message: Analysed) -> tuple[str, ...]:
+        found: list[str] = []
+        context = bool(_SIZE_WORDS.search(message.folded))
+        for word in message.words:
+            if word in _LETTER_SIZES and (len(word) > 1 or context or _upper_in(message, word)):
+                found.append(word.upper())
+            elif word in self.sizes and (context or not word.isdigit() or len(word) > 1):
+                found.append(self.sizes[word])
+        for match in re.finditer(r"(?<![a-z0-9])(\d{2,3}|x{0,3}[sml]|x{1,3}l|\dxl)(?=码|號|号)",
+                                 message.folded):
+            size = self.sizes.get(match.group(1), match.group(1).upper())
+            if size not in found:
+                found.append(size)
+        return tuple(dict.fromkeys(found))
+
+
+def _upper_in(message: Analysed, word: str) -> bool:
+    return re.search(rf"(?<![A-Za-z]){word.upper()}(?![A-Za-z])", message.original) is not None
+
+
+def _clear_winner(ranked: list[tuple[str, float]]) -> str | None:
+    if not ranked:
+        return None
+    best, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top >= FULL and top - second >= 0.5:
+        return best
+    return None
+
+
+def _texts(name: Localized, synonyms: LocalizedList | None) -> list[str]:
+    texts = [t for t in name.values().values() if t]
+    if synonyms is not None:
+        texts += [t for values in synonyms.values().values() for t in values]
+    return texts
+
+
+def _bigrams(text: str) -> set[str]:
+    if len(text) == 1:
+        return {text}
+    return {text[i:i + 2] for i in range(len(text) - 1)}

@@ -1,0 +1,131 @@
+"""Text as the understanding rules see it: normalised words and stems per script, and
+Chinese folded to simplified characters, so one phrase list serves both Chinese scripts.
+
+Everything here is pure and cached; it runs on every message, so it stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+import Stemmer
+
+from bot.languages import Lang
+
+_T2S = opencc.OpenCC("t2s.json")
+_S2T = opencc.OpenCC("s2t.json")
+_STEMMERS = {"latin": Stemmer.Stemmer("english"), "cyrillic": Stemmer.Stemmer("russian")}
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[а-я]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[a-z]")
+_CYRILLIC = re.compile(r"[а-я]")
+
+
+def script_of(word: str) -> str:
+    return "cyrillic" if _CYRILLIC.match(word) else "latin"
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    if word.isdigit():
+        return word
+    return _STEMMERS[script_of(word)].stemWord(word)
+
+
+def to_simplified(text: str) -> str:
+    return _T2S.convert(text)
+
+
+def fold(text: str) -> str:
+    """Lower case, compatibility forms folded (full-width letters, ё as е), Chinese simplified."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
+    text = text.replace("’", "'").replace("`", "'")
+    return to_simplified(text) if _CJK_CHAR.search(text) else text
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One message, ready for matching."""
+
+    original: str
+    folded: str
+    words: tuple[str, ...]  # Latin and Cyrillic words, in order
+    stems: tuple[str, ...]
+    cjk: str  # all Chinese runs joined, simplified; '' when there are none
+    lang: Lang | None  # the language it is clearly written in, if any
+
+
+def analyse(text: str, english_words: frozenset[str] = frozenset()) -> Analysed:
+    folded = fold(text)
+    words = tuple(word.replace("'", "") for word in _WORD.findall(folded))
+    stems = tuple(stem(word) for word in words)
+    cjk = "".join(_CJK.findall(folded))
+    return Analysed(text, folded, words, stems, cjk, detect_language(text, words,
+                                                                      english_words))
+
+
+def detect_language(text: str, words: tuple[str, ...],
+                    english_words: frozenset[str]) -> Lang | None:
+    """The language a message is clearly written in, or None when it could be any.
+
+    Chinese and Russian show in their scripts. Latin letters alone prove little (sizes,
+    brands, "ok"), so English needs words that are English.
+    """
+    cjk = len(_CJK_CHAR.findall(text))
+    lowered = text.lower()
+    cyrillic = len(_CYRILLIC.findall(lowered.replace("ё", "е")))
+    latin = len(_LATIN.findall(lowered))
+    if cjk and cjk * 2 >= cyrillic and cjk * 2 >= latin:
+        return chinese_variant(text)
+    if cyrillic and cyrillic >= latin:
+        return "ru"
+    if latin:
+        english = [w for w in words if _LATIN.match(w) and w in english_words]
+        if english and (len(english) >= 2 or len(english) * 2 >= len(words)):
+            return "en"
+    return None
+
+
+def chinese_variant(text: str) -> Lang | None:
+    """zh-hant when the text uses traditional forms, zh-hans when simplified ones;
+    None when every character is the same in both (你好, 在吗...)."""
+    traditional = _T2S.convert(text) != text
+    simplified = _S2T.convert(text) != text
+    if traditional and not simplified:
+        return "zh-hant"
+    if simplified and not traditional:
+        return "zh-hans"
+    return None
+
+
+def deletions(word: str) -> set[str]:
+    """Every way of dropping one letter: two words one edit apart share one of these."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class TypoIndex:
+    """Finds known words one edit away from a misspelt one (the SymSpell idea, distance 1)."""
+
+    def __init__(self, min_length: int = 5) -> None:
+        self.min_length = min_length
+        self._variants: dict[str, set[str]] = {}
+
+    def add(self, word: str) -> None:
+        if len(word) < self.min_length:
+            return
+        for variant in {word, *deletions(word)}:
+            self._variants.setdefault(variant, set()).add(word)
+
+    def near(self, word: str) -> set[str]:
+        if len(word) < self.min_length:
+            return set()
+        found: set[str] = set()
+        for variant in {word, *deletions(word)}:
+            found |= self._variants.get(variant, set())
+        return found

@@ -1,0 +1,77 @@
+"""What a shopper's message means: intent, product, size, colour and language together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bot.catalogue import CatalogueIndex, Mention
+from bot.intents import OTHER, CueDetector, Detection
+from bot.languages import Lang
+from bot.shop import Shop
+from bot.textproc import analyse
+
+# A product, size or colour alone ("linen shirt?", "XL", "в синем") is a product question.
+MENTION_ONLY_CONFIDENCE = 0.55
+
+
+@dataclass(frozen=True)
+class Reading:
+    intent: str
+    confidence: float
+    lang: Lang  # the language to answer in
+    written_in: Lang | None  # the language the message is clearly written in, if any
+    product: str | None
+    mention: Mention
+    cues: tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {"intent": self.intent, "confidence": self.confidence,
+                "product": self.product, "lang": self.lang}
+
+
+class Understanding:
+    """Reads messages for one shop: its catalogue and its own phrases."""
+
+    def __init__(self, shop: Shop,
+                 phrases: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> None:
+        self.shop = shop
+        own = phrases if phrases is not None else {
+            intent: values.values() for intent, values in shop.phrases.items()}
+        self.detector = CueDetector({**own, "gift": _gift_cues(shop, own.get("gift", {}))})
+        self.catalogue = CatalogueIndex(shop)
+
+    def read(self, text: str, lang: Lang) -> Reading:
+        message = analyse(text, self.detector.english)
+        scores, cues = self.detector.score(message)
+        mention = self.catalogue.find(message)
+        detection: Detection = self.detector.decide(scores, cues, message)
+        intent, confidence = detection.intent, detection.confidence
+        if intent == OTHER and mention.anything and max(scores.values(), default=0) < 1.0:
+            intent, confidence = "product_question", MENTION_ONLY_CONFIDENCE
+        return Reading(
+            intent=intent,
+            confidence=confidence,
+            lang=message.lang or lang,
+            written_in=message.lang,
+            product=mention.product,
+            mention=mention,
+            cues=detection.cues,
+        )
+
+    def detect(self, text: str, lang: Lang) -> Detection:
+        """The IntentDetector interface, for the conversation."""
+        reading = self.read(text, lang)
+        return Detection(reading.intent, reading.confidence, reading.written_in,
+                         reading.product, reading.cues)
+
+
+def _gift_cues(shop: Shop, extra: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """The shop's own gift, named in any language, is a gift cue ("a scrunchie with it?")."""
+    cues: dict[str, list[str]] = {lang: list(values) for lang, values in extra.items()}
+    gift = shop.policy.gift
+    if gift is not None:
+        for lang, name in gift.name.values().items():
+            if name:
+                cues.setdefault(lang, []).append(f"{name} ^1.5")
+    return cues
