@@ -4,7 +4,7 @@
 
 Prints accuracy overall, per intent and per language, product-linking accuracy, and the
 confusion matrix. `--misses` lists the messages it got wrong: use it on the development set
-(tests/data/intents_dev.jsonl) only; the test set is for measuring, not for tuning.
+(bot/examples/*.jsonl) only; the test set is for measuring, not for tuning.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import DEMO_SHOP  # noqa: E402
-from bot.intents import INTENTS  # noqa: E402
-from bot.shop import load_shop  # noqa: E402
-from bot.understanding import Understanding  # noqa: E402
+from bot import DEMO_SHOP
+from bot.intents import INTENTS
+from bot.shop import load_shop
+from bot.understanding import Understanding
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "intents_test.jsonl"
 

@@ -33,11 +33,11 @@ from bot import LOCALES_DIR, TEMPLATES_DIR
 from bot.config import Settings
 from bot.conversation import Assistant, Clock
 from bot.i18n import load_catalogues
-from bot.intents import PhraseMatcher
 from bot.languages import from_telegram
 from bot.shop import Shop, load_shop
 from bot.storage import Store
 from bot.texts import Texts
+from bot.understanding import Understanding
 from handlers import setup_routers
 
 log = logging.getLogger("shopbot")
@@ -176,9 +176,10 @@ def create_app(
         storage, isolation = MemoryStorage(), SimpleEventIsolation()
 
     clock = clock or (lambda: datetime.now(UTC))
-    texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng)
+    texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng,
+                  shop.default_language)
     assistant = Assistant(
-        shop, store, PhraseMatcher(), clock,
+        shop, store, Understanding(shop), clock,
         quiet_period=timedelta(hours=settings.greeting_quiet_hours),
     )
     bot = Bot(

@@ -18,6 +18,7 @@ _SIZE_WORDS = re.compile(r"(?:size|sz|размер\w*|р-р|码|號|号|尺码|�
 # Words that say nothing about which product is meant.
 _STOP = {"and", "with", "for", "the", "of", "set", "и", "с", "для", "на", "из", "в"}
 FULL = 2.0  # a score at or above this means a whole name or synonym was written
+MAX_POSTINGS = 200
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,19 @@ class CatalogueIndex:
         for word_stem in message.stems:
             if word_stem not in self.by_stem:
                 present |= self.typos.near(word_stem)
+        # Words shared by hundreds of phrases ("shirt", "衬衫") cannot single out a product;
+        # they still count for phrases reached through rarer words. This keeps a reading
+        # fast with thousands of products.
         candidates: set[int] = set()
         for part in present:
-            candidates.update(self.by_stem.get(part, ()))
+            postings = self.by_stem.get(part, ())
+            if len(postings) <= MAX_POSTINGS:
+                candidates.update(postings)
         grams = _bigrams(message.cjk)
         for gram in grams:
-            candidates.update(self.by_bigram.get(gram, ()))
+            postings = self.by_bigram.get(gram, ())
+            if len(postings) <= MAX_POSTINGS:
+                candidates.update(postings)
         scores: dict[str, float] = {}
         for index in candidates:
             phrase = self.phrases[index]

@@ -1,9 +1,10 @@
-"""`shopbot`: run the bot, or check a shop file."""
+"""`shopbot`: run the bot, check a shop file, or see how it reads messages."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.languages import LANGUAGES
 from bot.shop import ShopFileError, load_shop
 
 
@@ -21,9 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate a shop file")
     check.add_argument("shop_file", nargs="?", type=Path,
                        help="the shop file (default: SHOP_FILE, else the bundled demo shop)")
+    classify = commands.add_parser(
+        "classify", help="show how the bot reads messages (one TEXT, or JSON lines on stdin)")
+    classify.add_argument("--shop", type=Path, help="the shop file (default: SHOP_FILE or demo)")
+    classify.add_argument("--lang", default=None, choices=LANGUAGES,
+                          help="the shopper's language for TEXT (default: the shop's)")
+    classify.add_argument("--explain", action="store_true",
+                          help="also print the cues, products, sizes and colours found")
+    classify.add_argument("text", nargs="?", help="a message; without it, read JSON lines")
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.shop_file)
+    if args.command == "classify":
+        return _classify(args.shop, args.text, args.lang, args.explain)
     return _run()
 
 
@@ -56,6 +68,52 @@ def _check(path: Path | None) -> int:
           f"{len(shop.products)} products, {len(shop.categories)} categories, "
           f"{len(shop.faq)} FAQ entries")
     return 0
+
+
+def _classify(path: Path | None, text: str | None, lang: str | None, explain: bool) -> int:
+    from bot.understanding import Understanding
+
+    path = path or _settings().shop_file
+    try:
+        shop = load_shop(path)
+    except ShopFileError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return _fail(f"the shop file {exc.path} has {len(exc.problems)} problem(s)")
+    understanding = Understanding(shop)
+
+    def result(message: str, message_lang: str) -> str:
+        reading = understanding.read(message, message_lang)  # type: ignore[arg-type]
+        out: dict[str, object] = reading.as_json()
+        if explain:
+            out.update(written_in=reading.written_in, cues=list(reading.cues),
+                       products=[p for p, _ in reading.mention.products[:5]],
+                       category=reading.mention.category, sizes=list(reading.mention.sizes),
+                       colors=list(reading.mention.colors))
+        return json.dumps(out, ensure_ascii=False)
+
+    if text is not None:
+        print(result(text, lang or shop.default_language))
+        return 0
+    failures = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            message = item["text"]
+            message_lang = item.get("lang") or lang or shop.default_language
+            if not isinstance(message, str) or message_lang not in LANGUAGES:
+                raise ValueError
+        except (ValueError, KeyError, TypeError, AttributeError):
+            failures += 1
+            problem = (f"line {number}: expected {{\"text\": \"...\", \"lang\": "
+                       f"\"en\"|\"ru\"|\"zh-hans\"|\"zh-hant\"}}")
+            print(json.dumps({"error": problem}))
+            print(f"shopbot: {problem}", file=sys.stderr)
+            continue
+        print(result(message, message_lang), flush=False)
+    return 1 if failures else 0
 
 
 def _run() -> int:

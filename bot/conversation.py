@@ -6,14 +6,15 @@ Plain rules over the store and the shop file; the handlers translate Telegram to
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.intents import IntentDetector
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
 from bot.shop import WEEKDAYS, Shop
 from bot.storage import Customer, Store
+from bot.understanding import Reading, Understanding
 
 Clock = Callable[[], datetime]
 
@@ -31,13 +32,13 @@ class Assistant:
         self,
         shop: Shop,
         store: Store,
-        detector: IntentDetector,
+        understanding: Understanding,
         clock: Clock,
         quiet_period: timedelta,
     ) -> None:
         self.shop = shop
         self.store = store
-        self.detector = detector
+        self.understanding = understanding
         self.clock = clock
         self.quiet_period = quiet_period
 
@@ -57,26 +58,38 @@ class Assistant:
 
     async def message(self, customer: Customer, text: str) -> list[Reply]:
         now = self.clock()
-        detection = self.detector.detect(text, customer.lang)
+        reading = self.understanding.read(text, customer.lang)
         new = await self._is_new_conversation(customer, now)
         await self.store.seen(customer.id, now)
-        if detection.intent == "farewell":
+        if reading.intent == "farewell":
             if not new:
-                return await self.goodbye(customer)
+                return _in(reading, await self.goodbye(customer))
             # A goodbye that opens nothing: answer it warmly, nothing to close.
-            return [self.farewell(customer)]
+            return _in(reading, [self.farewell(customer)])
         replies: list[Reply] = []
         if new:
             await self._open(customer, now)
             replies.append(self.greeting(customer))
         else:
             await self.store.note_message(customer.id, now)
-        if detection.intent == "greeting":
+        if reading.intent == "greeting":
             if not new:
                 replies.append(self.greeting(customer, again=True))
-            return replies
-        replies.append(Reply("not_understood", self._base(customer), [self._menu_row()]))
-        return replies
+        else:
+            replies.append(self.answer(customer, reading))
+        return _in(reading, replies)
+
+    def answer(self, customer: Customer, reading: Reading) -> Reply:
+        """What the assistant says to one request (greetings and farewells aside)."""
+        if reading.intent == "buy":
+            return self.order_info(customer)
+        if reading.intent == "other":
+            return Reply("not_understood", self._base(customer),
+                         [self._menu_row()])
+        # Understood, but a colleague answers this one: say so honestly, and how to reach them.
+        context = {**self._base(customer), "intent": reading.intent,
+                   "offline": self._offline(self.local_now())}
+        return Reply("team_will_help", context, [[Button("contacts", data="menu:contacts")]])
 
     async def goodbye(self, customer: Customer) -> list[Reply]:
         now = self.clock()
@@ -120,12 +133,10 @@ class Assistant:
         return Reply("language_prompt", self._base(customer), [row[:2], row[2:]])
 
     def contacts(self, customer: Customer) -> Reply:
-        lang = customer.lang
         days = self.shop.working_hours.days
         hours = [(index, days.get(day)) for index, day in enumerate(WEEKDAYS)] if days else []
         context = {
             **self._base(customer),
-            "contacts": self.shop.text(self.shop.contacts, lang),
             "hours": hours,
             "offline": self._offline(self.local_now()),
             "timezone": self.shop.timezone,
@@ -133,10 +144,7 @@ class Assistant:
         return Reply("contacts", context)
 
     def order_info(self, customer: Customer) -> Reply:
-        context = {
-            **self._base(customer),
-            "instructions": self.shop.text(self.shop.order_instructions, customer.lang),
-        }
+        context = self._base(customer)
         buttons = [[Button("website", url=self.shop.order_url)]] if self.shop.order_url else []
         return Reply("order_info", context, buttons)
 
@@ -152,10 +160,7 @@ class Assistant:
         customer.visits = await self.store.count_visit(customer.id)
 
     def _base(self, customer: Customer) -> dict[str, Any]:
-        return {
-            "shop_name": self.shop.text(self.shop.name, customer.lang),
-            "name": customer.first_name,
-        }
+        return {"shop": self.shop, "name": customer.first_name}
 
     def _menu_row(self) -> list[Button]:
         return [
@@ -183,3 +188,10 @@ class Assistant:
             "minutes": max(1, int(wait.total_seconds() // 60)) if wait < timedelta(hours=1)
             else None,
         }
+
+
+def _in(reading: Reading, replies: list[Reply]) -> list[Reply]:
+    """Answer in the language the message was written in, when that is clear."""
+    if reading.written_in is None:
+        return replies
+    return [replace(reply, lang=reading.written_in) for reply in replies]

@@ -39,8 +39,8 @@ DOMINATES: dict[str, tuple[str, ...]] = {
     "free_shipping": ("buy", "faq", "discount", "product_question", "order_status"),
     "gift": ("buy", "order_status", "discount", "product_question", "faq"),
     "return_request": ("complaint", "product_question", "buy", "order_status"),
-    "complaint": ("product_question", "order_status", "faq", "human", "buy"),
-    "order_status": ("faq", "product_question"),
+    "complaint": ("product_question", "order_status", "human", "buy"),
+    "order_status": ("buy", "product_question"),
     "human": ("greeting", "faq"),
     "buy": ("faq", "product_question"),
     "faq": ("product_question",),
@@ -50,8 +50,9 @@ COURTESY = ("greeting", "farewell")
 
 _WEIGHT = re.compile(r"\s*\^\s*([0-9.]+)\s*$")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CUE_WORD = re.compile(r"=?(?:[a-z0-9#%$]+(?:'[a-z]+)?|[а-я]+)\*?")
+_CUE_WORD = re.compile(r"=?(?:[a-z0-9#$]+(?:'[a-z]+)?|[а-я]+|%)\*?")
 _RUNS = re.compile(r"(.)\1+")
+_SIZES = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl"}
 
 
 @dataclass(frozen=True)
@@ -125,21 +126,21 @@ class CueTable:
 
     def _word_key(self, word: str, lang: str) -> str:
         word = word.replace("'", "")
-        if lang == "en":
-            self.vocabulary.add(word.rstrip("*"))
+        if lang == "en" and word.strip("=*").isalpha() and word.strip("=*") not in _SIZES:
+            self.vocabulary.add(word.strip("=*"))
         if word.startswith("="):  # "=ordered": this very word, not every word of its stem
             self.exact.add(word[1:])
             return word
         if word.endswith("*"):
             prefix = word[:-1]
             self.prefixes.add(prefix)
-            if len(prefix) >= 6:
+            if len(prefix) >= 8:
                 for variant in deletions(prefix) | {prefix}:
                     self.typo_variants[variant].add("*" + prefix)
             return "*" + prefix
         key = stem(word)
         self.stems.add(key)
-        if len(key) >= 5:
+        if len(key) >= 6:
             for variant in deletions(key) | {key}:
                 self.typo_variants[variant].add(key)
         return key
@@ -174,7 +175,6 @@ class CueDetector(IntentDetector):
     # -- matching ---------------------------------------------------------------------------
     def positions(self, message: Analysed) -> dict[str, list[int]]:
         """Where each known stem or prefix stands in the message."""
-        table = self.table
         where: dict[str, list[int]] = defaultdict(list)
         for position, (word, word_stem) in enumerate(zip(message.words, message.stems,
                                                          strict=True)):
@@ -183,7 +183,7 @@ class CueDetector(IntentDetector):
                 squeezed = _RUNS.sub(r"\1", word)  # "heyyy", "hiii", "пооока"
                 if squeezed != word:
                     keys = self._keys(squeezed, stem(squeezed))
-            if not keys and len(word) >= 5:
+            if not keys and len(word) >= 6:
                 keys = self._typo_keys(word, word_stem)
             for key in keys:
                 where[key].append(position)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.languages import Lang
+
 
 @dataclass(frozen=True)
 class Button:
@@ -23,3 +25,4 @@ class Reply:
     template: str  # templates/<template>.j2
     context: dict[str, Any] = field(default_factory=dict)
     buttons: list[list[Button]] = field(default_factory=list)
+    lang: Lang | None = None  # answer in this language (the message's), not the profile's

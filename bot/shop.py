@@ -153,6 +153,10 @@ class WorkingHours(_Model):
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: Any) -> Any:
+        if isinstance(value, WorkingHours):
+            return {"days": value.days}
+        if isinstance(value, dict) and set(value) == {"days"} and isinstance(value["days"], dict):
+            return value  # already parsed (a dumped model read back)
         if not isinstance(value, dict):
             raise ValueError("working_hours maps mon..sun to \"HH:MM-HH:MM\" or closed")
         days: dict[str, tuple[time, time] | None] = {}

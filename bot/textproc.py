@@ -20,7 +20,7 @@ _T2S = opencc.OpenCC("t2s.json")
 _S2T = opencc.OpenCC("s2t.json")
 _STEMMERS = {"latin": Stemmer.Stemmer("english"), "cyrillic": Stemmer.Stemmer("russian")}
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[а-я]+")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[а-я]+|%")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]")
@@ -58,7 +58,7 @@ class Analysed:
     words: tuple[str, ...]  # Latin and Cyrillic words, in order
     stems: tuple[str, ...]
     cjk: str  # all Chinese runs joined, simplified; '' when there are none
-    lang: Lang | None  # the language it is clearly written in, if any
+    lang: Lang | None  # the language it is clearly written in, if any ("zh": either script)
 
 
 def analyse(text: str, english_words: frozenset[str] = frozenset()) -> Analysed:
@@ -82,7 +82,7 @@ def detect_language(text: str, words: tuple[str, ...],
     cyrillic = len(_CYRILLIC.findall(lowered.replace("ё", "е")))
     latin = len(_LATIN.findall(lowered))
     if cjk and cjk * 2 >= cyrillic and cjk * 2 >= latin:
-        return chinese_variant(text)
+        return chinese_variant(text) or "zh"  # type: ignore[return-value]
     if cyrillic and cyrillic >= latin:
         return "ru"
     if latin:
@@ -93,13 +93,17 @@ def detect_language(text: str, words: tuple[str, ...],
 
 
 def chinese_variant(text: str) -> Lang | None:
-    """zh-hant when the text uses traditional forms, zh-hans when simplified ones;
-    None when every character is the same in both (你好, 在吗...)."""
-    traditional = _T2S.convert(text) != text
-    simplified = _S2T.convert(text) != text
-    if traditional and not simplified:
+    """zh-hant when the text uses more traditional-only characters, zh-hans when more
+    simplified-only ones; None when it cannot tell (你好, 在吗: the same in both)."""
+    as_simplified, as_traditional = _T2S.convert(text), _S2T.convert(text)
+    if len(as_simplified) == len(text) == len(as_traditional):
+        traditional = sum(a != b for a, b in zip(text, as_simplified, strict=True))
+        simplified = sum(a != b for a, b in zip(text, as_traditional, strict=True))
+    else:
+        traditional, simplified = int(as_simplified != text), int(as_traditional != text)
+    if traditional > simplified:
         return "zh-hant"
-    if simplified and not traditional:
+    if simplified > traditional:
         return "zh-hans"
     return None
 

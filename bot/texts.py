@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from bot.i18n import Formatter
 from bot.languages import LANGUAGES, Lang
+from bot.shop import Localized
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 
@@ -31,6 +32,7 @@ class Texts:
         catalogues: Mapping[Lang, gettext.NullTranslations],
         currency: str,
         rng: random.Random | None = None,
+        default_lang: Lang = "en",
     ) -> None:
         self._catalogues = catalogues
         self._rng = rng or random.Random()
@@ -47,6 +49,8 @@ class Texts:
         self._formatters = {lang: Formatter(lang, currency) for lang in LANGUAGES}
         self.env.filters.update({name: self._formatting(name)
                                  for name in ("money", "time", "day", "weekday")})
+        self._default_lang = default_lang
+        self.env.filters["local"] = self._local
 
     def render(self, template: str, lang: Lang, /, **context: Any) -> str:
         """A whole message: `templates/<template>.j2` in the shopper's language."""
@@ -77,6 +81,11 @@ class Texts:
 
     def _pick(self, *phrasings: Any) -> Any:
         return self._rng.choice(phrasings)
+
+    @pass_context
+    def _local(self, context: Context, value: Localized | None) -> str:
+        """A shop-file text in the language being rendered (else the shop's default)."""
+        return value.get(context["lang"], self._default_lang) if value is not None else ""
 
     def _formatting(self, method: str) -> Any:
         """A filter that formats with the shopper's locale (`money`, `time`, `day`, `weekday`)."""

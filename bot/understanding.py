@@ -6,13 +6,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.catalogue import CatalogueIndex, Mention
-from bot.intents import OTHER, CueDetector, Detection
+from bot.intents import MIN_SCORE, OTHER, CueDetector, Detection
 from bot.languages import Lang
 from bot.shop import Shop
+from bot.similar import ExampleClassifier
 from bot.textproc import analyse
 
 # A product, size or colour alone ("linen shirt?", "XL", "в синем") is a product question.
 MENTION_ONLY_CONFIDENCE = 0.55
+EXAMPLES_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Understanding:
             intent: values.values() for intent, values in shop.phrases.items()}
         self.detector = CueDetector({**own, "gift": _gift_cues(shop, own.get("gift", {}))})
         self.catalogue = CatalogueIndex(shop)
+        self.examples = ExampleClassifier.from_folder()
 
     def read(self, text: str, lang: Lang) -> Reading:
         message = analyse(text, self.detector.english)
@@ -47,16 +50,26 @@ class Understanding:
         mention = self.catalogue.find(message)
         detection: Detection = self.detector.decide(scores, cues, message)
         intent, confidence = detection.intent, detection.confidence
+        written_in = message.lang
+        if written_in == "zh":  # Chinese that reads the same in both scripts
+            written_in = lang if lang in ("zh-hans", "zh-hant") else "zh-hans"
         if intent == OTHER and mention.anything and max(scores.values(), default=0) < 1.0:
             intent, confidence = "product_question", MENTION_ONLY_CONFIDENCE
+        elif intent == OTHER and scores.get(OTHER, 0) < MIN_SCORE:
+            # The cues found nothing clear: ask the examples, and take their answer only
+            # when they are quite sure (threshold chosen by cross-validation).
+            guess, probability = self.examples.classify(text)
+            if guess != OTHER and probability > EXAMPLES_THRESHOLD:
+                intent, confidence = guess, round(0.8 * probability, 3)
+                cues = (*cues, f"{guess}:similar to examples ({probability:.2f})")
         return Reading(
             intent=intent,
             confidence=confidence,
-            lang=message.lang or lang,
-            written_in=message.lang,
+            lang=written_in or lang,
+            written_in=written_in,
             product=mention.product,
             mention=mention,
-            cues=detection.cues,
+            cues=tuple(cues),
         )
 
     def detect(self, text: str, lang: Lang) -> Detection:

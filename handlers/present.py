@@ -28,5 +28,6 @@ def keyboard(reply: Reply, texts: Texts, lang: Lang) -> InlineKeyboardMarkup | N
 
 async def send(message: Message, replies: list[Reply], texts: Texts, lang: Lang) -> None:
     for reply in replies:
-        text = texts.render(reply.template, lang, **reply.context)
-        await message.answer(text, reply_markup=keyboard(reply, texts, lang))
+        reply_lang = reply.lang or lang
+        text = texts.render(reply.template, reply_lang, **reply.context)
+        await message.answer(text, reply_markup=keyboard(reply, texts, reply_lang))

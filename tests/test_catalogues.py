@@ -10,9 +10,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import LOCALES_DIR, PROJECT_DIR, TEMPLATES_DIR
+from bot import DEMO_SHOP, LOCALES_DIR, PROJECT_DIR, TEMPLATES_DIR
 from bot.i18n import Formatter, load_catalogues
 from bot.languages import CATALOGUE_DIRS, LANGUAGES, from_telegram
+from bot.shop import load_shop, parse_shop
 from bot.texts import Texts
 
 
@@ -82,13 +83,14 @@ def test_russian_plurals(hours: int, phrase: str) -> None:
     texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), "RUB")
     back = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
     offline = {"back": back, "hours": hours, "minutes": None, "today": True, "tomorrow": False}
-    text = texts.render("greeting", "ru", shop_name="Лён", name="Анна", part="morning",
+    text = texts.render("greeting", "ru", shop=load_shop(DEMO_SHOP), name="Анна", part="morning",
                         returning=False, again=False, offline=offline)
     assert phrase in text
 
 
 def test_values_from_users_are_escaped_but_translations_keep_their_markup() -> None:
     texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), "RUB")
-    text = texts.render("farewell", "en", shop_name="<i>Shop</i>", name="<b>&", part="morning")
+    shop = parse_shop("id: tiny\nname: <i>Shop</i>\n")
+    text = texts.render("farewell", "en", shop=shop, name="<b>&", part="morning")
     assert "&lt;b&gt;&amp;" in text and "<b>" not in text
     assert "&lt;i&gt;Shop&lt;/i&gt;" in text

@@ -68,7 +68,8 @@ async def test_returning_customer_is_welcomed_back_by_name(
     shopper = shopbot.api.new_shopper(first_name="Olga", language_code=lang)
     await shopbot.send(shopper, "/start")
     clock.advance(hours=7)  # past the 6-hour quiet period: a new visit
-    [text] = await shopbot.send(shopper, "hello")
+    hello = {"en": "hello", "ru": "привет", "zh-hans": "你好呀", "zh-hant": "哈囉"}[lang]
+    [text] = await shopbot.send(shopper, hello)
     assert re.search(WELCOME_BACK[lang], text) and "Olga" in text
     profile = await redis.hgetall(f"{prefix}:customer:{shopper.id}")
     assert profile[b"visits"] == b"2"
