@@ -34,6 +34,7 @@ class Report:
     per_lang: dict[str, tuple[int, int]]
     confusion: Counter[tuple[str, str]]
     products: tuple[int, int]  # linked right, messages labeled with a product
+    languages: int  # messages whose reply language is the one they are written in
     misses: list[tuple[dict, str, str | None, tuple[str, ...]]]
 
     @property
@@ -56,6 +57,7 @@ def evaluate(rows: list[dict], understanding: Understanding | None = None) -> Re
     per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     confusion: Counter[tuple[str, str]] = Counter()
     products = [0, 0]
+    languages = 0
     misses = []
     correct = 0
     for row in rows:
@@ -66,6 +68,9 @@ def evaluate(rows: list[dict], understanding: Understanding | None = None) -> Re
             table[key][0] += good
             table[key][1] += 1
         confusion[(row["intent"], result.intent)] += 1
+        # Each message is read as if the shopper's Telegram were set to another language.
+        other_lang = "en" if row["lang"] != "en" else "ru"
+        languages += understanding.read(row["text"], other_lang).lang == row["lang"]
         if row.get("product"):
             products[1] += 1
             products[0] += result.product == row["product"]
@@ -73,7 +78,7 @@ def evaluate(rows: list[dict], understanding: Understanding | None = None) -> Re
             misses.append((row, result.intent, result.product, result.cues))
     return Report(len(rows), correct, {k: (v[0], v[1]) for k, v in per_intent.items()},
                   {k: (v[0], v[1]) for k, v in per_lang.items()}, confusion,
-                  (products[0], products[1]), misses)
+                  (products[0], products[1]), languages, misses)
 
 
 def print_report(report: Report, show_misses: bool) -> None:
@@ -89,6 +94,8 @@ def print_report(report: Report, show_misses: bool) -> None:
     good, count = report.products
     if count:
         print(f"\nproduct linking: {good / count:.1%} ({good}/{count} messages naming a product)")
+    print(f"reply language: {report.languages / report.total:.1%} of messages answered in the "
+          "language they are written in, with the shopper's Telegram set to another one")
     short = {intent: intent[:5] for intent in INTENTS}
     print("\nconfusion (rows: expected, columns: detected):")
     print(" " * 18 + " ".join(f"{short[i]:>5}" for i in INTENTS))

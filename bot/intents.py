@@ -62,6 +62,7 @@ class Detection:
     lang: Lang | None = None  # the language the message is clearly written in, if any
     product: str | None = None
     cues: tuple[str, ...] = ()  # what matched, for `shopbot classify` and the logs
+    contenders: tuple[str, ...] = ()  # the intents too close to call, when that was the doubt
 
 
 class IntentDetector:
@@ -273,7 +274,8 @@ class CueDetector(IntentDetector):
         lead = (top - runner_up) / top
         confidence = round(min(1.0, 0.5 + top / 4) * (0.4 + 0.6 * lead), 3)
         if lead < MIN_LEAD:
-            return Detection(OTHER, confidence, message.lang, cues=found)
+            close = tuple(intent for intent, score in ranked if score >= top * (1 - MIN_LEAD))
+            return Detection(OTHER, confidence, message.lang, cues=found, contenders=close)
         return Detection(best, confidence, message.lang, cues=found)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.catalogue import CatalogueIndex, Mention
-from bot.intents import MIN_SCORE, OTHER, CueDetector, Detection
+from bot.intents import INTENTS, MIN_SCORE, OTHER, CueDetector, Detection
 from bot.languages import Lang
 from bot.shop import Shop
 from bot.similar import ExampleClassifier
@@ -56,10 +56,12 @@ class Understanding:
         if intent == OTHER and mention.anything and max(scores.values(), default=0) < 1.0:
             intent, confidence = "product_question", MENTION_ONLY_CONFIDENCE
         elif intent == OTHER and scores.get(OTHER, 0) < MIN_SCORE:
-            # The cues found nothing clear: ask the examples, and take their answer only
-            # when they are quite sure (threshold chosen by cross-validation).
+            # The cues found nothing clear, or two intents too close to call: ask the
+            # examples, and take their answer only when they are quite sure (threshold
+            # chosen by cross-validation) and, on a tie, it is one of the two.
             guess, probability = self.examples.classify(text)
-            if guess != OTHER and probability > EXAMPLES_THRESHOLD:
+            allowed = detection.contenders or INTENTS
+            if guess != OTHER and guess in allowed and probability > EXAMPLES_THRESHOLD:
                 intent, confidence = guess, round(0.8 * probability, 3)
                 cues = (*cues, f"{guess}:similar to examples ({probability:.2f})")
         return Reading(
