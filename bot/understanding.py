@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class Understanding:
         message = analyse(text, self.detector.english)
         scores, cues = self.detector.score(message)
         mention = self.catalogue.find(message)
+        _order_shapes(message.folded, mention, scores, cues)
         detection: Detection = self.detector.decide(scores, cues, message)
         intent, confidence = detection.intent, detection.confidence
         written_in = message.lang
@@ -90,3 +92,25 @@ def _gift_cues(shop: Shop, extra: Mapping[str, Iterable[str]]) -> dict[str, list
             if name:
                 cues.setdefault(lang, []).append(f"{name} ^1.5")
     return cues
+
+
+_QUANTITY = re.compile(
+    r"(?:\d+\s*(?:шт|pcs?|x\b)|[x×]\s*\d|[一两二三四五六七八九十\d]\s*[件条套双组个])")
+_PHONE = re.compile(r"\+?\d[\d\s()-]{8,}\d")
+_QUESTION = re.compile(
+    r"[?？]|吗|么|有没有|有冇|还有|几|多少|\bесть\b|\bdo you\b|\bis it\b|\bany\b")
+_PRICE = re.compile(r"(?<!\d)\d{3,6}(?!\d)")
+
+
+def _order_shapes(text: str, mention: Mention, scores: dict[str, float], cues: list[str]) -> None:
+    """Shapes of a message that say more than its words: "white shirt M x2, Moscow, Ivanova"
+    is an order; two prices side by side ("3490? 3000?") are a counter-offer."""
+    names_item = bool(mention.products or mention.category)
+    if names_item and (mention.sizes or mention.colors):
+        if _QUANTITY.search(text) or _PHONE.search(text) or not _QUESTION.search(text):
+            scores["buy"] = scores.get("buy", 0.0) + 1.2
+            cues.append("buy:an order's shape (item, size or colour, no question)")
+    prices = [int(p) for p in _PRICE.findall(text) if 100 <= int(p) <= 100000]
+    if len(prices) >= 2 and not _PHONE.search(text):
+        scores["discount"] = scores.get("discount", 0.0) + 1.3
+        cues.append("discount:two prices (a counter-offer)")
