@@ -12,6 +12,8 @@ import math
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from bot.textproc import fold
 
 EXAMPLES_DIR = Path(__file__).with_name("examples")
@@ -34,20 +36,22 @@ class ExampleClassifier:
         for text, label in examples:
             per_label[label].update(ngrams(text))
             documents[label] += 1
-        vocabulary = set().union(*per_label.values()) if per_label else set()
+        vocabulary = sorted(set().union(*per_label.values())) if per_label else []
         size = len(vocabulary)
         totals = {label: sum(counts.values()) for label, counts in per_label.items()}
-        self.prior = [math.log(documents[label] / len(examples)) for label in self.labels]
-        self.unseen = [math.log(_SMOOTHING / (totals[label] + _SMOOTHING * size))
-                       for label in self.labels]
-        # Only the difference to "unseen" is stored per n-gram: most n-grams belong to one
-        # or two labels, so this keeps the table small.
-        self.weights: dict[str, list[tuple[int, float]]] = {}
+        self.prior = np.array([math.log(documents[label] / len(examples))
+                               for label in self.labels])
+        self.unseen = np.array([math.log(_SMOOTHING / (totals[label] + _SMOOTHING * size))
+                                for label in self.labels])
+        # One row per n-gram: what it adds to each label's log score beyond an unseen one.
+        # A dense float32 table: summing a message's rows is one vectorised step.
+        self.index = {gram: row for row, gram in enumerate(vocabulary)}
+        self.gains = np.zeros((size, len(self.labels)), dtype=np.float32)
         for position, label in enumerate(self.labels):
             denominator = totals[label] + _SMOOTHING * size
             for gram, count in per_label[label].items():
-                gain = math.log((count + _SMOOTHING) / denominator) - self.unseen[position]
-                self.weights.setdefault(gram, []).append((position, gain))
+                self.gains[self.index[gram], position] = (
+                    math.log((count + _SMOOTHING) / denominator) - self.unseen[position])
 
     @classmethod
     def from_folder(cls, folder: Path = EXAMPLES_DIR) -> ExampleClassifier:
@@ -60,15 +64,12 @@ class ExampleClassifier:
         return cls(examples)
 
     def classify(self, text: str) -> tuple[str, float]:
-        """The most likely label and its posterior probability."""
-        grams = [gram for gram in ngrams(text) if gram in self.weights]
-        base = len(grams)
-        scores = [p + base * u for p, u in zip(self.prior, self.unseen, strict=True)]
-        for gram in grams:
-            for position, gain in self.weights[gram]:
-                scores[position] += gain
-        scores = [score / TEMPERATURE for score in scores]
-        top = max(scores)
-        total = sum(math.exp(score - top) for score in scores)
-        best = scores.index(top)
-        return self.labels[best], 1.0 / total
+        """The most likely label and its (tempered) posterior probability."""
+        rows = [self.index[gram] for gram in ngrams(text) if gram in self.index]
+        scores = self.prior + len(rows) * self.unseen
+        if rows:
+            scores = scores + self.gains[rows].sum(axis=0, dtype=np.float64)
+        scores = scores / TEMPERATURE
+        odds = np.exp(scores - scores.max())
+        best = int(scores.argmax())
+        return self.labels[best], float(1.0 / odds.sum())
