@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.conversation import Assistant, Clock
 from bot.i18n import load_catalogues
 from bot.languages import from_telegram
-from bot.shop import Shop, load_shop
+from bot.shop import Shop, ShopFileError, load_shop
 from bot.storage import Store
 from bot.texts import Texts
 from bot.understanding import Understanding
@@ -79,12 +79,36 @@ class App:
                 from None
         log.info("serving %s as @%s", self.shop.id, me.username)
 
+    def reload_shop(self) -> Shop:
+        """Read the shop file again and serve it; ShopFileError leaves the old one serving."""
+        shop = load_shop(self.settings.shop_file)
+        understanding = Understanding(shop)
+        self.assistant.use(shop, understanding)
+        self.texts.use_shop(shop.currency, shop.default_language)
+        self.shop = shop
+        log.info("shop file reloaded: %s products", len(shop.products))
+        return shop
+
+    async def reload_on_signal(self) -> None:
+        """SIGHUP: reload; a broken file is reported to the admins, the old one stays."""
+        try:
+            self.reload_shop()
+        except ShopFileError as exc:
+            log.error("shop file not reloaded: %s", "; ".join(exc.lines()))
+            for admin in self.settings.admin_ids:
+                try:
+                    text = self.texts.render("reload_failed", self.shop.default_language,
+                                             problems=exc.lines())
+                    await self.bot.send_message(admin, text)
+                except TelegramAPIError:
+                    log.warning("could not tell admin %s about the failed reload", admin)
+
     async def publish_commands(self) -> None:
         """The command menu in each language (Telegram keys it by two-letter code)."""
         for code, lang in ((None, "en"), ("ru", "ru"), ("zh", "zh-hans")):
             commands = [
                 BotCommand(command=name, description=self.texts.label(f"cmd_{name}", lang))
-                for name in ("start", "language", "bye")
+                for name in ("start", "catalog", "language", "bye")
             ]
             await self.bot.set_my_commands(commands, language_code=code)
 
@@ -189,11 +213,13 @@ def create_app(
     )
     dispatcher = Dispatcher(
         storage=storage, events_isolation=isolation,
-        assistant=assistant, texts=texts, store=store, shop=shop,
+        assistant=assistant, texts=texts, store=store, settings=settings,
     )
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
-    return App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent)
+    app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent)
+    dispatcher["reload_shop"] = app.reload_shop
+    return app
 
 
 def _session(settings: Settings) -> AiohttpSession:

@@ -30,6 +30,11 @@ class Mention:
     colors: tuple[str, ...]
 
     @property
+    def named(self) -> bool:
+        """A whole product name or synonym was written (not just a word shared by many)."""
+        return any(score >= FULL for _, score in self.products)
+
+    @property
     def anything(self) -> bool:
         return bool(self.products or self.category or self.sizes or self.colors)
 

@@ -151,6 +151,8 @@ async def _serve(app) -> None:
     assert task is not None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
+    # SIGHUP reloads the shop file without a restart.
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(app.reload_on_signal()))
     try:
         await app.run()
     except asyncio.CancelledError:

@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import products
+from bot.catalogue import FULL
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
 from bot.shop import WEEKDAYS, Shop
@@ -17,6 +19,7 @@ from bot.storage import Customer, Store
 from bot.understanding import Reading, Understanding
 
 Clock = Callable[[], datetime]
+PAGE_SIZE = 6  # products per catalogue page: fits a phone screen of buttons
 
 
 def part_of_day(local: datetime) -> str:
@@ -41,6 +44,10 @@ class Assistant:
         self.understanding = understanding
         self.clock = clock
         self.quiet_period = quiet_period
+
+    def use(self, shop: Shop, understanding: Understanding) -> None:
+        """Serve a reloaded shop file from the next message on."""
+        self.shop, self.understanding = shop, understanding
 
     def local_now(self) -> datetime:
         return self.clock().astimezone(self.shop.tz)
@@ -76,13 +83,27 @@ class Assistant:
             if not new:
                 replies.append(self.greeting(customer, again=True))
         else:
-            replies.append(self.answer(customer, reading))
+            replies.extend(await self.answer(customer, reading))
         return _in(reading, replies)
 
-    def answer(self, customer: Customer, reading: Reading) -> Reply:
+    async def answer(self, customer: Customer, reading: Reading) -> list[Reply]:
         """What the assistant says to one request (greetings and farewells aside)."""
+        conversation = await self.store.conversation(customer.id)
+        last = conversation.product if conversation else None
+        if reading.intent == "product_question" or (
+                reading.intent == "other" and (reading.mention.sizes or reading.mention.colors)
+                and last):
+            return await self.product_answer(customer, reading, last)
+        if reading.intent == "faq":
+            entry = self.understanding.faq(reading)
+            if entry is not None:
+                return [self.faq_answer(customer, entry.id)]
         if reading.intent == "buy":
-            return self.order_info(customer)
+            product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
+            return [self.order_info(customer, product.id if product else None)]
+        return [self._fallback(customer, reading)]
+
+    def _fallback(self, customer: Customer, reading: Reading) -> Reply:
         if reading.intent == "other":
             return Reply("not_understood", self._base(customer),
                          [self._menu_row()])
@@ -90,6 +111,131 @@ class Assistant:
         context = {**self._base(customer), "intent": reading.intent,
                    "offline": self._offline(self.local_now())}
         return Reply("team_will_help", context, [[Button("contacts", data="menu:contacts")]])
+
+    # -- the catalogue ---------------------------------------------------------------------
+    async def product_answer(self, customer: Customer, reading: Reading,
+                             last: str | None) -> list[Reply]:
+        mention = reading.mention
+        product = products.pick_product(self.shop, mention, last)
+        if product is None:
+            named = [pid for pid, score in mention.products if score >= FULL]
+            candidates = [self.shop.product(pid) for pid in (named or [
+                pid for pid, score in mention.products if score >= 1.0])[:6]]
+            listed = [p for p in candidates if p is not None]
+            if not listed and mention.category:
+                listed = [p for p in self.shop.products if p.category == mention.category][:6]
+            if len(listed) == 1:
+                product = listed[0]
+            elif listed:
+                return [self.product_choice(customer, listed)]
+            else:
+                return [self.product_unknown(customer)]
+        await self.store.discuss(customer.id, product.id)
+        size = mention.sizes[0] if mention.sizes else None
+        color = mention.colors[0] if mention.colors else None
+        return [self.product_card(customer, product.id, size=size, color=color,
+                                  asked=products.asked_about(reading.folded))]
+
+    def product_card(self, customer: Customer, product_id: str, *, size: str | None = None,
+                     color: str | None = None, asked: list[str] | None = None) -> Reply:
+        """The card: the fact asked about first, then name, price, stock, material."""
+        product = self.shop.product(product_id)
+        assert product is not None
+        stock = products.stock(product, size, color)
+        asked = asked or []
+        missing = [name for name in asked if name in products.ATTRIBUTES
+                   and products.attribute(product, name) is None]
+        alternatives = []
+        if stock.asked_available is False or not product.in_stock:
+            alternatives = products.alternatives(self.shop, product, size, color)
+        context = {**self._base(customer), "product": product, "stock": stock,
+                   "asked": [a for a in asked if a not in missing], "missing": missing,
+                   "alternatives": alternatives}
+        buttons: list[list[Button]] = []
+        size_row = [Button("size", data=data, args={"size": name, "ok": ok})
+                    for name, ok in stock.sizes
+                    if (data := _data("sz", product.id, name)) is not None]
+        color_row = [Button("color", data=data, args={"color": self.shop.colors[cid], "ok": ok})
+                     for cid, ok in stock.colors
+                     if (data := _data("cl", product.id, cid)) is not None]
+        for row in (size_row[:4], size_row[4:8], color_row[:3], color_row[3:6]):
+            if row:
+                buttons.append(row)
+        buttons += [[Button("product", data=f"p:{p.id}", args={"product": p.name})]
+                    for p in alternatives]
+        buttons.append([Button("order_this", data=f"ord:{product.id}"),
+                        Button("ask_person", data="menu:contacts")])
+        return Reply("product_card", context, buttons, photo=product.photo)
+
+    async def press(self, customer: Customer, data: str) -> list[Reply] | None:
+        """A catalogue button. None when the data is not one the bot makes (forged, or
+        from a product the shop no longer has): the handler answers it as stale."""
+        parts = data.split(":")
+        product = self.shop.product(parts[1]) if len(parts) in (2, 3) else None
+        match parts:
+            case ["cat"]:
+                return [self.categories(customer)]
+            case ["cat", category, page] if page.isdigit() and len(page) < 4:
+                reply = self.category_page(customer, category, int(page))
+                return [reply] if reply else None
+            case ["p", _] if product:
+                await self.store.discuss(customer.id, product.id)
+                return [self.product_card(customer, product.id)]
+            case ["sz", _, size] if product and any(v.size == size for v in product.variants):
+                await self.store.discuss(customer.id, product.id)
+                return [self.product_card(customer, product.id, size=size)]
+            case ["cl", _, color] if product and any(v.color == color
+                                                     for v in product.variants):
+                await self.store.discuss(customer.id, product.id)
+                return [self.product_card(customer, product.id, color=color)]
+            case ["ord", _] if product:
+                return [self.order_info(customer, product.id)]
+        return None
+
+    def product_choice(self, customer: Customer, listed: list) -> Reply:
+        buttons = [[Button("product", data=f"p:{p.id}", args={"product": p.name})]
+                   for p in listed]
+        return Reply("product_choice", {**self._base(customer), "products": listed}, buttons)
+
+    def product_unknown(self, customer: Customer) -> Reply:
+        return Reply("product_unknown", self._base(customer),
+                     [[Button("catalog", data="cat"), Button("ask_person", data="menu:contacts")]])
+
+    def faq_answer(self, customer: Customer, entry_id: str) -> Reply:
+        entry = next((f for f in self.shop.faq if f.id == entry_id), None)
+        assert entry is not None
+        return Reply("faq_answer", {**self._base(customer), "entry": entry},
+                     [[Button("ask_person", data="menu:contacts")]])
+
+    def categories(self, customer: Customer) -> Reply:
+        counts = {c.id: sum(p.category == c.id for p in self.shop.products)
+                  for c in self.shop.categories}
+        rows = [[Button("category", data=f"cat:{c.id}:0", args={"category": c.name,
+                                                               "count": counts[c.id]})]
+                for c in self.shop.categories if counts[c.id]]
+        return Reply("catalog", self._base(customer), rows)
+
+    def category_page(self, customer: Customer, category_id: str, page: int) -> Reply | None:
+        category = next((c for c in self.shop.categories if c.id == category_id), None)
+        if category is None:
+            return None
+        items = [p for p in self.shop.products if p.category == category_id]
+        pages = max(1, -(-len(items) // PAGE_SIZE))
+        if not 0 <= page < pages:
+            return None
+        shown = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        rows = [[Button("product_price", data=f"p:{p.id}",
+                        args={"product": p.name, "price": p.price})] for p in shown]
+        nav = []
+        if page > 0:
+            nav.append(Button("previous", data=f"cat:{category_id}:{page - 1}"))
+        if page + 1 < pages:
+            nav.append(Button("next", data=f"cat:{category_id}:{page + 1}"))
+        rows += [nav] if nav else []
+        rows.append([Button("all_categories", data="cat")])
+        context = {**self._base(customer), "category": category, "page": page + 1,
+                   "pages": pages, "count": len(items)}
+        return Reply("catalog_page", context, rows)
 
     async def goodbye(self, customer: Customer) -> list[Reply]:
         now = self.clock()
@@ -143,8 +289,9 @@ class Assistant:
         }
         return Reply("contacts", context)
 
-    def order_info(self, customer: Customer) -> Reply:
-        context = self._base(customer)
+    def order_info(self, customer: Customer, product_id: str | None = None) -> Reply:
+        context = {**self._base(customer),
+                   "product": self.shop.product(product_id) if product_id else None}
         buttons = [[Button("website", url=self.shop.order_url)]] if self.shop.order_url else []
         return Reply("order_info", context, buttons)
 
@@ -164,6 +311,7 @@ class Assistant:
 
     def _menu_row(self) -> list[Button]:
         return [
+            Button("catalog", data="cat"),
             Button("how_to_order", data="menu:order"),
             Button("contacts", data="menu:contacts"),
             Button("language", data="menu:language"),
@@ -195,3 +343,10 @@ def _in(reading: Reading, replies: list[Reply]) -> list[Reply]:
     if reading.written_in is None:
         return replies
     return [replace(reply, lang=reading.written_in) for reply in replies]
+
+
+def _data(kind: str, product_id: str, value: str) -> str | None:
+    """Callback data for a size or colour button, or None when it would not fit Telegram's
+    64 bytes or could not be split back (a ':' in the value)."""
+    data = f"{kind}:{product_id}:{value}"
+    return data if ":" not in value and len(data.encode()) <= 64 else None

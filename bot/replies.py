@@ -26,3 +26,4 @@ class Reply:
     context: dict[str, Any] = field(default_factory=dict)
     buttons: list[list[Button]] = field(default_factory=list)
     lang: Lang | None = None  # answer in this language (the message's), not the profile's
+    photo: str | None = None  # sent as a photo with the text as its caption, when it can be

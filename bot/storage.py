@@ -36,6 +36,7 @@ class Conversation:
     last_message_at: datetime | None = None
     closed: bool = False
     messages: int = 0
+    product: str | None = None  # the product last discussed, for "and in blue?"
 
 
 def _ts(value: datetime | None) -> str:
@@ -133,6 +134,7 @@ class Store:
             last_message_at=_dt(get.get("last_message_at")),
             closed=get.get("closed") == "1",
             messages=int(get.get("messages") or 0),
+            product=get.get("product"),
         )
 
     async def open_conversation(self, user_id: int, now: datetime) -> None:
@@ -149,6 +151,9 @@ class Store:
             pipe.hset(key, "last_message_at", _ts(now))
             pipe.hincrby(key, "messages", 1)
             await pipe.execute()
+
+    async def discuss(self, user_id: int, product_id: str) -> None:
+        await self.redis.hset(self.key("conv", user_id), "product", product_id)
 
     async def close_conversation(self, user_id: int, now: datetime) -> None:
         await self.redis.hset(self.key("conv", user_id),

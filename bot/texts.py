@@ -52,6 +52,11 @@ class Texts:
         self._default_lang = default_lang
         self.env.filters["local"] = self._local
 
+    def use_shop(self, currency: str, default_lang: Lang) -> None:
+        """Prices and fallbacks of a reloaded shop file."""
+        self._formatters = {lang: Formatter(lang, currency) for lang in LANGUAGES}
+        self._default_lang = default_lang
+
     def render(self, template: str, lang: Lang, /, **context: Any) -> str:
         """A whole message: `templates/<template>.j2` in the shopper's language."""
         text = self.env.get_template(f"{template}.j2").render(lang=lang, **context)

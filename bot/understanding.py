@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from bot.catalogue import CatalogueIndex, Mention
 from bot.intents import INTENTS, MIN_SCORE, OTHER, CueDetector, Detection
 from bot.languages import Lang
-from bot.shop import Shop
+from bot.shop import FaqEntry, Shop
 from bot.similar import ExampleClassifier
-from bot.textproc import analyse
+from bot.textproc import analyse, fold
 
 # A product, size or colour alone ("linen shirt?", "XL", "в синем") is a product question.
 MENTION_ONLY_CONFIDENCE = 0.55
@@ -31,6 +31,7 @@ class Reading:
     product: str | None
     mention: Mention
     cues: tuple[str, ...]
+    folded: str = ""  # the message normalised (lower case, simplified Chinese)
 
     def as_json(self) -> dict[str, object]:
         return {"intent": self.intent, "confidence": self.confidence,
@@ -87,7 +88,22 @@ class Understanding:
             product=mention.product,
             mention=mention,
             cues=tuple(cues),
+            folded=message.folded,
         )
+
+    def faq(self, reading: Reading) -> FaqEntry | None:
+        """The FAQ entry a message asks about: the most of its keywords (or its question's
+        words) found in the message; None when nothing matches."""
+        best: tuple[float, FaqEntry] | None = None
+        for entry in self.shop.faq:
+            score = 0.0
+            for keywords in entry.keywords.values().values():
+                for keyword in keywords:
+                    if _contains(reading.folded, fold(keyword)):
+                        score += 1 + len(keyword) / 20
+            if score and (best is None or score > best[0]):
+                best = (score, entry)
+        return best[1] if best else None
 
     def _owners(self, intent: str, cues: list[str]) -> bool:
         return any(cue in self._owner_cues for cue in cues if cue.startswith(intent + ":"))
@@ -130,3 +146,12 @@ def _order_shapes(text: str, mention: Mention, scores: dict[str, float], cues: l
     if len(prices) >= 2 and not _PHONE.search(text):
         scores["discount"] = scores.get("discount", 0.0) + 1.3
         cues.append("discount:two prices (a counter-offer)")
+
+
+def _contains(text: str, phrase: str) -> bool:
+    """A keyword in a message: whole words for Latin and Cyrillic, a substring for Chinese."""
+    if not phrase:
+        return False
+    if re.search(r"[\u4e00-\u9fff]", phrase):
+        return phrase in text
+    return re.search(rf"(?<![\w]){re.escape(phrase)}", text) is not None

@@ -12,6 +12,7 @@ from bot.texts import Texts
 from handlers.present import send
 
 MENU = {"menu:order", "menu:contacts", "menu:language"}
+CATALOGUE = r"^(?:cat|p|sz|cl|ord)(?::[^:]{1,40}){0,2}$"
 
 
 async def choose_language(query: CallbackQuery, assistant: Assistant, customer: Customer,
@@ -39,6 +40,16 @@ async def menu(query: CallbackQuery, assistant: Assistant, customer: Customer,
     await send(query.message, [pick(customer)], texts, customer.lang)
 
 
+async def catalogue(query: CallbackQuery, assistant: Assistant, customer: Customer,
+                    texts: Texts) -> None:
+    replies = await assistant.press(customer, query.data or "")
+    if replies is None or not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    await query.answer()
+    await send(query.message, replies, texts, customer.lang)
+
+
 async def stale(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
     """Old, forged or foreign callback data: a polite notice, nothing else happens."""
     await query.answer(texts.render("stale_button", customer.lang), show_alert=False)
@@ -49,5 +60,6 @@ def build() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     router.callback_query.register(choose_language, F.data.startswith("lang:"))
     router.callback_query.register(menu, F.data.in_(MENU))
+    router.callback_query.register(catalogue, F.data.regexp(CATALOGUE))
     router.callback_query.register(stale)
     return router

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
+from bot.config import Settings
 from bot.conversation import Assistant
+from bot.shop import Shop, ShopFileError
 from bot.storage import Customer
 from bot.texts import Texts
 from handlers.present import send
@@ -22,6 +26,23 @@ async def language(message: Message, assistant: Assistant, customer: Customer,
     await send(message, [assistant.language_prompt(customer)], texts, customer.lang)
 
 
+async def catalog(message: Message, assistant: Assistant, customer: Customer,
+                  texts: Texts) -> None:
+    await send(message, [assistant.categories(customer)], texts, customer.lang)
+
+
+async def reload(message: Message, settings: Settings, reload_shop: Callable[[], Shop],
+                 customer: Customer, texts: Texts) -> None:
+    """/reload, for ADMIN_IDS only: the shop file again, or the reasons it was refused."""
+    try:
+        shop = reload_shop()
+    except ShopFileError as exc:
+        await message.answer(texts.render("reload_failed", customer.lang, problems=exc.lines()))
+        return
+    await message.answer(texts.render("reload_done", customer.lang, shop=shop,
+                                      products=len(shop.products), faq=len(shop.faq)))
+
+
 async def bye(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:
     await send(message, await assistant.goodbye(customer), texts, customer.lang)
 
@@ -32,4 +53,10 @@ def build() -> Router:
     router.message.register(start, CommandStart())
     router.message.register(language, Command("language", "lang"))
     router.message.register(bye, Command("bye"))
+    router.message.register(catalog, Command("catalog", "catalogue"))
+    router.message.register(reload, Command("reload"), _is_admin)
     return router
+
+
+def _is_admin(message: Message, settings: Settings) -> bool:
+    return message.from_user is not None and message.from_user.id in settings.admin_ids

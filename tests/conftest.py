@@ -6,7 +6,7 @@ import asyncio
 import os
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -112,14 +112,13 @@ class Harness:
 
         dispatcher.feed_update = traced  # type: ignore[method-assign]
         self._task = asyncio.create_task(self.app.run_polling())
+        # The fake records a long poll as it arrives: once one is in, polling runs.
+        await self.api.wait_for(lambda call: call.method == "getUpdates", timeout=15)
 
     async def stop(self) -> None:
         if self._task is not None:
             await self.app.dispatcher.stop_polling()
-            try:
-                await asyncio.wait_for(self._task, 10)
-            except (asyncio.CancelledError, RuntimeError):
-                pass
+            await asyncio.wait({self._task}, timeout=10)
         await self.app.close()
 
     async def feed(self, update: dict, timeout: float = 10) -> list[Call]:
@@ -151,7 +150,7 @@ def texts_to(calls: list[Call], chat_id: int) -> list[str]:
     return [
         str(call.params.get("text") or call.params.get("caption") or "")
         for call in calls
-        if call.chat_id == chat_id and call.method in ("sendMessage", "sendPhoto")
+        if call.chat_id == chat_id and call.method in ("sendMessage", "sendPhoto") and call.ok
     ]
 
 
@@ -162,3 +161,32 @@ async def shopbot(api: FakeBotAPI, prefix: str, clock: FakeClock) -> AsyncIterat
     await harness.start()
     yield harness
     await harness.stop()
+
+
+@pytest.fixture
+async def make_shopbot(api: FakeBotAPI, prefix: str,
+                       clock: FakeClock) -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
+    """A bot with settings of the test's own (a shop file, admins...)."""
+    started: list[Harness] = []
+
+    async def make(**overrides: object) -> Harness:
+        app = create_app(settings_for(api, prefix, **overrides), clock=clock,
+                         rng=random.Random(1))
+        harness = Harness(app, api)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield make
+    for harness in started:
+        await harness.stop()
+
+
+@pytest.fixture
+async def shopbot_rules(shopbot: Harness):  # type: ignore[no-untyped-def]
+    """The shop's rules without Telegram: the running bot's assistant and a customer."""
+    assistant = shopbot.app.assistant
+    customer = await assistant.store.identify(1, first_name="Ann", last_name=None,
+                                              username=None, telegram_language="en",
+                                              now=assistant.clock())
+    return assistant, customer

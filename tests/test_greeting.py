@@ -39,7 +39,7 @@ async def test_start_greets_with_the_shop_name_in_the_shoppers_language(
     assert call.params["parse_mode"] == "HTML"
     buttons = [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"]
                for b in row]
-    assert buttons == ["menu:order", "menu:contacts", "menu:language"]
+    assert buttons == ["cat", "menu:order", "menu:contacts", "menu:language"]
 
 
 @pytest.mark.parametrize(("code", "lang"), [("zh-cn", "zh-hans"), ("zh-tw", "zh-hant"),
