@@ -126,9 +126,13 @@ async def test_several_matches_get_a_short_list(shopbot: Harness, lang: str,
     assert wide is not None and local(wide.name, lang) in reply
 
 
-async def test_no_match_asks_back_and_offers_catalogue_and_person(shopbot: Harness) -> None:
-    reply, call = await ask(shopbot, "en", "do you have umbrellas in stock?")
-    assert "catalogue" in reply
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "do you have umbrellas in stock?"), ("ru", "есть зонты в наличии?"),
+    ("zh-hans", "有雨伞现货吗"), ("zh-hant", "有雨傘現貨嗎")])
+async def test_no_match_asks_back_and_offers_catalogue_and_person(
+        shopbot: Harness, lang: str, text: str) -> None:
+    _, call = await ask(shopbot, lang, text)
+    assert call.method == "sendMessage"
     assert data_of(call) == ["cat", "menu:contacts"]
 
 
@@ -146,14 +150,24 @@ async def test_faq_questions_are_answered_from_the_shop_file(
     assert local(entry.answer, lang) in reply
 
 
-async def test_follow_up_refers_to_the_product_just_discussed(shopbot: Harness) -> None:
-    shopper = shopbot.api.new_shopper(language_code="en")
+@pytest.mark.parametrize(("lang", "first", "then", "take"), [
+    ("en", "tell me about the linen shirt", "and in light blue, size M?", "ok I'll take it"),
+    ("ru", "расскажите про льняную рубашку", "а в голубом, размер M?", "беру"),
+    ("zh-hans", "经典亚麻衬衫", "那浅蓝色M码呢", "拍了"),
+    ("zh-hant", "經典亞麻襯衫", "那淺藍色M號呢", "我要了")])
+async def test_follow_up_refers_to_the_product_just_discussed(
+        shopbot: Harness, lang: str, first: str, then: str, take: str) -> None:
+    shirt = SHOP.product("linen-shirt")
+    assert shirt is not None
+    shopper = shopbot.api.new_shopper(language_code=lang)
     await shopbot.send(shopper, "/start")
-    await shopbot.send(shopper, "tell me about the linen shirt")
-    [reply] = await shopbot.send(shopper, "and in light blue, size M?")
-    assert reply.startswith("I am sorry") and "Classic linen shirt" in reply
-    [reply] = await shopbot.send(shopper, "ok I'll take it")
-    assert "Classic linen shirt" in reply.split("\n")[0]  # the order instructions name it
+    await shopbot.send(shopper, first)
+    [reply] = await shopbot.send(shopper, then)
+    # Light blue in M is sold out: said first, about the shirt just discussed.
+    assert "M" in reply.split("\n")[0] and local(shirt.name, lang) in unescape(reply)
+    assert "sz:linen-shirt:M" in data_of(last_sent(shopbot, shopper.id))
+    [reply] = await shopbot.send(shopper, take)
+    assert local(shirt.name, lang) in unescape(reply).split("\n")[0]  # named in the order
 
 
 async def test_buttons_on_a_card_work(shopbot: Harness) -> None:
