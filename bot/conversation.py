@@ -90,9 +90,12 @@ class Assistant:
         """What the assistant says to one request (greetings and farewells aside)."""
         conversation = await self.store.conversation(customer.id)
         last = conversation.product if conversation else None
+        about_product = reading.mention.named and products.asked_about(reading.folded)
         if reading.intent == "product_question" or (
+                reading.intent == "faq" and about_product) or (
                 reading.intent == "other" and (reading.mention.sizes or reading.mention.colors)
                 and last):
+            # "How do I wash the linen blouse?" is about that blouse, not linen in general.
             return await self.product_answer(customer, reading, last)
         if reading.intent == "faq":
             entry = self.understanding.faq(reading)
@@ -116,7 +119,9 @@ class Assistant:
     async def product_answer(self, customer: Customer, reading: Reading,
                              last: str | None) -> list[Reply]:
         mention = reading.mention
-        product = products.pick_product(self.shop, mention, last)
+        asked = products.asked_about(reading.folded)
+        # "Is it see-through?" right after a card is about that product.
+        product = products.pick_product(self.shop, mention, last, follow_up=bool(asked))
         if product is None:
             named = [pid for pid, score in mention.products if score >= FULL]
             candidates = [self.shop.product(pid) for pid in (named or [
@@ -133,8 +138,7 @@ class Assistant:
         await self.store.discuss(customer.id, product.id)
         size = mention.sizes[0] if mention.sizes else None
         color = mention.colors[0] if mention.colors else None
-        return [self.product_card(customer, product.id, size=size, color=color,
-                                  asked=products.asked_about(reading.folded))]
+        return [self.product_card(customer, product.id, size=size, color=color, asked=asked)]
 
     def product_card(self, customer: Customer, product_id: str, *, size: str | None = None,
                      color: str | None = None, asked: list[str] | None = None) -> Reply:

@@ -92,8 +92,8 @@ class Understanding:
         )
 
     def faq(self, reading: Reading) -> FaqEntry | None:
-        """The FAQ entry a message asks about: the most of its keywords (or its question's
-        words) found in the message; None when nothing matches."""
+        """The FAQ entry a message asks about: the one with the most (and longest) of its
+        keywords found in the message; None when no keyword matches."""
         best: tuple[float, FaqEntry] | None = None
         for entry in self.shop.faq:
             score = 0.0

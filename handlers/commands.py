@@ -1,7 +1,8 @@
-"""Commands a shopper can type: /start, /language, /bye."""
+"""Commands: /start, /catalog, /language, /bye for shoppers; /reload for ADMIN_IDS."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aiogram import F, Router
@@ -14,6 +15,8 @@ from bot.shop import Shop, ShopFileError
 from bot.storage import Customer
 from bot.texts import Texts
 from handlers.present import send
+
+log = logging.getLogger(__name__)
 
 
 async def start(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:
@@ -37,6 +40,8 @@ async def reload(message: Message, settings: Settings, reload_shop: Callable[[],
     try:
         shop = reload_shop()
     except ShopFileError as exc:
+        log.warning("shop file not reloaded (asked by %s): %s", customer.id,
+                    "; ".join(exc.lines()))
         await message.answer(texts.render("reload_failed", customer.lang, problems=exc.lines()))
         return
     await message.answer(texts.render("reload_done", customer.lang, shop=shop,

@@ -74,8 +74,16 @@ async def test_price_in_the_shops_currency_for_the_shoppers_locale(
 @pytest.mark.parametrize(
     ("lang", "text", "attribute"),
     [("en", "does the linen blouse run small?", "fit"),
+     ("en", "how do I wash the linen blouse?", "care"),
+     ("en", "what is the length of the linen blouse?", "length"),
      ("ru", "льняная блузка маломерит?", "fit"),
+     ("ru", "как стирать льняную блузку?", "care"),
+     ("ru", "какая длина у льняной блузки?", "length"),
+     ("zh-hans", "短袖亚麻上衣偏小吗", "fit"),
      ("zh-hans", "短袖亚麻上衣怎么洗", "care"),
+     ("zh-hans", "短袖亚麻上衣衣长多少", "length"),
+     ("zh-hant", "短袖亞麻上衣會偏小嗎", "fit"),
+     ("zh-hant", "短袖亞麻上衣怎麼洗", "care"),
      ("zh-hant", "短袖亞麻上衣長度多少", "length")],
 )
 async def test_free_form_attributes_are_answered_from_the_shop_file(
@@ -117,7 +125,8 @@ async def test_a_sold_out_product_suggests_alternatives(shopbot: Harness) -> Non
 
 
 @pytest.mark.parametrize(("lang", "text"), [("en", "do you have trousers?"),
-                                            ("ru", "брюки есть?"), ("zh-hant", "有褲子嗎")])
+                                            ("ru", "брюки есть?"), ("zh-hans", "有裤子吗"),
+                                            ("zh-hant", "有褲子嗎")])
 async def test_several_matches_get_a_short_list(shopbot: Harness, lang: str,
                                                 text: str) -> None:
     reply, call = await ask(shopbot, lang, text)
@@ -168,6 +177,16 @@ async def test_follow_up_refers_to_the_product_just_discussed(
     assert "sz:linen-shirt:M" in data_of(last_sent(shopbot, shopper.id))
     [reply] = await shopbot.send(shopper, take)
     assert local(shirt.name, lang) in unescape(reply).split("\n")[0]  # named in the order
+
+
+async def test_a_question_right_after_a_card_is_about_that_product(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en")
+    await shopbot.send(shopper, "/start")
+    await shopbot.send(shopper, "tell me about the linen blouse")
+    [reply] = await shopbot.send(shopper, "how long is it?")
+    blouse = SHOP.product("linen-blouse")
+    assert blouse is not None
+    assert local(blouse.attributes["length"], "en") in reply.split("\n")[0]
 
 
 async def test_buttons_on_a_card_work(shopbot: Harness) -> None:
