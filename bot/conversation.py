@@ -14,7 +14,7 @@ from bot import products
 from bot.catalogue import FULL
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
-from bot.shop import WEEKDAYS, Shop
+from bot.shop import WEEKDAYS, Product, Shop
 from bot.storage import Customer, Store
 from bot.understanding import Reading, Understanding
 
@@ -97,6 +97,9 @@ class Assistant:
                 and last):
             # "How do I wash the linen blouse?" is about that blouse, not linen in general.
             return await self.product_answer(customer, reading, last)
+        if reading.intent in ("discount", "free_shipping", "gift"):
+            product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
+            return [await self.bargain(customer, reading.intent, product)]
         if reading.intent == "faq":
             entry = self.understanding.faq(reading)
             if entry is not None:
@@ -114,6 +117,48 @@ class Assistant:
         context = {**self._base(customer), "intent": reading.intent,
                    "offline": self._offline(self.local_now())}
         return Reply("team_will_help", context, [[Button("contacts", data="menu:contacts")]])
+
+    # -- bargaining (PLAYBOOK: "Bargaining") ---------------------------------------------------
+    async def bargain(self, customer: Customer, intent: str, product: Product | None) -> Reply:
+        """The ladder: a warm refusal with value, a firmer one, shipping refused with its
+        reason; once refused, the next ask (discount, shipping or gift) gets the gift."""
+        policy = self.shop.policy
+        context = {**self._base(customer), "product": product, "policy": policy}
+        if intent == "discount" and policy.discounts:
+            return Reply("coupon", context)
+        refused = await self.store.bargaining(customer.id)
+        any_refusal = sum(refused.values()) > 0
+        first_ask_of_kind = {
+            "discount": refused["discount"] < 2 and not refused["shipping"],
+            "free_shipping": not refused["shipping"],
+            "gift": not any_refusal,
+        }[intent]
+        if first_ask_of_kind:
+            kind = {"discount": "discount", "free_shipping": "shipping", "gift": "gift"}[intent]
+            await self.store.refused(customer.id, kind)
+            if intent == "free_shipping":
+                return Reply("shipping_refusal", {**context, **self._shipping(product)})
+            level = refused["discount"] + 1 if intent == "discount" else 1
+            return Reply("discount_refusal", {**context, "level": level, "asked": intent})
+        gift = policy.gift
+        if gift is None:
+            return Reply("no_gift", context)
+        outcome = await self.store.grant_gift(customer.id, gift.stock, gift.per_customer)
+        if outcome == "granted":
+            return Reply("gift_offer", {**context, "gift": gift.name})
+        if outcome == "limit":
+            return Reply("gift_already", {**context, "gift": gift.name})
+        return Reply("no_gift", context)
+
+    def _shipping(self, product: Product | None) -> dict[str, Any]:
+        policy = self.shop.policy
+        threshold = policy.free_shipping_threshold
+        missing = None
+        if threshold is not None and product is not None and product.price < threshold:
+            missing = threshold - product.price
+        return {"cost": policy.shipping_cost, "threshold": threshold, "missing": missing,
+                "already_free": bool(threshold is not None and product is not None
+                                     and product.price >= threshold)}
 
     # -- the catalogue ---------------------------------------------------------------------
     async def product_answer(self, customer: Customer, reading: Reading,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from bot.languages import Lang, from_telegram, parse
 
@@ -151,6 +152,48 @@ class Store:
             pipe.hset(key, "last_message_at", _ts(now))
             pipe.hincrby(key, "messages", 1)
             await pipe.execute()
+
+    # -- bargaining -----------------------------------------------------------------------
+    async def bargaining(self, user_id: int) -> dict[str, int]:
+        """How far this conversation's bargaining went: refusals of each kind so far."""
+        raw = await self.redis.hmget(self.key("conv", user_id),
+                                     ["discount_refusals", "shipping_refusals", "gift_refusals"])
+        names = ("discount", "shipping", "gift")
+        return {name: int(value or 0) for name, value in zip(names, raw, strict=True)}
+
+    async def refused(self, user_id: int, kind: str) -> None:
+        await self.redis.hincrby(self.key("conv", user_id), f"{kind}_refusals", 1)
+
+    async def grant_gift(self, user_id: int, initial_stock: int, per_customer: int) -> str:
+        """Take one gift from the stock for a customer, atomically.
+
+        Returns "granted", "limit" (this customer had their share) or "out" (none left).
+        WATCH/MULTI makes racing shoppers retry rather than oversell, and works on the
+        in-process Redis too (no Lua needed).
+        """
+        stock_key, given_key = self.key("gift", "stock"), self.key("gift", "given")
+        customer_key = self.key("customer", user_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(stock_key, given_key)
+                    stock = await pipe.get(stock_key)
+                    left = initial_stock if stock is None else int(stock)
+                    given = int(await pipe.hget(given_key, str(user_id)) or 0)
+                    if given >= per_customer:
+                        await pipe.unwatch()
+                        return "limit"
+                    if left <= 0:
+                        await pipe.unwatch()
+                        return "out"
+                    pipe.multi()
+                    pipe.set(stock_key, left - 1)
+                    pipe.hincrby(given_key, str(user_id), 1)
+                    pipe.hincrby(customer_key, "gifts_promised", 1)
+                    await pipe.execute()
+                    return "granted"
+                except WatchError:
+                    continue
 
     async def discuss(self, user_id: int, product_id: str) -> None:
         await self.redis.hset(self.key("conv", user_id), "product", product_id)
