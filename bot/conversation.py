@@ -15,7 +15,7 @@ from bot.catalogue import FULL
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
 from bot.shop import WEEKDAYS, Product, Shop
-from bot.storage import Customer, Store
+from bot.storage import Conversation, Customer, Store
 from bot.understanding import Reading, Understanding
 
 Clock = Callable[[], datetime]
@@ -56,7 +56,7 @@ class Assistant:
     async def start(self, customer: Customer) -> list[Reply]:
         """/start: always a greeting; a new visit when the last conversation went quiet."""
         now = self.clock()
-        if await self._is_new_conversation(customer, now):
+        if await self._current(customer, now) is None:
             await self._open(customer, now)
         else:
             await self.store.note_message(customer.id, now)
@@ -66,7 +66,8 @@ class Assistant:
     async def message(self, customer: Customer, text: str) -> list[Reply]:
         now = self.clock()
         reading = self.understanding.read(text, customer.lang)
-        new = await self._is_new_conversation(customer, now)
+        current = await self._current(customer, now)
+        new = current is None
         await self.store.seen(customer.id, now)
         if reading.intent == "farewell":
             if not new:
@@ -83,13 +84,15 @@ class Assistant:
             if not new:
                 replies.append(self.greeting(customer, again=True))
         else:
-            replies.extend(await self.answer(customer, reading))
+            # A new conversation starts without a product in context.
+            replies.extend(await self.answer(customer, reading,
+                                             current.product if current else None))
         return _in(reading, replies)
 
-    async def answer(self, customer: Customer, reading: Reading) -> list[Reply]:
-        """What the assistant says to one request (greetings and farewells aside)."""
-        conversation = await self.store.conversation(customer.id)
-        last = conversation.product if conversation else None
+    async def answer(self, customer: Customer, reading: Reading,
+                     last: str | None) -> list[Reply]:
+        """What the assistant says to one request (greetings and farewells aside); `last` is
+        the product discussed last in this conversation."""
         about_product = reading.mention.named and products.asked_about(reading.folded)
         if reading.intent == "product_question" or (
                 reading.intent == "faq" and about_product) or (
@@ -296,7 +299,7 @@ class Assistant:
         """A sticker, photo, voice note...: say what the bot can read, keep the door open."""
         now = self.clock()
         replies: list[Reply] = []
-        if await self._is_new_conversation(customer, now):
+        if await self._current(customer, now) is None:
             await self._open(customer, now)
             replies.append(self.greeting(customer))
         await self.store.seen(customer.id, now)
@@ -345,11 +348,14 @@ class Assistant:
         return Reply("order_info", context, buttons)
 
     # -- helpers -------------------------------------------------------------------------
-    async def _is_new_conversation(self, customer: Customer, now: datetime) -> bool:
+    async def _current(self, customer: Customer, now: datetime) -> Conversation | None:
+        """The conversation going on, or None when the next message starts a new one."""
         conversation = await self.store.conversation(customer.id)
         if conversation is None or conversation.closed or conversation.last_message_at is None:
-            return True
-        return now - conversation.last_message_at >= self.quiet_period
+            return None
+        if now - conversation.last_message_at >= self.quiet_period:
+            return None
+        return conversation
 
     async def _open(self, customer: Customer, now: datetime) -> None:
         await self.store.open_conversation(customer.id, now)

@@ -19,7 +19,7 @@ import yaml
 from rapidfuzz.distance import OSA
 
 from bot.languages import Lang
-from bot.textproc import Analysed, analyse, deletions, fold, stem
+from bot.textproc import Analysed, deletions, fold, stem
 
 INTENTS = (
     "greeting", "farewell", "discount", "free_shipping", "gift", "product_question", "faq",
@@ -60,16 +60,8 @@ class Detection:
     intent: str
     confidence: float
     lang: Lang | None = None  # the language the message is clearly written in, if any
-    product: str | None = None
     cues: tuple[str, ...] = ()  # what matched, for `shopbot classify` and the logs
     contenders: tuple[str, ...] = ()  # the intents too close to call, when that was the doubt
-
-
-class IntentDetector:
-    """Anything with `detect(text, lang)`; the conversation depends on nothing more."""
-
-    def detect(self, text: str, lang: Lang) -> Detection:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 @dataclass
@@ -160,18 +152,13 @@ def load_cues(path: Path = PHRASES_FILE) -> dict[str, dict[str, list[str]]]:
         return yaml.safe_load(source)
 
 
-class CueDetector(IntentDetector):
+class CueDetector:
     def __init__(self, extra: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> None:
         self.table = CueTable()
         self.table.extend(load_cues())
         if extra:
             self.table.extend(extra)
         self.english = frozenset(self.table.vocabulary | _COMMON_ENGLISH)
-
-    def detect(self, text: str, lang: Lang) -> Detection:
-        message = analyse(text, self.english)
-        scores, cues = self.score(message)
-        return self.decide(scores, cues, message)
 
     # -- matching ---------------------------------------------------------------------------
     def positions(self, message: Analysed) -> dict[str, list[int]]:

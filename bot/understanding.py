@@ -108,12 +108,6 @@ class Understanding:
     def _owners(self, intent: str, cues: list[str]) -> bool:
         return any(cue in self._owner_cues for cue in cues if cue.startswith(intent + ":"))
 
-    def detect(self, text: str, lang: Lang) -> Detection:
-        """The IntentDetector interface, for the conversation."""
-        reading = self.read(text, lang)
-        return Detection(reading.intent, reading.confidence, reading.written_in,
-                         reading.product, reading.cues)
-
 
 def _gift_cues(shop: Shop, extra: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
     """The shop's own gift, named in any language, is a gift cue ("a scrunchie with it?")."""
