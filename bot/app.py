@@ -13,6 +13,10 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -23,6 +27,8 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.methods import Response, SendMessage, SendPhoto, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, ErrorEvent
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -34,13 +40,18 @@ from bot.config import Settings
 from bot.conversation import Assistant, Clock
 from bot.i18n import load_catalogues
 from bot.languages import from_telegram
+from bot.outbox import Outbox, Sleep
 from bot.shop import Shop, ShopFileError, load_shop
+from bot.staff_desk import StaffDesk
 from bot.storage import Store
-from bot.texts import Texts
+from bot.takeover import Takeovers
+from bot.texts import Texts, plain
 from bot.understanding import Understanding
 from handlers import setup_routers
+from handlers.present import send_to
 
 log = logging.getLogger("shopbot")
+IDLE_SWEEP_SECONDS = 60.0
 
 
 class StartupError(Exception):
@@ -58,7 +69,8 @@ class App:
     texts: Texts
     assistant: Assistant
     persistent: bool  # False on the in-process Redis
-    _closers: list[Any] = field(default_factory=list)
+    desk: StaffDesk | None  # None without STAFF_CHAT_ID
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def check(self) -> None:
         """Fail fast, in one line each, on what makes serving impossible."""
@@ -78,6 +90,26 @@ class App:
             raise StartupError(f"the Bot API at {self._api_base()} answered: {exc.message}") \
                 from None
         log.info("serving %s as @%s", self.shop.id, me.username)
+        if self.desk is None:
+            log.warning("STAFF_CHAT_ID is not set: no person can take conversations over; "
+                        "shoppers who ask for one get the shop's contacts")
+        else:
+            # A broken staff chat is logged with its fix; shoppers are served regardless.
+            await self.desk.check()
+            self.assistant.staff_available = self.desk.ready
+            if self.desk.ready:
+                log.info("staff chat %s ready: a topic per customer", self.desk.chat_id)
+                self._tasks.append(asyncio.create_task(self._return_idle()))
+
+    async def _return_idle(self) -> None:
+        """Give conversations no one touched for STAFF_IDLE_MINUTES back to the bot."""
+        assert self.desk is not None
+        while True:
+            await asyncio.sleep(IDLE_SWEEP_SECONDS)
+            try:
+                await self.desk.sweep()
+            except (TelegramAPIError, RedisError, OSError):
+                log.warning("idle conversations not returned this time", exc_info=True)
 
     def reload_shop(self) -> Shop:
         """Read the shop file again and serve it; ShopFileError leaves the old one serving."""
@@ -116,6 +148,8 @@ class App:
         return self.settings.telegram_api_server or "https://api.telegram.org"
 
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -183,7 +217,10 @@ def create_app(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     shop: Shop | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> App:
+    """Wire the bot. `clock` and `sleep` are injectable together, so tests can let the staff
+    chat's queue wait minutes in no time."""
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise StartupError("BOT_TOKEN is not set: get one from @BotFather and set BOT_TOKEN")
     shop = shop or load_shop(settings.shop_file)
@@ -211,13 +248,24 @@ def create_app(
         session=_session(settings),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(RememberReplies(store, clock))
+    desk = None
+    if settings.staff_chat_id is not None:
+        desk = StaffDesk(
+            bot, settings.staff_chat_id, assistant, Takeovers(store), texts,
+            Outbox(redis, store.key("staff", "outbox"), clock, sleep=sleep),
+            send_to,
+            lang=settings.staff_language or shop.default_language,
+            idle_after=timedelta(minutes=settings.staff_idle_minutes),
+        )
+        desk.outbox.on_late = desk.running_late
     dispatcher = Dispatcher(
         storage=storage, events_isolation=isolation,
-        assistant=assistant, texts=texts, store=store, settings=settings,
+        assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
     )
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
-    app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent)
+    app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk)
     dispatcher["reload_shop"] = app.reload_shop
     return app
 
@@ -241,6 +289,27 @@ def _redis(settings: Settings) -> tuple[Redis, bool]:
         "(customers, conversations, languages). Set REDIS_URL for a real shop."
     )
     return FakeAsyncRedis(), False
+
+
+class RememberReplies(BaseRequestMiddleware):
+    """What the bot says to a customer goes into their history, for the staff's card."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        response = await make_request(bot, method)  # failures raise: only sent text is kept
+        chat_id = getattr(method, "chat_id", None)
+        text = getattr(method, "text", None) or getattr(method, "caption", None)
+        if isinstance(method, SendMessage | SendPhoto) and isinstance(chat_id, int) \
+                and chat_id > 0 and isinstance(text, str):
+            try:
+                await self.store.remember(chat_id, "bot", plain(text), self.clock())
+            except (RedisError, OSError):
+                log.debug("reply not remembered", exc_info=True)
+        return response
 
 
 async def _on_error(event: ErrorEvent, bot: Bot, texts: Texts, store: Store) -> bool:

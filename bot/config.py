@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import DEMO_SHOP
+from bot.languages import Lang
 
 
 class Settings(BaseSettings):
@@ -29,7 +30,10 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8080
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # The staff forum (a supergroup with topics) where people take conversations over.
     staff_chat_id: int | None = None
+    staff_language: Lang | None = None  # the staff's language (default: the shop's)
+    staff_idle_minutes: float = Field(30.0, gt=0)  # then an untouched handoff returns to the bot
     log_level: str = "INFO"
     greeting_quiet_hours: float = Field(6.0, gt=0)
 
@@ -42,7 +46,8 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("telegram_api_server", "redis_url", "webhook_url", mode="before")
+    @field_validator("telegram_api_server", "redis_url", "webhook_url", "staff_chat_id",
+                     "staff_language", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

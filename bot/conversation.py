@@ -20,6 +20,7 @@ from bot.understanding import Reading, Understanding
 
 Clock = Callable[[], datetime]
 PAGE_SIZE = 6  # products per catalogue page: fits a phone screen of buttons
+HANDOFF_INTENTS = ("human", "complaint", "return_request")  # a person answers these
 
 
 def part_of_day(local: datetime) -> str:
@@ -44,6 +45,9 @@ class Assistant:
         self.understanding = understanding
         self.clock = clock
         self.quiet_period = quiet_period
+        # True once the staff chat passed its start-up check: handoffs then go to a person
+        # in it; otherwise the shopper is given the shop's contacts.
+        self.staff_available = False
 
     def use(self, shop: Shop, understanding: Understanding) -> None:
         """Serve a reloaded shop file from the next message on."""
@@ -87,6 +91,9 @@ class Assistant:
             # A new conversation starts without a product in context.
             replies.extend(await self.answer(customer, reading,
                                              current.product if current else None))
+        if current and current.misunderstood and not any(
+                r.template == "not_understood" or r.handoff for r in replies):
+            await self.store.understood(customer.id)
         return _in(reading, replies)
 
     async def answer(self, customer: Customer, reading: Reading,
@@ -110,16 +117,41 @@ class Assistant:
         if reading.intent == "buy":
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
             return [self.order_info(customer, product.id if product else None)]
-        return [self._fallback(customer, reading)]
-
-    def _fallback(self, customer: Customer, reading: Reading) -> Reply:
+        if reading.intent in HANDOFF_INTENTS:
+            return [self.handoff(customer, reading.intent)]
         if reading.intent == "other":
-            return Reply("not_understood", self._base(customer),
-                         [self._menu_row()])
-        # Understood, but a colleague answers this one: say so honestly, and how to reach them.
-        context = {**self._base(customer), "intent": reading.intent,
+            return [await self.not_understood(customer)]
+        return [self.team_will_help(customer, reading.intent)]
+
+    async def not_understood(self, customer: Customer) -> Reply:
+        """Ask again; the second miss in a row brings in a person rather than guess a third
+        time (PLAYBOOK: "offer a person")."""
+        if await self.store.misunderstood(customer.id) >= 2 and self.staff_available:
+            await self.store.understood(customer.id)
+            return self.handoff(customer, "misunderstood")
+        return Reply("not_understood", self._base(customer), [self._menu_row()])
+
+    def handoff(self, customer: Customer, reason: str) -> Reply:
+        """A person takes over: say who answers, and when if the team is away."""
+        if not self.staff_available:
+            if reason in ("button", "misunderstood"):
+                return self.contacts(customer)
+            return self.team_will_help(customer, reason)
+        context = {**self._base(customer), "reason": reason,
                    "offline": self._offline(self.local_now())}
-        return Reply("team_will_help", context, [[Button("contacts", data="menu:contacts")]])
+        return Reply("handoff", context, handoff=reason)
+
+    def team_will_help(self, customer: Customer, intent: str) -> Reply:
+        """Understood, but a colleague answers this one: say so honestly, and how."""
+        context = {**self._base(customer), "intent": intent,
+                   "offline": self._offline(self.local_now())}
+        return Reply("team_will_help", context, [[
+            self._person_button() if self.staff_available else Button("contacts",
+                                                                       data="menu:contacts")]])
+
+    def _person_button(self) -> Button:
+        """Talk to a person: a handoff when the staff chat works, the contacts otherwise."""
+        return Button("ask_person", data="person" if self.staff_available else "menu:contacts")
 
     # -- bargaining (PLAYBOOK: "Bargaining") ---------------------------------------------------
     async def bargain(self, customer: Customer, intent: str, product: Product | None) -> Reply:
@@ -216,7 +248,7 @@ class Assistant:
         buttons += [[Button("product", data=f"p:{p.id}", args={"product": p.name})]
                     for p in alternatives]
         buttons.append([Button("order_this", data=f"ord:{product.id}"),
-                        Button("ask_person", data="menu:contacts")])
+                        self._person_button()])
         return Reply("product_card", context, buttons, photo=product.photo)
 
     async def press(self, customer: Customer, data: str) -> list[Reply] | None:
@@ -251,13 +283,13 @@ class Assistant:
 
     def product_unknown(self, customer: Customer) -> Reply:
         return Reply("product_unknown", self._base(customer),
-                     [[Button("catalog", data="cat"), Button("ask_person", data="menu:contacts")]])
+                     [[Button("catalog", data="cat"), self._person_button()]])
 
     def faq_answer(self, customer: Customer, entry_id: str) -> Reply:
         entry = next((f for f in self.shop.faq if f.id == entry_id), None)
         assert entry is not None
         return Reply("faq_answer", {**self._base(customer), "entry": entry},
-                     [[Button("ask_person", data="menu:contacts")]])
+                     [[self._person_button()]])
 
     def categories(self, customer: Customer) -> Reply:
         counts = {c.id: sum(p.category == c.id for p in self.shop.products)
@@ -296,13 +328,17 @@ class Assistant:
         return [self.farewell(customer)]
 
     async def unsupported(self, customer: Customer) -> list[Reply]:
-        """A sticker, photo, voice note...: say what the bot can read, keep the door open."""
+        """A sticker, photo, voice note...: say what the bot can read, keep the door open.
+        Two in a row (a photo of a parcel, a voice note) go to a person, who can read them."""
         now = self.clock()
         replies: list[Reply] = []
+        await self.store.seen(customer.id, now)
         if await self._current(customer, now) is None:
             await self._open(customer, now)
             replies.append(self.greeting(customer))
-        await self.store.seen(customer.id, now)
+        if await self.store.misunderstood(customer.id) >= 2 and self.staff_available:
+            await self.store.understood(customer.id)
+            return [*replies, self.handoff(customer, "misunderstood")]
         replies.append(Reply("unsupported", self._base(customer)))
         return replies
 

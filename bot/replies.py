@@ -27,3 +27,4 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     lang: Lang | None = None  # answer in this language (the message's), not the profile's
     photo: str | None = None  # sent as a photo with the text as its caption, when it can be
+    handoff: str | None = None  # a person should take over, and why ("human", "complaint"...)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,19 @@ class Conversation:
     closed: bool = False
     messages: int = 0
     product: str | None = None  # the product last discussed, for "and in blue?"
+    misunderstood: int = 0  # messages in a row the bot did not understand
+
+
+@dataclass(frozen=True)
+class Said:
+    """One line of the conversation, for the staff's card: who said what, when."""
+
+    at: datetime
+    who: str  # "customer", "bot" or "staff"
+    text: str
+
+
+HISTORY = 30  # lines of conversation kept per customer
 
 
 def _ts(value: datetime | None) -> str:
@@ -136,6 +150,7 @@ class Store:
             closed=get.get("closed") == "1",
             messages=int(get.get("messages") or 0),
             product=get.get("product"),
+            misunderstood=int(get.get("misunderstood") or 0),
         )
 
     async def open_conversation(self, user_id: int, now: datetime) -> None:
@@ -197,6 +212,29 @@ class Store:
 
     async def discuss(self, user_id: int, product_id: str) -> None:
         await self.redis.hset(self.key("conv", user_id), "product", product_id)
+
+    async def misunderstood(self, user_id: int) -> int:
+        """One more message not understood; returns how many in a row."""
+        return int(await self.redis.hincrby(self.key("conv", user_id), "misunderstood", 1))
+
+    async def understood(self, user_id: int) -> None:
+        await self.redis.hset(self.key("conv", user_id), "misunderstood", 0)
+
+    # -- what was said ---------------------------------------------------------------------
+    async def remember(self, user_id: int, who: str, text: str, now: datetime) -> None:
+        key = self.key("history", user_id)
+        line = json.dumps({"at": now.timestamp(), "who": who, "text": text[:1000]},
+                          ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, line)
+            pipe.ltrim(key, -HISTORY, -1)
+            await pipe.execute()
+
+    async def history(self, user_id: int, last: int = HISTORY) -> list[Said]:
+        raw = await self.redis.lrange(self.key("history", user_id), -last, -1)
+        lines = [json.loads(item) for item in raw]
+        return [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
+                for line in lines]
 
     async def close_conversation(self, user_id: int, now: datetime) -> None:
         await self.redis.hset(self.key("conv", user_id),

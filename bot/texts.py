@@ -11,6 +11,7 @@ import gettext
 import random
 import re
 from collections.abc import Mapping
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.languages import LANGUAGES, Lang
 from bot.shop import Localized
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+_TAGS = re.compile(r"<[^>]+>")
 
 
 class Texts:
@@ -100,6 +102,11 @@ class Texts:
             return getattr(self._formatters[context["lang"]], method)(value)
 
         return apply
+
+
+def plain(html: str) -> str:
+    """What a reader sees of a Telegram HTML text: tags dropped, entities decoded."""
+    return unescape(_TAGS.sub("", html))
 
 
 def _escape(value: Any) -> Any:

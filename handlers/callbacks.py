@@ -7,9 +7,10 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.conversation import Assistant
 from bot.languages import parse
+from bot.staff_desk import StaffDesk
 from bot.storage import Customer
 from bot.texts import Texts
-from handlers.present import send
+from handlers.present import hand_over, send
 
 MENU = {"menu:order", "menu:contacts", "menu:language"}
 CATALOGUE = r"^(?:cat|p|sz|cl|ord)(?::[^:]{1,40}){0,2}$"
@@ -40,6 +41,18 @@ async def menu(query: CallbackQuery, assistant: Assistant, customer: Customer,
     await send(query.message, [pick(customer)], texts, customer.lang)
 
 
+async def person(query: CallbackQuery, assistant: Assistant, customer: Customer,
+                 texts: Texts, desk: StaffDesk | None) -> None:
+    """"Ask a person": a handoff to the staff chat (its contacts when there is none)."""
+    if not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    reply = assistant.handoff(customer, "button")
+    await query.answer()
+    await send(query.message, [reply], texts, customer.lang)
+    await hand_over([reply], customer, desk)
+
+
 async def catalogue(query: CallbackQuery, assistant: Assistant, customer: Customer,
                     texts: Texts) -> None:
     replies = await assistant.press(customer, query.data or "")
@@ -60,6 +73,7 @@ def build() -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
     router.callback_query.register(choose_language, F.data.startswith("lang:"))
     router.callback_query.register(menu, F.data.in_(MENU))
+    router.callback_query.register(person, F.data == "person")
     router.callback_query.register(catalogue, F.data.regexp(CATALOGUE))
     router.callback_query.register(stale)
     return router

@@ -6,20 +6,25 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.conversation import Assistant
+from bot.staff_desk import StaffDesk
 from bot.storage import Customer
 from bot.texts import Texts
-from handlers.present import send
+from handlers.present import hand_over, send
 
 
-async def text(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:
+async def text(message: Message, assistant: Assistant, customer: Customer, texts: Texts,
+               desk: StaffDesk | None) -> None:
     replies = await assistant.message(customer, message.text or "")
     await send(message, replies, texts, customer.lang)
+    await hand_over(replies, customer, desk, message)
 
 
 async def anything_else(message: Message, assistant: Assistant, customer: Customer,
-                        texts: Texts) -> None:
+                        texts: Texts, desk: StaffDesk | None) -> None:
     """Stickers, photos, voice, an empty text: one friendly line, never silence or a crash."""
-    await send(message, await assistant.unsupported(customer), texts, customer.lang)
+    replies = await assistant.unsupported(customer)
+    await send(message, replies, texts, customer.lang)
+    await hand_over(replies, customer, desk, message)
 
 
 def build() -> Router:

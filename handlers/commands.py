@@ -11,6 +11,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.conversation import Assistant
+from bot.languages import Lang
 from bot.shop import Shop, ShopFileError
 from bot.storage import Customer
 from bot.texts import Texts
@@ -34,18 +35,21 @@ async def catalog(message: Message, assistant: Assistant, customer: Customer,
     await send(message, [assistant.categories(customer)], texts, customer.lang)
 
 
-async def reload(message: Message, settings: Settings, reload_shop: Callable[[], Shop],
-                 customer: Customer, texts: Texts) -> None:
+async def reload(message: Message, reload_shop: Callable[[], Shop], customer: Customer,
+                 texts: Texts) -> None:
     """/reload, for ADMIN_IDS only: the shop file again, or the reasons it was refused."""
+    await message.answer(reload_report(reload_shop, texts, customer.lang, customer.id))
+
+
+def reload_report(reload_shop: Callable[[], Shop], texts: Texts, lang: Lang, who: int) -> str:
+    """Reload the shop file; what to tell the owner who asked."""
     try:
         shop = reload_shop()
     except ShopFileError as exc:
-        log.warning("shop file not reloaded (asked by %s): %s", customer.id,
-                    "; ".join(exc.lines()))
-        await message.answer(texts.render("reload_failed", customer.lang, problems=exc.lines()))
-        return
-    await message.answer(texts.render("reload_done", customer.lang, shop=shop,
-                                      products=len(shop.products), faq=len(shop.faq)))
+        log.warning("shop file not reloaded (asked by %s): %s", who, "; ".join(exc.lines()))
+        return texts.render("reload_failed", lang, problems=exc.lines())
+    return texts.render("reload_done", lang, shop=shop, products=len(shop.products),
+                        faq=len(shop.faq))
 
 
 async def bye(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.types import Message, TelegramObject, User
 
 from bot.conversation import Assistant
+from bot.staff_desk import describe
 
 
 class CustomerMiddleware(BaseMiddleware):
@@ -30,4 +31,7 @@ class CustomerMiddleware(BaseMiddleware):
             telegram_language=user.language_code,
             now=assistant.clock(),
         )
+        if isinstance(event, Message):
+            # For the staff's card: what the customer said, whoever answers it.
+            await assistant.store.remember(user.id, "customer", describe(event), assistant.clock())
         return await handler(event, data)

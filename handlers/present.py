@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
-from html import unescape
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.languages import Lang
 from bot.replies import Reply
-from bot.texts import Texts
+from bot.staff_desk import StaffDesk
+from bot.storage import Customer
+from bot.texts import Texts, plain
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +42,33 @@ CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption, after entities are
 
 
 async def send(message: Message, replies: list[Reply], texts: Texts, lang: Lang) -> None:
+    """Answer in the chat `message` came from."""
+    assert message.bot is not None
+    await send_to(message.bot, message.chat.id, replies, texts, lang)
+
+
+async def send_to(bot: Bot, chat_id: int, replies: list[Reply], texts: Texts,
+                  lang: Lang) -> None:
     for reply in replies:
         reply_lang = reply.lang or lang
         text = texts.render(reply.template, reply_lang, **reply.context)
         markup = keyboard(reply, texts, reply_lang)
-        if reply.photo and len(_visible(text)) <= CAPTION_LIMIT:
+        if reply.photo and len(plain(text)) <= CAPTION_LIMIT:
             try:
-                await message.answer_photo(reply.photo, caption=text, reply_markup=markup)
+                await bot.send_photo(chat_id, reply.photo, caption=text, reply_markup=markup)
                 continue
             except TelegramBadRequest as exc:
                 # A dead link or a file id from another bot: the words still go out.
                 log.info("photo %s not sent (%s); sending text", reply.photo, exc.message)
-        await message.answer(text, reply_markup=markup)
+        await bot.send_message(chat_id, text, reply_markup=markup)
 
 
-def _visible(html: str) -> str:
-    return unescape(re.sub(r"<[^>]+>", "", html))
+
+async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | None,
+                    message: Message | None = None) -> None:
+    """After the shopper was told a colleague will answer: open their topic for staff, and
+    put there the message that asked for a person, so staff can answer it."""
+    wanted = [r.handoff for r in replies if r.handoff]
+    if wanted and desk is not None and desk.ready:
+        if await desk.hand_over(customer, wanted[0]) and message is not None:
+            await desk.from_customer(customer, message)

@@ -34,6 +34,11 @@ class FakeClock:
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
 
+    async def sleep(self, seconds: float) -> None:
+        """What the bot's waits take in the test: no real time, the clock moves on."""
+        self.advance(seconds=seconds)
+        await asyncio.sleep(0)
+
     def local(self, **fields: int) -> None:
         self.now = self.now.astimezone(MOSCOW).replace(**fields).astimezone(UTC)
 
@@ -156,7 +161,8 @@ def texts_to(calls: list[Call], chat_id: int) -> list[str]:
 
 @pytest.fixture
 async def shopbot(api: FakeBotAPI, prefix: str, clock: FakeClock) -> AsyncIterator[Harness]:
-    app = create_app(settings_for(api, prefix), clock=clock, rng=random.Random(1))
+    app = create_app(settings_for(api, prefix), clock=clock, rng=random.Random(1),
+                     sleep=clock.sleep)
     harness = Harness(app, api)
     await harness.start()
     yield harness
@@ -171,7 +177,7 @@ async def make_shopbot(api: FakeBotAPI, prefix: str,
 
     async def make(**overrides: object) -> Harness:
         app = create_app(settings_for(api, prefix, **overrides), clock=clock,
-                         rng=random.Random(1))
+                         rng=random.Random(1), sleep=clock.sleep)
         harness = Harness(app, api)
         await harness.start()
         started.append(harness)

@@ -38,7 +38,8 @@ JSON = dict[str, Any]
 
 SEND_METHODS = frozenset({
     "sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice", "sendVideo",
-    "sendAnimation", "sendAudio", "sendMediaGroup", "copyMessage", "forwardMessage",
+    "sendAnimation", "sendAudio", "sendMediaGroup", "copyMessage", "copyMessages",
+    "forwardMessage",
 })
 _MEDIA: dict[str, JSON] = {  # media kind -> the fields Telegram fills in besides the file ids
     "photo": {},
@@ -254,6 +255,7 @@ class FakeBotAPI:
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.webhook: JSON = {"url": ""}
         self.members: dict[tuple[int, int], str] = {}  # (chat_id, user_id) -> status
+        self.rights: dict[tuple[int, int], JSON] = {}  # (chat_id, user_id) -> rights overridden
         self.blocked: set[int] = set()
         self._failures: list[_Failure] = []
         self._updates: list[JSON] = []
@@ -276,7 +278,8 @@ class FakeBotAPI:
             "setMyCommands": self._set_my_commands, "deleteMyCommands": self._delete_my_commands,
             "getMyCommands": lambda p: self.commands.get(self._commands_key(p), []),
             "sendMessage": self._send_message, "sendMediaGroup": self._send_media_group,
-            "copyMessage": self._copy_message, "forwardMessage": self._forward_message,
+            "copyMessage": self._copy_message, "copyMessages": self._copy_messages,
+            "forwardMessage": self._forward_message,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": lambda p: self._apply_edit(p, {}),
@@ -397,9 +400,21 @@ class FakeBotAPI:
     def unblock(self, chat_id: int) -> None:
         self.blocked.discard(chat_id)
 
-    def set_chat_member(self, chat_id: int, user: Shopper | JSON, status: str) -> None:
-        """What getChatMember/getChatAdministrators answer ("creator", "administrator"...)."""
-        self.members[(chat_id, self._register_user(user)["id"])] = status
+    def set_chat_member(self, chat_id: int, user: Shopper | JSON, status: str,
+                        **rights: bool) -> None:
+        """What getChatMember/getChatAdministrators answer ("creator", "administrator"...);
+        `rights` override an administrator's (all granted by default)."""
+        user_id = self._register_user(user)["id"]
+        self.members[(chat_id, user_id)] = status
+        self.rights[(chat_id, user_id)] = rights
+
+    def forum(self, chat_id: int = -1001234567890, title: str = "Staff", *,
+              topics: bool = True, bot_status: str = "administrator", **bot_rights: bool) -> int:
+        """A supergroup (with topics unless `topics=False`) where the bot has `bot_status`."""
+        self.chats[chat_id] = {"id": chat_id, "type": "supergroup", "title": title,
+                               **({"is_forum": True} if topics else {})}
+        self.set_chat_member(chat_id, self.bot_user, bot_status, **bot_rights)
+        return chat_id
 
     # -- feeding updates -------------------------------------------------------------------
 
@@ -484,6 +499,9 @@ class FakeBotAPI:
 
     def voice(self, duration: int = 2) -> JSON:
         return self._file_object("voice", self._new_file_id("voice"), {"duration": duration})
+
+    def video(self, duration: int = 3) -> JSON:
+        return self._file_object("video", self._new_file_id("video"), {"duration": duration})
 
     def document(self, file_name: str = "file.txt", data: bytes = b"fake document") -> JSON:
         file_id = self._new_file_id("document")
@@ -669,12 +687,12 @@ class FakeBotAPI:
         return message
 
     @staticmethod
-    def _member(user: JSON, status: str) -> JSON:
+    def _member(user: JSON, status: str, overrides: JSON | None = None) -> JSON:
         member: JSON = {"status": status, "user": user}
         if status == "creator":
             member["is_anonymous"] = False
         elif status == "administrator":
-            rights = dict.fromkeys(_ADMIN_RIGHTS, True)
+            rights = {**dict.fromkeys(_ADMIN_RIGHTS, True), **(overrides or {})}
             member.update(can_be_edited=False, is_anonymous=False, **rights)
         elif status == "restricted":
             member.update(is_member=True, until_date=0, **dict.fromkeys(_MEMBER_RIGHTS, False))
@@ -724,6 +742,9 @@ class FakeBotAPI:
     def _deliver(self, params: JSON, **content: Any) -> JSON:
         chat_id = self._target_chat(params)
         thread_id = params.get("message_thread_id")
+        if thread_id and self._chat(chat_id).get("is_forum") \
+                and thread_id not in self.topics.get(chat_id, {}):
+            raise _bad("message thread not found")
         reply = params.get("reply_parameters")
         if reply is None and "reply_to_message_id" in params:
             reply = {"message_id": params["reply_to_message_id"]}
@@ -779,6 +800,21 @@ class FakeBotAPI:
             caption = self._formatted(params, "caption", "caption_entities")
             content["caption"], content["caption_entities"] = caption
         return {"message_id": self._deliver(params, **content)["message_id"]}
+
+    def _copy_messages(self, params: JSON) -> list[JSON]:
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise _bad("message_ids must hold 1-100 message identifiers")
+        if ids != sorted(set(ids)):
+            raise _bad("message identifiers must be in strictly increasing order")
+        sources = [self._source({**params, "message_id": i}, "message to copy not found")
+                   for i in ids]
+        group_id, copied = str(10**15 + next(self._ids)), []
+        for source, content in sources:
+            if source.get("media_group_id"):  # albums stay albums
+                content["media_group_id"] = group_id
+            copied.append({"message_id": self._deliver(params, **content)["message_id"]})
+        return copied
 
     def _forward_message(self, params: JSON) -> JSON:
         source, content = self._source(params, "message to forward not found")
@@ -847,7 +883,8 @@ class FakeBotAPI:
         chat_id, user_id = self._target_chat(params), params.get("user_id")
         if type(user_id) is not int:
             raise _bad("user_id is empty")
-        return self._member(self._user(user_id), self.members.get((chat_id, user_id), "member"))
+        status = self.members.get((chat_id, user_id), "member")
+        return self._member(self._user(user_id), status, self.rights.get((chat_id, user_id)))
 
     def _get_chat_administrators(self, params: JSON) -> list[JSON]:
         chat_id = self._target_chat(params)
@@ -866,8 +903,13 @@ class FakeBotAPI:
 
     def _create_forum_topic(self, params: JSON) -> JSON:
         chat_id = self._target_chat(params)
-        if self._chat(chat_id)["type"] != "supergroup":
+        chat = self._chat(chat_id)
+        if chat["type"] != "supergroup" or (chat_id in self.chats and not chat.get("is_forum")):
             raise _bad("the chat is not a forum")
+        bot = (chat_id, self.bot_user["id"])
+        if bot in self.members and (self.members[bot] not in ("creator", "administrator") or
+                                    self.rights.get(bot, {}).get("can_manage_topics") is False):
+            raise _bad("not enough rights to create a topic")
         name = params.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 128:
             raise _bad("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")

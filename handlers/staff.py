@@ -1,0 +1,148 @@
+"""The staff chat: a forum topic per customer. Staff answer, note, reply from templates and
+hand back; only members of the chat can act in it, only ADMIN_IDS run owner commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
+
+from bot.config import Settings
+from bot.shop import Shop
+from bot.staff_desk import StaffDesk
+from bot.texts import Texts
+from handlers.commands import reload_report
+
+log = logging.getLogger(__name__)
+
+# What a staff member can send a customer; service messages (topic created...) are not.
+CONTENT = {"text", "photo", "document", "voice", "video", "sticker", "audio", "animation",
+           "video_note", "location", "contact", "venue", "dice"}
+
+
+def in_staff_chat(event: Message | CallbackQuery, desk: StaffDesk | None) -> bool:
+    message = event.message if isinstance(event, CallbackQuery) else event
+    return desk is not None and desk.ready and message is not None \
+        and message.chat.id == desk.chat_id
+
+
+class StaffOnly(BaseMiddleware):
+    """Members of the staff chat only. A public group lets anyone read and press buttons,
+    and a channel's discussion group lets outsiders comment: they are ignored."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        desk: StaffDesk = data["desk"]
+        user: User | None = data.get("event_from_user")
+        sender_chat = getattr(event, "sender_chat", None)
+        if sender_chat is not None:
+            allowed = sender_chat.id == desk.chat_id  # an anonymous admin of the staff chat
+        else:
+            allowed = user is not None and not user.is_bot and await desk.is_staff(user.id)
+        if allowed:
+            return await handler(event, data)
+        if isinstance(event, CallbackQuery):
+            await event.answer(data["texts"].render("staff/not_staff", desk.lang),
+                               show_alert=True)
+        log.info("ignored %s in the staff chat from a non-member", type(event).__name__)
+        return None
+
+
+async def _customer(message: Message, desk: StaffDesk) -> int | None:
+    if not message.is_topic_message or message.message_thread_id is None:
+        return None
+    return await desk.takeovers.customer_of(message.message_thread_id)
+
+
+async def done(message: Message, desk: StaffDesk, texts: Texts) -> None:
+    customer = await _customer(message, desk)
+    if customer is None:
+        await _help(message, desk, texts, outside=True)
+        return
+    await desk.hand_back(customer, by=_who(message))
+
+
+async def done_button(query: CallbackQuery, desk: StaffDesk) -> None:
+    customer = int((query.data or "").rsplit(":", 1)[1])
+    await query.answer()
+    await desk.hand_back(customer, by=query.from_user.full_name)
+
+
+async def note(message: Message) -> None:
+    """/note or "!": for colleagues only; it stays in the topic."""
+
+
+async def reply(message: Message, command: CommandObject, desk: StaffDesk,
+                texts: Texts) -> None:
+    customer = await _customer(message, desk)
+    if customer is None:
+        await _help(message, desk, texts, outside=True)
+        return
+    key = (command.args or "").strip()
+    if not await desk.canned(customer, key):
+        await desk.answer_staff(texts.render("staff/canned_keys", desk.lang, key=key,
+                                             keys=desk.canned_keys()),
+                                message.message_thread_id)
+
+
+async def reload(message: Message, settings: Settings, desk: StaffDesk, texts: Texts,
+                 reload_shop: Callable[[], Shop]) -> None:
+    user = message.from_user
+    if user is None or user.id not in settings.admin_ids:
+        text = texts.render("staff/owner_only", desk.lang)
+    else:
+        text = reload_report(reload_shop, texts, desk.lang, user.id)
+    await desk.answer_staff(text, message.message_thread_id)
+
+
+async def unknown_command(message: Message, desk: StaffDesk, texts: Texts) -> None:
+    await _help(message, desk, texts, outside=await _customer(message, desk) is None)
+
+
+async def to_customer(message: Message, desk: StaffDesk) -> None:
+    customer = await _customer(message, desk)
+    if customer is not None:  # talk among staff in General or other topics stays there
+        await desk.from_staff(customer, message)
+
+
+async def edited(message: Message, desk: StaffDesk) -> None:
+    customer = await _customer(message, desk)
+    if customer is not None:
+        await desk.edited(customer, message, "out")
+
+
+async def _help(message: Message, desk: StaffDesk, texts: Texts, *, outside: bool) -> None:
+    await desk.answer_staff(texts.render("staff/commands", desk.lang, outside=outside),
+                            message.message_thread_id)
+
+
+def _who(message: Message) -> str:
+    if message.from_user is not None and message.sender_chat is None:
+        return message.from_user.full_name
+    return message.sender_chat.title or "" if message.sender_chat else ""
+
+
+def build() -> Router:
+    router = Router(name="staff")
+    for observer in (router.message, router.edited_message, router.callback_query):
+        observer.filter(in_staff_chat)
+        observer.middleware(StaffOnly())
+    router.message.register(done, Command("done"))
+    router.message.register(note, Command("note"))
+    router.message.register(note, F.text.startswith("!"))
+    router.message.register(note, F.caption.startswith("!"))
+    router.message.register(reply, Command("reply"))
+    router.message.register(reload, Command("reload"))
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(to_customer, F.content_type.in_(CONTENT))
+    router.edited_message.register(edited)
+    router.callback_query.register(done_button, F.data.regexp(r"^staff:done:\d{1,20}$"))
+    return router

@@ -1,0 +1,48 @@
+"""The customer's side while a person holds the conversation: the bot only passes messages on."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
+
+from bot.staff_desk import StaffDesk
+from bot.storage import Customer
+
+
+async def held(event: Message | CallbackQuery, desk: StaffDesk | None,
+               event_from_user: User | None = None) -> bool:
+    """A filter: a person holds this shopper's conversation (the bot stays quiet)."""
+    if desk is None or not desk.ready or event_from_user is None:
+        return False
+    return await desk.holds(event_from_user.id)
+
+
+async def to_staff(message: Message, desk: StaffDesk, customer: Customer) -> None:
+    await desk.from_customer(customer, message)
+
+
+async def quiet_button(query: CallbackQuery) -> None:
+    """An old button pressed while a person answers: stop its spinner, nothing more."""
+    await query.answer()
+
+
+async def edited(message: Message, desk: StaffDesk | None) -> None:
+    """The shopper edited a message that was copied to staff: edit the copy too."""
+    if desk is not None and desk.ready and message.from_user is not None:
+        await desk.edited(message.from_user.id, message, "in")
+
+
+async def blocked(update: ChatMemberUpdated, desk: StaffDesk | None) -> None:
+    """The shopper blocked the bot: their topic, if they have one, is told."""
+    if desk is not None and desk.ready and update.new_chat_member.status == "kicked":
+        await desk.customer_blocked(update.chat.id)
+
+
+def build() -> Router:
+    router = Router(name="takeover")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(to_staff, held)
+    router.callback_query.register(quiet_button, F.message.chat.type == "private", held)
+    router.edited_message.register(edited, F.chat.type == "private")
+    router.my_chat_member.register(blocked, F.chat.type == "private")
+    return router
