@@ -208,3 +208,39 @@ async def test_wait_for_times_out_with_a_dump(fake: FakeBotAPI, bot: Bot) -> Non
     await bot.get_me()
     with pytest.raises(AssertionError, match=r"#0 getMe"):
         await fake.wait_for("sendMessage", timeout=0.1)
+
+
+async def test_forum_topics_behave_like_telegram(fake: FakeBotAPI, bot: Bot) -> None:
+    staff = fake.forum(-1001000000042)
+    topic = await bot.create_forum_topic(staff, "Ann · 1")
+    sent = await bot.send_message(staff, "card", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id and sent.is_topic_message
+    await bot.delete_forum_topic(staff, topic.message_thread_id)
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(staff, "again", message_thread_id=topic.message_thread_id)
+
+    plain = fake.forum(-1001000000043, topics=False)
+    with pytest.raises(TelegramBadRequest, match="not a forum"):
+        await bot.create_forum_topic(plain, "x")
+    no_rights = fake.forum(-1001000000044, can_manage_topics=False)
+    with pytest.raises(TelegramBadRequest, match="not enough rights"):
+        await bot.create_forum_topic(no_rights, "x")
+    member = await bot.get_chat_member(no_rights, fake.bot_user["id"])
+    assert member.status == "administrator" and member.can_manage_topics is False
+    chat = await bot.get_chat(staff)
+    assert chat.is_forum and chat.type == "supergroup"
+
+
+async def test_copy_messages_keeps_an_album_together_in_order(fake: FakeBotAPI,
+                                                              bot: Bot) -> None:
+    ann = fake.new_shopper(first_name="Ann")
+    parts = [fake.message_update(ann, photo=fake.photo(), caption=f"p{i}",
+                                 media_group_id="g1")["message"] for i in range(3)]
+    ids = [p["message_id"] for p in parts]
+    with pytest.raises(TelegramBadRequest, match="increasing order"):
+        await bot.copy_messages(-1001000000045, ann.id, list(reversed(ids)))
+    copies = await bot.copy_messages(-1001000000045, ann.id, ids)
+    copied = [fake.messages[(-1001000000045, c.message_id)] for c in copies]
+    assert [m["caption"] for m in copied] == ["p0", "p1", "p2"]
+    assert len({m["media_group_id"] for m in copied}) == 1
+    assert copied[0]["media_group_id"] != "g1"  # a new album, as in Telegram
