@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,13 +37,20 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from bot import LOCALES_DIR, TEMPLATES_DIR
+from bot.aftersale import AfterSale
 from bot.config import Settings
 from bot.conversation import Assistant, Clock
+from bot.courier import Courier
+from bot.followups import Followups
 from bot.i18n import load_catalogues
 from bot.languages import from_telegram
+from bot.order_desk import OrderDesk
+from bot.orders import OrderBook
 from bot.outbox import Outbox, Sleep
 from bot.shop import Shop, ShopFileError, load_shop
+from bot.shop_api import add_shop_api
 from bot.staff_desk import StaffDesk
+from bot.stats import Stats
 from bot.storage import Store
 from bot.takeover import Takeovers
 from bot.texts import Texts, plain
@@ -70,7 +78,11 @@ class App:
     assistant: Assistant
     persistent: bool  # False on the in-process Redis
     desk: StaffDesk | None  # None without STAFF_CHAT_ID
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    orders: OrderDesk
+    followups: Followups
+    username: str | None = None  # the bot's @username, known after check()
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     async def check(self) -> None:
         """Fail fast, in one line each, on what makes serving impossible."""
@@ -90,6 +102,7 @@ class App:
             raise StartupError(f"the Bot API at {self._api_base()} answered: {exc.message}") \
                 from None
         log.info("serving %s as @%s", self.shop.id, me.username)
+        self.username = me.username
         if self.desk is None:
             log.warning("STAFF_CHAT_ID is not set: no person can take conversations over; "
                         "shoppers who ask for one get the shop's contacts")
@@ -147,9 +160,24 @@ class App:
     def _api_base(self) -> str:
         return self.settings.telegram_api_server or "https://api.telegram.org"
 
+    def start_worker(self) -> None:
+        """The follow-up worker, inside this process (IN_PROCESS_WORKER, the default)."""
+        if self.settings.in_process_worker:
+            worker = self.followups.worker()
+            self._closers.append(worker.close)
+            self._tasks.append(asyncio.create_task(worker.async_run()))
+
+    def api_routes(self, web_app: web.Application) -> None:
+        if self.settings.shop_api_token is None:
+            return
+        add_shop_api(web_app, self.settings.shop_api_token.get_secret_value(), self.orders,
+                     self.orders.aftersale, self.orders.courier, lambda: self.username)
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        for closer in self._closers:
+            await closer()
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -160,6 +188,16 @@ class App:
         await self.check()
         await self.publish_commands()
         await self.bot.delete_webhook(drop_pending_updates=False)
+        self.start_worker()
+        if self.settings.shop_api_token is not None:
+            # No webhook to share a server with: the shop's API gets its own.
+            api = web.Application()
+            self.api_routes(api)
+            runner = web.AppRunner(api, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+            self._closers.append(runner.cleanup)
+            log.info("shop API on %s:%s", self.settings.host, self.settings.port)
         await self.dispatcher.start_polling(
             self.bot,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
@@ -186,11 +224,13 @@ class App:
 
         self.dispatcher.startup.register(register_webhook)
         setup_application(app, self.dispatcher, bot=self.bot)
+        self.api_routes(app)
         return app
 
     async def run_webhook(self) -> None:
         await self.check()
         await self.publish_commands()
+        self.start_worker()
         runner = web.AppRunner(self.webhook_app(), handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.host, self.settings.port)
@@ -249,23 +289,36 @@ def create_app(
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     bot.session.middleware(RememberReplies(store, clock))
+    stats = Stats(store, clock, shop.tz)
+    assistant.stats = stats
+    orders = OrderBook(store)
+    aftersale = AfterSale(lambda: assistant.shop, store, orders, stats, clock)
+    courier = Courier(bot, texts, store)
+    followups = Followups(redis, store, aftersale, courier, stats, clock,
+                          delay=timedelta(hours=settings.followup_delay_hours),
+                          day=settings.followup_day())
+    order_desk = OrderDesk(orders, aftersale, courier, followups, store, clock)
+    assistant.aftersale = aftersale
     desk = None
     if settings.staff_chat_id is not None:
         desk = StaffDesk(
             bot, settings.staff_chat_id, assistant, Takeovers(store), texts,
             Outbox(redis, store.key("staff", "outbox"), clock, sleep=sleep),
-            send_to,
+            send_to, stats,
             lang=settings.staff_language or shop.default_language,
             idle_after=timedelta(minutes=settings.staff_idle_minutes),
         )
         desk.outbox.on_late = desk.running_late
+        desk.orders = orders
     dispatcher = Dispatcher(
         storage=storage, events_isolation=isolation,
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
+        aftersale=aftersale, order_desk=order_desk, courier=courier,
     )
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
-    app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk)
+    app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
+              order_desk, followups)
     dispatcher["reload_shop"] = app.reload_shop
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,11 @@ class Settings(BaseSettings):
     staff_language: Lang | None = None  # the staff's language (default: the shop's)
     staff_idle_minutes: float = Field(30.0, gt=0)  # then an untouched handoff returns to the bot
     log_level: str = "INFO"
+    # The HTTP API for the shop's backend (orders, returns); off while unset.
+    shop_api_token: SecretStr | None = None
+    followup_delay_hours: float = Field(24.0, ge=0)  # delivery -> "has everything arrived?"
+    followup_hours: str = Field("09:00-21:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    in_process_worker: bool = True  # run the follow-up worker inside `shopbot run`
     greeting_quiet_hours: float = Field(6.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
@@ -59,6 +65,11 @@ class Settings(BaseSettings):
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    def followup_day(self) -> tuple[time, time]:
+        """The part of the day follow-ups may be sent in (the shop's time zone)."""
+        start, end = self.followup_hours.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
 
     def secret_token(self) -> str:
         """The webhook secret: the configured one, or one derived from the bot token.

@@ -8,13 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import products
 from bot.catalogue import FULL
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
 from bot.shop import WEEKDAYS, Product, Shop
+from bot.stats import Stats
+
+if TYPE_CHECKING:
+    from bot.aftersale import AfterSale
 from bot.storage import Conversation, Customer, Store
 from bot.understanding import Reading, Understanding
 
@@ -48,6 +52,8 @@ class Assistant:
         # True once the staff chat passed its start-up check: handoffs then go to a person
         # in it; otherwise the shopper is given the shop's contacts.
         self.staff_available = False
+        self.stats: Stats | None = None  # counts conversations, when the app gives one
+        self.aftersale: AfterSale | None = None  # orders and returns, when the app gives them
 
     def use(self, shop: Shop, understanding: Understanding) -> None:
         """Serve a reloaded shop file from the next message on."""
@@ -117,8 +123,17 @@ class Assistant:
         if reading.intent == "buy":
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
             return [self.order_info(customer, product.id if product else None)]
+        if reading.intent == "order_status" and self.aftersale is not None:
+            return [await self.aftersale.where_is(customer, reading.folded)]
+        if reading.intent == "return_request" and self.aftersale is not None:
+            started = await self.aftersale.start_return(customer)
+            if started is not None:
+                return [started]
         if reading.intent in HANDOFF_INTENTS:
             return [self.handoff(customer, reading.intent)]
+        if reading.intent == "other" and self.aftersale is not None \
+                and await self.aftersale.mentions_order(customer, reading.folded):
+            return [await self.aftersale.where_is(customer, reading.folded)]  # "#1045?"
         if reading.intent == "other":
             return [await self.not_understood(customer)]
         return [self.team_will_help(customer, reading.intent)]
@@ -396,6 +411,8 @@ class Assistant:
     async def _open(self, customer: Customer, now: datetime) -> None:
         await self.store.open_conversation(customer.id, now)
         customer.visits = await self.store.count_visit(customer.id)
+        if self.stats is not None:
+            await self.stats.count("conversations")
 
     def _base(self, customer: Customer) -> dict[str, Any]:
         return {"shop": self.shop, "name": customer.first_name}

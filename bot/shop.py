@@ -100,6 +100,14 @@ class Policy(_Model):
         return self
 
 
+class Loyalty(_Model):
+    """Tags the bot gives customers by itself (staff add their own with /tag)."""
+
+    regular_after: int | None = Field(3, ge=1)  # paid orders that make a customer "regular"
+    vip_above: Decimal | None = Field(None, gt=0)  # total paid that makes one "vip"
+    review_url: Text | None = None  # where a happy customer may leave a review
+
+
 class Category(_Model):
     id: Slug
     name: Localized
@@ -209,6 +217,7 @@ class Shop(_Model):
     order_instructions: Localized | None = None
     order_url: Text | None = None
     policy: Policy = Field(default_factory=Policy)
+    loyalty: Loyalty = Field(default_factory=Loyalty)
     colors: dict[Slug, Localized] = Field(default_factory=dict)
     categories: list[Category] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)

@@ -23,7 +23,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.conversation import Assistant
 from bot.languages import Lang
+from bot.orders import OrderBook
 from bot.outbox import Outbox
+from bot.stats import Stats
 from bot.storage import Customer
 from bot.takeover import Takeovers
 from bot.texts import Texts, plain
@@ -47,6 +49,7 @@ class StaffDesk:
         texts: Texts,
         outbox: Outbox,
         deliver: Deliver,
+        stats: Stats,
         *,
         lang: Lang,
         idle_after: timedelta,
@@ -60,10 +63,12 @@ class StaffDesk:
         self.texts = texts
         self.outbox = outbox
         self.deliver = deliver
+        self.stats = stats
         self.lang = lang
         self.idle_after = idle_after
         self.albums = Albums(album_wait)
         self.ready = False  # set by check(): the chat is a forum and the bot may manage topics
+        self.orders: OrderBook | None = None  # for the card, when the app knows orders
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
             weakref.WeakValueDictionary()
 
@@ -105,7 +110,8 @@ class StaffDesk:
         return problems
 
     # -- handing over -------------------------------------------------------------------------
-    async def hand_over(self, customer: Customer, reason: str) -> bool:
+    async def hand_over(self, customer: Customer, reason: str,
+                        detail: dict[str, Any] | None = None) -> bool:
         """A person takes the conversation: its topic opens, card updated, staff notified.
         False when the staff chat failed and the bot keeps the conversation."""
         now = self.clock()
@@ -115,10 +121,12 @@ class StaffDesk:
                 topic, new = await self._topic(customer)
                 if not taken:
                     return True  # already with a person
+                await self.stats.count("handoffs")
                 if not new:  # a new topic's card is fresh already
                     await self._refresh_card(customer)
                 text = self.texts.render("staff/handoff", self.lang, reason=reason,
-                                         name=customer.first_name, username=customer.username)
+                                         name=customer.first_name, username=customer.username,
+                                         detail=detail or {})
                 await self._post(customer, text, topic=topic,
                                  buttons=self._done_button(customer.id))
                 return True
@@ -212,6 +220,9 @@ class StaffDesk:
         now = self.clock()
         if await self.takeovers.take(customer_id, "staff", now):
             log.info("staff took over the conversation with %s", customer_id)
+        waited = await self.takeovers.first_reply(customer_id, now)
+        if waited is not None:
+            await self.stats.first_reply(waited.total_seconds())
         await self.takeovers.touch(customer_id, now)
         await self.store.remember(customer_id, "staff", describe(message), now)
 
@@ -406,10 +417,40 @@ class StaffDesk:
         said = await self.store.history(customer.id, CARD_LINES)
         gifts = await self.store.redis.hget(self.store.key("customer", customer.id),
                                             "gifts_promised")
+        orders = await self.orders.of(customer.id) if self.orders is not None else []
         return self.texts.render(
             "staff/card", self.lang, customer=customer, said=said,
-            gifts=int(gifts or 0), tags=[], orders=[],
+            gifts=int(gifts or 0), tags=await self.store.tags(customer.id),
+            orders=[f"#{o.id} ({o.status})" for o in orders[:5]],
             tz=self.assistant.shop.tz)
+
+    async def refresh_card(self, customer_id: int) -> None:
+        """After staff changed what the card shows (tags)."""
+        customer = await self.store.customer(customer_id)
+        if customer is not None:
+            async with self._lock(customer_id):
+                await self._refresh_card(customer)
+
+    async def return_request(self, customer: Customer, request: Any,
+                             view: dict[str, Any]) -> None:
+        """A return or exchange request: into the customer's topic, with its photos and
+        buttons for its next status. The conversation stays with the bot until staff write."""
+        text = self.texts.render("staff/return_card", self.lang, name=customer.first_name,
+                                 **view)
+        statuses = ("approved", "declined", "received",
+                    "exchanged" if request.resolution == "exchange" else "refunded")
+        buttons = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=self.texts.label(f"return_{status}", self.lang),
+                                 callback_data=f"rs:{request.id}:{status}")]
+            for status in statuses])
+        async with self._lock(customer.id):
+            topic, _ = await self._topic(customer)
+            await self._post(customer, text, topic=topic, buttons=buttons)
+            if request.photos:
+                try:
+                    await self._copy_in(customer, sorted(request.photos))
+                except TelegramBadRequest as exc:
+                    log.info("return photos not copied: %s", exc.message)
 
     async def _post(self, customer: Customer, text: str, *, topic: int,
                     buttons: InlineKeyboardMarkup | None = None) -> int:

@@ -236,6 +236,31 @@ class Store:
         return [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
                 for line in lines]
 
+    # -- reachability, consent, tags -------------------------------------------------------
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        """The customer blocked the bot (Telegram answered 403): follow-ups skip them."""
+        await self.redis.hset(self.key("customer", user_id), "blocked", "1" if blocked else "0")
+
+    async def flags(self, user_id: int) -> dict[str, str]:
+        raw = await self.redis.hmget(self.key("customer", user_id),
+                                     ["blocked", "promotions", "birthday"])
+        names = ("blocked", "promotions", "birthday")
+        return {name: _str(value) or "" for name, value in zip(names, raw, strict=True)}
+
+    async def set_birthday(self, user_id: int, month_day: str) -> None:
+        await self.redis.hset(self.key("customer", user_id), "birthday", month_day)
+
+    async def tags(self, user_id: int) -> list[str]:
+        return sorted(_str(t) or "" for t in await self.redis.smembers(self.key("tags", user_id)))
+
+    async def tag(self, user_id: int, *names: str) -> None:
+        if names:
+            await self.redis.sadd(self.key("tags", user_id), *names)
+
+    async def untag(self, user_id: int, *names: str) -> None:
+        if names:
+            await self.redis.srem(self.key("tags", user_id), *names)
+
     async def close_conversation(self, user_id: int, now: datetime) -> None:
         await self.redis.hset(self.key("conv", user_id),
                               mapping={"closed": "1", "last_message_at": _ts(now)})

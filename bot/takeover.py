@@ -67,8 +67,21 @@ class Takeovers:
             was, *_ = await pipe.execute()
         if _str(was) == "1":
             return False
-        await self.redis.hset(key, mapping={"reason": reason, "since": now.timestamp()})
+        await self.redis.hset(key, mapping={"reason": reason, "since": now.timestamp(),
+                                            "replied": "1" if reason == "staff" else "0"})
         return True
+
+    async def first_reply(self, customer: int, now: datetime) -> timedelta | None:
+        """How long the customer waited for staff's first answer since the handoff (once)."""
+        key = self._key(customer)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "replied")
+            pipe.hget(key, "since")
+            pipe.hset(key, "replied", "1")
+            replied, since, _ = await pipe.execute()
+        if _str(replied) == "1" or not since:
+            return None
+        return now - datetime.fromtimestamp(float(since), tz=UTC)
 
     async def touch(self, customer: int, now: datetime) -> None:
         """A message went either way: the idle clock starts again."""

@@ -5,7 +5,7 @@ Routers are built per app (not at import), so several apps can live in one proce
 
 from aiogram import Router
 
-from handlers import callbacks, chat, commands, fallback, staff, takeover
+from handlers import aftersale, callbacks, chat, commands, fallback, staff, takeover
 from handlers.middlewares import CustomerMiddleware
 
 
@@ -14,7 +14,8 @@ def setup_routers() -> Router:
     # First the staff chat, then shoppers whose conversation a person holds (the bot only
     # passes their messages on), then the bot's own conversation.
     root.include_router(staff.build())
-    for shopper_facing in (takeover.build(), commands.build(), callbacks.build(), chat.build()):
+    for shopper_facing in (takeover.build(), commands.build(), aftersale.build(),
+                           callbacks.build(), chat.build()):
         # Inner middleware: runs only once a private-chat handler matched, so group
         # members and channel posts never become customer profiles.
         shopper_facing.message.middleware(CustomerMiddleware())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.config import Settings
@@ -17,11 +18,18 @@ from bot.storage import Customer
 from bot.texts import Texts
 from handlers.present import send
 
+if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
+    from bot.order_desk import OrderDesk
+
 log = logging.getLogger(__name__)
 
 
-async def start(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:
+async def start(message: Message, command: CommandObject, assistant: Assistant,
+                customer: Customer, texts: Texts, order_desk: OrderDesk) -> None:
+    """/start, or /start <token> from an order page: greet, then the order is theirs."""
     replies = await assistant.start(customer)
+    if command.args:
+        replies += await order_desk.bind(customer, command.args.strip()) or []
     await send(message, replies, texts, customer.lang)
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.aftersale import AfterSale
 from bot.config import Settings
 from bot.shop import Shop
 from bot.staff_desk import StaffDesk
 from bot.texts import Texts
 from handlers.commands import reload_report
+
+if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
+    from bot.courier import Courier
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +107,38 @@ async def reload(message: Message, settings: Settings, desk: StaffDesk, texts: T
     await desk.answer_staff(text, message.message_thread_id)
 
 
+async def tag(message: Message, command: CommandObject, desk: StaffDesk,
+              texts: Texts) -> None:
+    """/tag NAME (or /untag NAME) in a customer's topic: tags shown on the card."""
+    customer = await _customer(message, desk)
+    names = [n.strip().lower() for n in (command.args or "").replace(",", " ").split()
+             if n.strip()][:10]
+    if customer is None or not names or any(len(n) > 32 for n in names):
+        await _help(message, desk, texts, outside=customer is None)
+        return
+    if command.command == "untag":
+        await desk.store.untag(customer, *names)
+    else:
+        await desk.store.tag(customer, *names)
+    await desk.refresh_card(customer)
+
+
+async def return_status(query: CallbackQuery, desk: StaffDesk, aftersale: AfterSale,
+                        courier: Courier) -> None:
+    """A return moves on: the customer is told, and the topic says who did it."""
+    _, return_id, status = (query.data or "").split(":", 2)
+    changed = await aftersale.set_return_status(return_id, status)
+    await query.answer()
+    if changed is None:
+        return
+    customer = await aftersale.store.customer(changed.customer)
+    lang = customer.lang if customer else aftersale.shop.default_language
+    delivered = await courier.send(changed.customer, [aftersale.return_status(customer, changed)],
+                                   lang)
+    await desk.notice(changed.customer, "staff/return_moved", request=changed,
+                      by=query.from_user.full_name, delivered=delivered)
+
+
 async def unknown_command(message: Message, desk: StaffDesk, texts: Texts) -> None:
     await _help(message, desk, texts, outside=await _customer(message, desk) is None)
 
@@ -141,8 +177,10 @@ def build() -> Router:
     router.message.register(note, F.caption.startswith("!"))
     router.message.register(reply, Command("reply"))
     router.message.register(reload, Command("reload"))
+    router.message.register(tag, Command("tag", "untag"))
     router.message.register(unknown_command, F.text.startswith("/"))
     router.message.register(to_customer, F.content_type.in_(CONTENT))
     router.edited_message.register(edited)
     router.callback_query.register(done_button, F.data.regexp(r"^staff:done:\d{1,20}$"))
+    router.callback_query.register(return_status, F.data.regexp(r"^rs:R\d{1,12}:[a-z]{1,12}$"))
     return router

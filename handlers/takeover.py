@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
 
 from bot.staff_desk import StaffDesk
-from bot.storage import Customer
+from bot.storage import Customer, Store
 
 
 async def held(event: Message | CallbackQuery, desk: StaffDesk | None,
@@ -32,9 +32,12 @@ async def edited(message: Message, desk: StaffDesk | None) -> None:
         await desk.edited(message.from_user.id, message, "in")
 
 
-async def blocked(update: ChatMemberUpdated, desk: StaffDesk | None) -> None:
-    """The shopper blocked the bot: their topic, if they have one, is told."""
-    if desk is not None and desk.ready and update.new_chat_member.status == "kicked":
+async def blocked(update: ChatMemberUpdated, desk: StaffDesk | None, store: Store) -> None:
+    """The shopper blocked (or unblocked) the bot: follow-ups skip them meanwhile, and their
+    topic, if they have one, is told."""
+    gone = update.new_chat_member.status == "kicked"
+    await store.set_blocked(update.chat.id, gone)
+    if gone and desk is not None and desk.ready:
         await desk.customer_blocked(update.chat.id)
 
 

@@ -86,6 +86,7 @@ def settings_for(api: FakeBotAPI, prefix: str, **overrides: object) -> Settings:
         "telegram_api_server": api.url,
         "redis_url": redis_url(),
         "redis_prefix": prefix,
+        "in_process_worker": False,  # tests run follow-ups when they choose (run_due)
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -1,0 +1,135 @@
+"""Follow-ups on arq, the Redis job queue: the delivery check and the birthday greeting.
+
+Jobs live in Redis, so they survive restarts; each has an id made of what it is about
+(`<prefix>:delivery_check:<order>`), so arq never queues it twice; and a job marks itself
+sent in Redis *before* sending, so a worker that dies mid-job and is retried cannot send it
+twice (a send whose outcome is unknown is not repeated). Customers who blocked the bot are
+skipped; promotional ones (the birthday) also skip those who turned promotions off.
+
+The worker runs inside `shopbot run` by default, or alone as `shopbot worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import arq.worker
+from arq.connections import ArqRedis
+from arq.worker import Worker, func
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot.aftersale import AfterSale, next_birthday
+from bot.courier import Courier
+from bot.orders import Order
+from bot.replies import Reply
+from bot.stats import Stats
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+KEEP_RESULT = timedelta(days=7)  # how long a finished job's id keeps a twin from queueing
+_arq_redis_info = arq.worker.log_redis_info
+
+
+async def _redis_info(redis: Any, log_func: Callable[[str], Any]) -> None:
+    # arq logs the server's INFO at start; the in-process Redis has no INFO command.
+    try:
+        await _arq_redis_info(redis, log_func)
+    except ResponseError:
+        log_func("redis: the in-process Redis (nothing survives a restart)")
+
+
+arq.worker.log_redis_info = _redis_info
+
+
+class Followups:
+    def __init__(self, redis: Redis, store: Store, aftersale: AfterSale, courier: Courier,
+                 stats: Stats, clock: Callable[[], datetime], *, delay: timedelta,
+                 day: tuple[time, time]) -> None:
+        self.arq = ArqRedis(redis.connection_pool)
+        self.queue = store.key("arq", "queue")
+        self.store = store
+        self.aftersale = aftersale
+        self.courier = courier
+        self.stats = stats
+        self.clock = clock
+        self.delay = delay
+        self.day = day
+
+    # -- scheduling ------------------------------------------------------------------------
+    async def schedule(self, job: str, key: str, at: datetime, *args: Any) -> bool:
+        """Queue `job` for `at`; False when a job with this key is queued or done already."""
+        queued = await self.arq.enqueue_job(job, *args, _job_id=self.store.key(job, key),
+                                            _queue_name=self.queue, _defer_until=at)
+        return queued is not None
+
+    async def delivered(self, order: Order) -> datetime | None:
+        at = order.when("delivered")
+        if at is None or order.customer is None:
+            return None
+        when = self.aftersale.check_time(at, self.delay, self.day)
+        await self.schedule("delivery_check", order.id, when, order.id)
+        return when
+
+    async def birthday_known(self, customer_id: int, month_day: str) -> datetime:
+        when = next_birthday(month_day, self.clock(), self.aftersale.shop.tz)
+        await self.schedule("birthday", f"{customer_id}:{when.year}", when, customer_id,
+                            when.year)
+        return when
+
+    # -- the jobs --------------------------------------------------------------------------
+    async def delivery_check(self, order_id: str) -> bool:
+        order = await self.aftersale.orders.get(order_id)
+        if order is None or order.customer is None or order.status != "delivered":
+            return False  # cancelled or returned meanwhile, or nobody to ask
+        customer = await self.store.customer(order.customer)
+        reply = self.aftersale.delivery_check(customer, order)
+        return await self._send_once(f"delivery_check:{order_id}", order.customer, reply,
+                                     promotion=False)
+
+    async def birthday(self, customer_id: int, year: int) -> bool:
+        flags = await self.store.flags(customer_id)
+        if flags["birthday"]:  # next year's greeting, whatever happens to this one
+            await self.birthday_known(customer_id, flags["birthday"])
+        customer = await self.store.customer(customer_id)
+        if customer is None:
+            return False
+        reply = Reply("birthday", {"shop": self.aftersale.shop, "name": customer.first_name})
+        return await self._send_once(f"birthday:{customer_id}:{year}", customer_id, reply,
+                                     promotion=True)
+
+    async def _send_once(self, what: str, customer_id: int, reply: Reply, *,
+                         promotion: bool) -> bool:
+        flags = await self.store.flags(customer_id)
+        if flags["blocked"] == "1" or (promotion and flags["promotions"] == "0"):
+            log.info("%s skipped: the customer %s", what,
+                     "blocked the bot" if flags["blocked"] == "1" else "turned promotions off")
+            return False
+        if not await self.store.redis.set(self.store.key("sent", what), "1", nx=True):
+            return False  # sent before (or tried, with an unknown outcome)
+        customer = await self.store.customer(customer_id)
+        lang = customer.lang if customer else self.aftersale.shop.default_language
+        if await self.courier.send(customer_id, [reply], lang):
+            await self.stats.count("followups")
+            return True
+        return False
+
+    def worker(self, *, burst: bool = False) -> Worker:
+        """The arq worker for these jobs (burst: run what is due, then stop)."""
+
+        async def delivery_check(ctx: dict[str, Any], order_id: str) -> bool:
+            return await self.delivery_check(order_id)
+
+        async def birthday(ctx: dict[str, Any], customer_id: int, year: int) -> bool:
+            return await self.birthday(customer_id, year)
+
+        return Worker(
+            functions=[func(delivery_check, name="delivery_check"),  # type: ignore[arg-type]
+                       func(birthday, name="birthday")],  # type: ignore[arg-type]
+            redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
+            poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
+            job_timeout=60,
+        )

@@ -1,0 +1,94 @@
+"""After-sale buttons: did it arrive, the rating, and the steps of a return."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from bot.aftersale import AfterSale
+from bot.conversation import Assistant
+from bot.staff_desk import StaffDesk
+from bot.storage import Customer
+from bot.texts import Texts
+from handlers.callbacks import stale
+from handlers.present import hand_over, send
+
+
+async def arrived(query: CallbackQuery, aftersale: AfterSale, assistant: Assistant,
+                  customer: Customer, texts: Texts, desk: StaffDesk | None) -> None:
+    """"All good" asks for a rating; "a problem" starts the return flow (or a person)."""
+    _, answer, order_id = (query.data or "").split(":", 2)
+    if not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    await query.answer()
+    if answer == "ok":
+        replies = [aftersale.ask_rating(customer, order_id)]
+    else:
+        started = await aftersale.start_return(customer, order_id)
+        replies = [started or assistant.handoff(customer, "return_request")]
+    await send(query.message, replies, texts, customer.lang)
+    await hand_over(replies, customer, desk)
+
+
+async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, texts: Texts,
+               desk: StaffDesk | None) -> None:
+    _, order_id, stars = (query.data or "").rsplit(":", 2)
+    if not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    reply = await aftersale.rate(customer, order_id, int(stars))
+    await query.answer()
+    await send(query.message, [reply], texts, customer.lang)
+    if reply.handoff and desk is not None and desk.ready:
+        await desk.hand_over(customer, reply.handoff, detail={"order": order_id,
+                                                             "stars": int(stars)})
+
+
+async def return_step(query: CallbackQuery, aftersale: AfterSale, customer: Customer,
+                      texts: Texts, desk: StaffDesk | None) -> None:
+    if not isinstance(query.message, Message):
+        await stale(query, customer, texts)
+        return
+    if query.data == "ret:s":
+        request = await aftersale.submit(customer)
+        if request is None:
+            await stale(query, customer, texts)
+            return
+        await query.answer()
+        with_staff = desk is not None and desk.ready
+        await send(query.message, [aftersale.submitted(customer, request, with_staff)], texts,
+                   customer.lang)
+        if desk is not None and with_staff:
+            await desk.return_request(customer, request, await aftersale.return_view(request))
+        return
+    reply = await aftersale.return_step(customer, query.data or "")
+    if reply is None:
+        await stale(query, customer, texts)
+        return
+    await query.answer()
+    await send(query.message, [reply], texts, customer.lang)
+
+
+async def photo(message: Message, aftersale: AfterSale, customer: Customer,
+                texts: Texts) -> None:
+    """A photo while the return flow asks for them: kept for staff."""
+    await message.answer(texts.render("return_photo_added", customer.lang))
+
+
+async def _kept_for_return(message: Message, aftersale: AfterSale | None) -> bool:
+    """A filter that keeps the photo when the return flow asks for photos."""
+    if aftersale is None or message.from_user is None or not message.photo:
+        return False
+    return await aftersale.add_photo(message.from_user.id, message.message_id)
+
+
+def build() -> Router:
+    router = Router(name="aftersale")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.register(arrived, F.data.regexp(r"^fu:(ok|bad):[^:]{1,40}$"))
+    router.callback_query.register(rate, F.data.regexp(r"^rate:[^:]{1,40}:[1-5]$"))
+    router.callback_query.register(return_step, F.data.regexp(r"^ret:[a-z](:[^:]{0,40})?$"))
+    router.message.filter(F.chat.type == "private")
+    router.message.register(photo, F.photo, _kept_for_return)
+    return router
