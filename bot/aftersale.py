@@ -149,11 +149,12 @@ class AfterSale:
                  for n in range(1, 6)]
         return Reply("rating_ask", self._base(customer), [stars[:3], stars[3:]])
 
-    async def rate(self, customer: Customer, order_id: str, stars: int) -> Reply:
-        """4-5: thanks and a review invitation; 1-3: a sincere apology and a person."""
+    async def rate(self, customer: Customer, order_id: str, stars: int) -> Reply | None:
+        """4-5: thanks and a review invitation; 1-3: a sincere apology and a person.
+        None for an order that is not this customer's."""
         order = await self.orders.get(order_id)
         if order is None or order.customer != customer.id or not 1 <= stars <= 5:
-            return Reply("stale_button", self._base(customer))
+            return None
         first = await self.store.redis.set(self.store.key("rating", order_id), stars, nx=True)
         if not first:
             return Reply("rating_again", self._base(customer))
@@ -351,11 +352,14 @@ def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
-def next_birthday(month_day: str, now: datetime, tz: Any, hour: int = 11) -> datetime:
-    """The next birthday greeting time: 11:00 on the day, in the shop's time zone."""
+def next_birthday(month_day: str, now: datetime, tz: Any, *, after_year: int | None = None,
+                  hour: int = 11) -> datetime:
+    """The next birthday greeting time: 11:00 on the day, in the shop's time zone (in a
+    year after `after_year`, when given: the greeting of that year has been dealt with)."""
     month, day = (int(part) for part in month_day.split("-")[-2:])
     local = now.astimezone(tz)
-    for year in (local.year, local.year + 1, local.year + 2):
+    first = max(local.year, after_year + 1) if after_year is not None else local.year
+    for year in (first, first + 1, first + 2):
         try:
             candidate = datetime(year, month, day, hour, tzinfo=tz)
         except ValueError:  # 29 February in a common year: the 28th

@@ -241,6 +241,18 @@ class App:
         finally:
             await runner.cleanup()
 
+    async def run_worker(self) -> None:
+        """`shopbot worker`: follow-ups only, for a shop that scales its web processes."""
+        try:
+            await self.check()
+            worker = self.followups.worker()
+            try:
+                await worker.async_run()
+            finally:
+                await worker.close()
+        finally:
+            await self.close()
+
     async def run(self) -> None:
         try:
             if self.settings.webhook_url:
@@ -313,7 +325,7 @@ def create_app(
     dispatcher = Dispatcher(
         storage=storage, events_isolation=isolation,
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
-        aftersale=aftersale, order_desk=order_desk, courier=courier,
+        aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
     )
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)

@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shopbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve shoppers (long polling, or a webhook with WEBHOOK_URL)")
+    commands.add_parser("worker", help="run only the follow-up worker (with IN_PROCESS_WORKER="
+                                       "false on the web processes)")
     check = commands.add_parser("check", help="validate a shop file")
     check.add_argument("shop_file", nargs="?", type=Path,
                        help="the shop file (default: SHOP_FILE, else the bundled demo shop)")
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args.shop_file)
     if args.command == "classify":
         return _classify(args.shop, args.text, args.lang, args.explain)
-    return _run()
+    return _run(worker_only=args.command == "worker")
 
 
 def _fail(message: str) -> int:
@@ -116,7 +118,7 @@ def _classify(path: Path | None, text: str | None, lang: str | None, explain: bo
     return 1 if failures else 0
 
 
-def _run() -> int:
+def _run(*, worker_only: bool = False) -> int:
     from aiogram.utils.token import TokenValidationError
 
     from bot.app import StartupError, create_app
@@ -138,13 +140,13 @@ def _run() -> int:
     except StartupError as exc:
         return _fail(str(exc))
     try:
-        asyncio.run(_serve(app))
+        asyncio.run(_serve(app, worker_only=worker_only))
     except StartupError as exc:
         return _fail(str(exc))
     return 0
 
 
-async def _serve(app) -> None:
+async def _serve(app, *, worker_only: bool = False) -> None:
     """Run until SIGINT or SIGTERM (what a platform sends to stop a dyno), then close cleanly."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -154,7 +156,7 @@ async def _serve(app) -> None:
     # SIGHUP reloads the shop file without a restart.
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(app.reload_on_signal()))
     try:
-        await app.run()
+        await (app.run_worker() if worker_only else app.run())
     except asyncio.CancelledError:
         logging.getLogger("shopbot").info("stopped")
 

@@ -74,8 +74,10 @@ class Followups:
         await self.schedule("delivery_check", order.id, when, order.id)
         return when
 
-    async def birthday_known(self, customer_id: int, month_day: str) -> datetime:
-        when = next_birthday(month_day, self.clock(), self.aftersale.shop.tz)
+    async def birthday_known(self, customer_id: int, month_day: str,
+                             after_year: int | None = None) -> datetime:
+        when = next_birthday(month_day, self.clock(), self.aftersale.shop.tz,
+                             after_year=after_year)
         await self.schedule("birthday", f"{customer_id}:{when.year}", when, customer_id,
                             when.year)
         return when
@@ -93,7 +95,7 @@ class Followups:
     async def birthday(self, customer_id: int, year: int) -> bool:
         flags = await self.store.flags(customer_id)
         if flags["birthday"]:  # next year's greeting, whatever happens to this one
-            await self.birthday_known(customer_id, flags["birthday"])
+            await self.birthday_known(customer_id, flags["birthday"], after_year=year)
         customer = await self.store.customer(customer_id)
         if customer is None:
             return False
@@ -117,8 +119,9 @@ class Followups:
             return True
         return False
 
-    def worker(self, *, burst: bool = False) -> Worker:
-        """The arq worker for these jobs (burst: run what is due, then stop)."""
+    def worker(self, *, burst: bool = False, jobs: int = -1) -> Worker:
+        """The arq worker for these jobs (burst: run what is due, or `jobs` of it, then
+        stop)."""
 
         async def delivery_check(ctx: dict[str, Any], order_id: str) -> bool:
             return await self.delivery_check(order_id)
@@ -131,5 +134,5 @@ class Followups:
                        func(birthday, name="birthday")],  # type: ignore[arg-type]
             redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
             poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
-            job_timeout=60,
+            job_timeout=60, max_burst_jobs=jobs,
         )

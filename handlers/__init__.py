@@ -5,7 +5,7 @@ Routers are built per app (not at import), so several apps can live in one proce
 
 from aiogram import Router
 
-from handlers import aftersale, callbacks, chat, commands, fallback, staff, takeover
+from handlers import aftersale, callbacks, chat, commands, fallback, owner, staff, takeover
 from handlers.middlewares import CustomerMiddleware
 
 
@@ -14,6 +14,7 @@ def setup_routers() -> Router:
     # First the staff chat, then shoppers whose conversation a person holds (the bot only
     # passes their messages on), then the bot's own conversation.
     root.include_router(staff.build())
+    root.include_router(owner.build())
     for shopper_facing in (takeover.build(), commands.build(), aftersale.build(),
                            callbacks.build(), chat.build()):
         # Inner middleware: runs only once a private-chat handler matched, so group

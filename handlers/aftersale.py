@@ -38,6 +38,9 @@ async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, t
         await stale(query, customer, texts)
         return
     reply = await aftersale.rate(customer, order_id, int(stars))
+    if reply is None:
+        await stale(query, customer, texts)
+        return
     await query.answer()
     await send(query.message, [reply], texts, customer.lang)
     if reply.handoff and desk is not None and desk.ready:

@@ -10,12 +10,12 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
-from bot.config import Settings
 from bot.conversation import Assistant
 from bot.languages import Lang
 from bot.shop import Shop, ShopFileError
 from bot.storage import Customer
 from bot.texts import Texts
+from handlers.owner import is_owner
 from handlers.present import send
 
 if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
@@ -71,9 +71,6 @@ def build() -> Router:
     router.message.register(language, Command("language", "lang"))
     router.message.register(bye, Command("bye"))
     router.message.register(catalog, Command("catalog", "catalogue"))
-    router.message.register(reload, Command("reload"), _is_admin)
+    router.message.register(reload, Command("reload"), is_owner)
     return router
 
-
-def _is_admin(message: Message, settings: Settings) -> bool:
-    return message.from_user is not None and message.from_user.id in settings.admin_ids

@@ -8,9 +8,12 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from bot.app import App, create_app
@@ -122,9 +125,12 @@ class Harness:
         await self.api.wait_for(lambda call: call.method == "getUpdates", timeout=15)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await self.app.dispatcher.stop_polling()
-            await asyncio.wait({self._task}, timeout=10)
+        """Stop polling and close the app (a test may stop it early, to restart the bot)."""
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        await self.app.dispatcher.stop_polling()
+        await asyncio.wait({task}, timeout=10)
         await self.app.close()
 
     async def feed(self, update: dict, timeout: float = 10) -> list[Call]:
@@ -197,3 +203,62 @@ async def shopbot_rules(shopbot: Harness):  # type: ignore[no-untyped-def]
                                               username=None, telegram_language="en",
                                               now=assistant.clock())
     return assistant, customer
+
+
+# -- the shop's backend and the follow-up worker ----------------------------------------------
+API_TOKEN = "shop-api-secret-token"
+
+
+class ShopBackend:
+    """The shop's backend, calling the bot's HTTP API for real."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    async def post(self, payload: Any, token: str | None = API_TOKEN,
+                   path: str = "/api/orders") -> tuple[int, dict]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        kwargs = {"data": payload} if isinstance(payload, str) else {"json": payload}
+        response = await self.client.post(path, headers=headers, **kwargs)
+        return response.status, await response.json()
+
+    async def event(self, order_id: str, event: str, **fields: Any) -> dict:
+        status, body = await self.post({"order_id": order_id, "event": event, **fields})
+        assert status == 200, body
+        return body
+
+
+@pytest.fixture
+async def shop(make_shopbot: Callable[..., Awaitable[Harness]]) \
+        -> AsyncIterator[tuple[Harness, ShopBackend]]:
+    """The bot with its HTTP API for the shop's backend, called over a real connection."""
+    # Its own API server would listen on HOST:PORT; the test serves the same routes instead.
+    bot: Harness = await make_shopbot(shop_api_token=API_TOKEN, host="127.0.0.1", port=0)
+    web_app = web.Application()
+    bot.app.api_routes(web_app)
+    async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
+        yield bot, ShopBackend(client)
+
+
+SHIRT = {"product": "linen-shirt", "quantity": 1, "price": 3490, "size": "M",
+         "color": "white"}
+DRESS = {"product": "wrap-dress", "quantity": 1, "price": 5990, "size": "S",
+         "color": "terracotta"}
+
+
+async def run_due(app: App) -> None:
+    """Time comes for every queued follow-up: an arq worker runs them, then stops."""
+    redis = app.followups.arq
+    queue = app.followups.queue
+    jobs = await redis.zrange(queue, 0, -1)
+    if jobs:
+        await redis.zadd(queue, dict.fromkeys(jobs, 1))  # 1 ms after 1970: due (0 reads as "none")
+        # Not closed afterwards: closing an arq worker closes the app's Redis pool too.
+        await app.followups.worker(burst=True, jobs=len(jobs)).async_run()
+
+
+async def queued(app: App) -> dict[str, datetime]:
+    """The follow-ups waiting in arq's queue, by job id, with the time each is due."""
+    raw = await app.followups.arq.zrange(app.followups.queue, 0, -1, withscores=True)
+    return {(k.decode() if isinstance(k, bytes) else k).removeprefix(app.store.prefix + ":"):
+            datetime.fromtimestamp(score / 1000, tz=UTC) for k, score in raw}

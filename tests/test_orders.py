@@ -2,51 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from tests.conftest import FakeClock, Harness, texts_to
+from tests.conftest import DRESS, SHIRT, Harness, ShopBackend, texts_to
 from tests.fake_bot_api import FakeBotAPI, Shopper
-
-API_TOKEN = "shop-api-secret-token"
-
-
-class ShopBackend:
-    """The shop's backend, calling the bot's HTTP API for real."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    async def post(self, payload: Any, token: str | None = API_TOKEN,
-                   path: str = "/api/orders") -> tuple[int, dict]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        kwargs = {"data": payload} if isinstance(payload, str) else {"json": payload}
-        response = await self.client.post(path, headers=headers, **kwargs)
-        return response.status, await response.json()
-
-    async def event(self, order_id: str, event: str, **fields: Any) -> dict:
-        status, body = await self.post({"order_id": order_id, "event": event, **fields})
-        assert status == 200, body
-        return body
-
-
-@pytest.fixture
-async def shop(make_shopbot) -> AsyncIterator[tuple[Harness, ShopBackend]]:  # type: ignore[no-untyped-def]
-    bot: Harness = await make_shopbot(shop_api_token=API_TOKEN)
-    web_app = web.Application()
-    bot.app.api_routes(web_app)
-    async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
-        yield bot, ShopBackend(client)
-
-
-SHIRT = {"product": "linen-shirt", "quantity": 1, "price": 3490, "size": "M",
-         "color": "white"}
-DRESS = {"product": "wrap-dress", "quantity": 1, "price": 5990, "size": "S",
-         "color": "terracotta"}
 
 
 async def messages_to(api: FakeBotAPI, shopper: Shopper, since: int) -> list[str]:
@@ -183,7 +144,3 @@ async def test_the_shopper_reads_order_news_in_their_language(
     await backend.event("2002", "cancelled")
     [text] = await messages_to(api, ivan, since)
     assert "#2002" in text and "Иван" in text and "cancelled" not in text
-
-
-def _frozen(clock: FakeClock) -> str:
-    return clock().isoformat()
