@@ -149,7 +149,8 @@ class AfterSale:
                  for n in range(1, 6)]
         return Reply("rating_ask", self._base(customer), [stars[:3], stars[3:]])
 
-    async def rate(self, customer: Customer, order_id: str, stars: int) -> Reply | None:
+    async def rate(self, customer: Customer, order_id: str, stars: int, *,
+                   with_staff: bool) -> Reply | None:
         """4-5: thanks and a review invitation; 1-3: a sincere apology and a person.
         None for an order that is not this customer's."""
         order = await self.orders.get(order_id)
@@ -163,7 +164,9 @@ class AfterSale:
         if stars >= 4:
             url = self.shop.loyalty.review_url
             return Reply("rating_thanks", context, [[Button("review", url=url)]] if url else [])
-        return Reply("rating_sorry", context, handoff="low_rating")
+        # With a staff chat a colleague is called in; without, the shopper gets the contacts.
+        return Reply("rating_sorry", {**context, "with_staff": with_staff},
+                     handoff="low_rating" if with_staff else None)
 
     # -- returns and exchanges ----------------------------------------------------------------
     async def start_return(self, customer: Customer, order_id: str | None = None) \

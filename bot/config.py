@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("telegram_api_server", "redis_url", "webhook_url", "staff_chat_id",
-                     "staff_language", mode="before")
+                     "staff_language", "shop_api_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -23,6 +23,15 @@ class Courier:
         self.texts = texts
         self.store = store
 
+    async def send_text(self, chat_id: int, text: str) -> bool:
+        """A ready text (to an owner, say); False when they cannot be reached."""
+        try:
+            await self.bot.send_message(chat_id, text)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            log.warning("could not tell %s: %s", chat_id, exc.message)
+            return False
+        return True
+
     async def send(self, customer_id: int, replies: list[Reply], lang: Lang) -> bool:
         """False when Telegram says the customer cannot be reached (blocked, never started)."""
         try:

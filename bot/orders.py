@@ -22,7 +22,7 @@ from bot.storage import Store
 
 Event = Literal["created", "paid", "shipped", "delivered", "cancelled"]
 LIFECYCLE: tuple[str, ...] = ("created", "paid", "shipped", "delivered")
-ORDER_ID = r"^[A-Za-z0-9][A-Za-z0-9_\-.#/]{0,63}$"
+ORDER_ID = r"^[A-Za-z0-9][A-Za-z0-9_\-.#/]{0,39}$"  # fits in button data
 TOKEN = r"^[A-Za-z0-9_-]{8,64}$"  # Telegram's /start payload: 64 characters of these at most
 _NUMBER = re.compile(r"(?<![\w-])#?([A-Za-z]{0,4}-?\d{3,12})(?![\w-])")
 

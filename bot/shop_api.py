@@ -89,8 +89,9 @@ def add_shop_api(app: web.Application, token: str, desk: OrderDesk, aftersale: A
     async def post_return(request: web.Request) -> web.Response:
         data = await body(request)
         status = data.get("status")
-        if status not in RETURN_STATUSES:
-            return _error(400, f"status must be one of {', '.join(RETURN_STATUSES)}", "status")
+        if status not in RETURN_STATUSES[1:]:  # "requested" is where every return starts
+            return _error(400, f"status must be one of {', '.join(RETURN_STATUSES[1:])}",
+                          "status")
         return_id = request.match_info["return_id"]
         known = await aftersale.get_return(return_id)
         if known is None:

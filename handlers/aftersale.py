@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.aftersale import AfterSale
+from bot.config import Settings
 from bot.conversation import Assistant
 from bot.staff_desk import StaffDesk
 from bot.storage import Customer
 from bot.texts import Texts
 from handlers.callbacks import stale
 from handlers.present import hand_over, send
+
+if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
+    from bot.courier import Courier
 
 
 async def arrived(query: CallbackQuery, aftersale: AfterSale, assistant: Assistant,
@@ -37,7 +43,8 @@ async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, t
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
-    reply = await aftersale.rate(customer, order_id, int(stars))
+    reply = await aftersale.rate(customer, order_id, int(stars),
+                                 with_staff=desk is not None and desk.ready)
     if reply is None:
         await stale(query, customer, texts)
         return
@@ -49,7 +56,8 @@ async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, t
 
 
 async def return_step(query: CallbackQuery, aftersale: AfterSale, customer: Customer,
-                      texts: Texts, desk: StaffDesk | None) -> None:
+                      texts: Texts, desk: StaffDesk | None, settings: Settings,
+                      courier: Courier) -> None:
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
@@ -64,6 +72,11 @@ async def return_step(query: CallbackQuery, aftersale: AfterSale, customer: Cust
                    customer.lang)
         if desk is not None and with_staff:
             await desk.return_request(customer, request, await aftersale.return_view(request))
+        else:  # no staff chat: the owners hear of it in private
+            text = texts.render("staff/return_card", aftersale.shop.default_language,
+                                name=customer.first_name, **await aftersale.return_view(request))
+            for admin in settings.admin_ids:
+                await courier.send_text(admin, text)
         return
     reply = await aftersale.return_step(customer, query.data or "")
     if reply is None:

@@ -332,3 +332,21 @@ def _event(order: str, event: str, customer: int, items: list[dict], **fields: o
 
 
 
+
+
+async def test_without_a_staff_chat_owners_hear_of_returns_and_low_ratings_get_contacts(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI) -> None:
+    bot = await make_shopbot(admin_ids=str(OWNER))
+    ann = api.new_shopper(first_name="Ann")
+    await bot.send(ann, "hi")
+    for event in ("created", "paid", "shipped", "delivered"):
+        await bot.app.orders.report(_event("1045", event, ann.id, [SHIRT], tracking="CD1"))
+    sorry = texts_to(await bot.press(ann, "rate:1045:2"), ann.id)[0]
+    assert "Please tell my colleagues" in sorry and "+7" in sorry  # the shop's contacts
+    await bot.send(ann, "I want to return the shirt")
+    for step in ("ret:r:damaged", "ret:p", "ret:x:refund"):
+        await bot.press(ann, step)
+    calls = await bot.press(ann, "ret:s")
+    assert "R1" in texts_to(calls, ann.id)[0]
+    [to_owner] = texts_to(calls, OWNER)
+    assert to_owner.startswith("↩ Return request R1 from Ann") and "refund" in to_owner
