@@ -38,6 +38,8 @@ from redis.exceptions import RedisError
 
 from bot import LOCALES_DIR, TEMPLATES_DIR
 from bot.aftersale import AfterSale
+from bot.broadcast_sender import Sender
+from bot.broadcasts import Broadcasts, RateLimit
 from bot.config import Settings
 from bot.conversation import Assistant, Clock
 from bot.courier import Courier
@@ -48,7 +50,7 @@ from bot.order_desk import OrderDesk
 from bot.orders import OrderBook
 from bot.outbox import Outbox, Sleep
 from bot.shop import Shop, ShopFileError, load_shop
-from bot.shop_api import add_shop_api
+from bot.shop_api import add_broadcast_api, add_shop_api
 from bot.staff_desk import StaffDesk
 from bot.stats import Stats
 from bot.storage import Store
@@ -153,7 +155,7 @@ class App:
         for code, lang in ((None, "en"), ("ru", "ru"), ("zh", "zh-hans")):
             commands = [
                 BotCommand(command=name, description=self.texts.label(f"cmd_{name}", lang))
-                for name in ("start", "catalog", "language", "bye")
+                for name in ("start", "catalog", "language", "bye", "stop")
             ]
             await self.bot.set_my_commands(commands, language_code=code)
 
@@ -172,6 +174,7 @@ class App:
             return
         add_shop_api(web_app, self.settings.shop_api_token.get_secret_value(), self.orders,
                      self.orders.aftersale, self.orders.courier, lambda: self.username)
+        add_broadcast_api(web_app, self.followups, self.settings.broadcast_lanes)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -310,6 +313,11 @@ def create_app(
                           delay=timedelta(hours=settings.followup_delay_hours),
                           day=settings.followup_day())
     order_desk = OrderDesk(orders, aftersale, courier, followups, store, clock)
+    broadcasts = Broadcasts(store, orders, lambda: assistant.shop, clock)
+    followups.sender = Sender(
+        bot, broadcasts, RateLimit(store, clock, sleep), store, texts, stats, clock,
+        rate=settings.broadcast_rate, paid=settings.paid_broadcast,
+        owner_lang=lambda: assistant.shop.default_language)
     assistant.aftersale = aftersale
     desk = None
     if settings.staff_chat_id is not None:
@@ -326,6 +334,7 @@ def create_app(
         storage=storage, events_isolation=isolation,
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
         aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
+        broadcasts=broadcasts, followups=followups,
     )
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)

@@ -8,7 +8,7 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import DEMO_SHOP
@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     followup_delay_hours: float = Field(24.0, ge=0)  # delivery -> "has everything arrived?"
     followup_hours: str = Field("09:00-21:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     in_process_worker: bool = True  # run the follow-up worker inside `shopbot run`
+    # Broadcasts: messages a second for the whole shop (Telegram's free limit is about 30;
+    # with PAID_BROADCAST, up to 1000, paid in Stars), and how many senders share one.
+    broadcast_rate: float = Field(25.0, gt=0, le=1000)
+    paid_broadcast: bool = False
+    broadcast_lanes: int = Field(2, ge=1, le=16)
     greeting_quiet_hours: float = Field(6.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
@@ -57,6 +62,12 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _free_rate(self) -> Settings:
+        if self.broadcast_rate > 30 and not self.paid_broadcast:
+            raise ValueError("BROADCAST_RATE above 30 messages a second needs PAID_BROADCAST=true")
+        return self
 
     @field_validator("webhook_secret")
     @classmethod

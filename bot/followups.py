@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.aftersale import AfterSale, next_birthday
+from bot.broadcast_sender import SLICE, Sender
 from bot.courier import Courier
 from bot.orders import Order
 from bot.replies import Reply
@@ -58,6 +59,7 @@ class Followups:
         self.clock = clock
         self.delay = delay
         self.day = day
+        self.sender: Sender | None = None  # sends broadcasts, once the app wired one
 
     # -- scheduling ------------------------------------------------------------------------
     async def schedule(self, job: str, key: str, at: datetime, *args: Any) -> bool:
@@ -119,6 +121,20 @@ class Followups:
             return True
         return False
 
+    # -- broadcasts ---------------------------------------------------------------------------
+    async def broadcast(self, bid: str, at: datetime, lanes: int) -> None:
+        """Start a broadcast at `at` on `lanes` senders, which any worker process may run."""
+        for lane in range(lanes):
+            await self.schedule("broadcast", f"{bid}:{lane}:0", at, bid, lane, 0)
+
+    async def broadcast_slice(self, bid: str, lane: int, n: int) -> bool:
+        assert self.sender is not None
+        more = await self.sender.run(bid)
+        if more:
+            await self.schedule("broadcast", f"{bid}:{lane}:{n + 1}", self.clock(), bid, lane,
+                                n + 1)
+        return more
+
     def worker(self, *, burst: bool = False, jobs: int = -1) -> Worker:
         """The arq worker for these jobs (burst: run what is due, or `jobs` of it, then
         stop)."""
@@ -129,9 +145,13 @@ class Followups:
         async def birthday(ctx: dict[str, Any], customer_id: int, year: int) -> bool:
             return await self.birthday(customer_id, year)
 
+        async def broadcast(ctx: dict[str, Any], bid: str, lane: int, n: int) -> bool:
+            return await self.broadcast_slice(bid, lane, n)
+
         return Worker(
             functions=[func(delivery_check, name="delivery_check"),  # type: ignore[arg-type]
-                       func(birthday, name="birthday")],  # type: ignore[arg-type]
+                       func(birthday, name="birthday"),  # type: ignore[arg-type]
+                       func(broadcast, name="broadcast", timeout=SLICE + 60)],  # type: ignore[arg-type]
             redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
             poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
             job_timeout=60, max_burst_jobs=jobs,

@@ -118,7 +118,16 @@ class Store:
         await self.redis.hset(self.key("customer", user_id), "language", lang)
 
     async def seen(self, user_id: int, now: datetime) -> None:
-        await self.redis.hset(self.key("customer", user_id), "last_seen", _ts(now))
+        """The customer wrote: `customers` (sorted by when they were last seen) finds them
+        for broadcasts without scanning keys."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key("customer", user_id), "last_seen", _ts(now))
+            pipe.zadd(self.key("customers"), {str(user_id): now.timestamp()})
+            await pipe.execute()
+
+    async def set_promotions(self, user_id: int, wanted: bool) -> None:
+        """/stop turns promotions off (service messages still go); /start turns them on."""
+        await self.redis.hset(self.key("customer", user_id), "promotions", "1" if wanted else "0")
 
     async def count_visit(self, user_id: int) -> int:
         return int(await self.redis.hincrby(self.key("customer", user_id), "visits", 1))

@@ -5,7 +5,17 @@ Routers are built per app (not at import), so several apps can live in one proce
 
 from aiogram import Router
 
-from handlers import aftersale, callbacks, chat, commands, fallback, owner, staff, takeover
+from handlers import (
+    aftersale,
+    callbacks,
+    chat,
+    commands,
+    consent,
+    fallback,
+    owner,
+    staff,
+    takeover,
+)
 from handlers.middlewares import CustomerMiddleware
 
 
@@ -15,8 +25,8 @@ def setup_routers() -> Router:
     # passes their messages on), then the bot's own conversation.
     root.include_router(staff.build())
     root.include_router(owner.build())
-    for shopper_facing in (takeover.build(), commands.build(), aftersale.build(),
-                           callbacks.build(), chat.build()):
+    for shopper_facing in (takeover.build(), commands.build(), consent.build(),
+                           aftersale.build(), callbacks.build(), chat.build()):
         # Inner middleware: runs only once a private-chat handler matched, so group
         # members and channel posts never become customer profiles.
         shopper_facing.message.middleware(CustomerMiddleware())

@@ -28,6 +28,8 @@ async def start(message: Message, command: CommandObject, assistant: Assistant,
                 customer: Customer, texts: Texts, order_desk: OrderDesk) -> None:
     """/start, or /start <token> from an order page: greet, then the order is theirs."""
     replies = await assistant.start(customer)
+    if (await assistant.store.flags(customer.id))["promotions"] == "0":
+        await assistant.store.set_promotions(customer.id, True)  # /start subscribes again
     if command.args:
         replies += await order_desk.bind(customer, command.args.strip()) or []
     await send(message, replies, texts, customer.lang)

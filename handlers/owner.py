@@ -6,11 +6,18 @@ import asyncio
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 
+from bot.broadcasts import Broadcasts
 from bot.config import Settings
 from bot.conversation import Assistant
-from bot.languages import from_telegram
+from bot.languages import Lang, from_telegram
 from bot.stats import Stats
 from bot.stats_report import chart, chart_labels, summary
 from bot.texts import Texts
@@ -31,12 +38,46 @@ async def stats(message: Message, stats: Stats, texts: Texts, assistant: Assista
     await message.answer_photo(BufferedInputFile(png, filename="stats.png"))
 
 
-def is_owner(message: Message, settings: Settings) -> bool:
-    return message.from_user is not None and message.from_user.id in settings.admin_ids
+async def broadcasts(message: Message, broadcasts: Broadcasts, texts: Texts,
+                     assistant: Assistant, settings: Settings) -> None:
+    """/broadcasts: the recent ones with their figures; a running one can be stopped."""
+    lang = await _lang(message, assistant)
+    items = [p for b in await broadcasts.recent(10) if (p := await broadcasts.progress(b.id))]
+    stoppable = [p.broadcast.id for p in items if p.broadcast.status in ("scheduled", "running")]
+    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+        text=texts.label("broadcast_cancel", lang, id=bid), callback_data=f"bcx:{bid}")]
+        for bid in stoppable]) if stoppable else None
+    await message.answer(texts.render("broadcast_list", lang, items=items), reply_markup=markup)
+
+
+async def cancel_broadcast(query: CallbackQuery, broadcasts: Broadcasts, texts: Texts,
+                           assistant: Assistant) -> None:
+    bid = (query.data or "").removeprefix("bcx:")
+    await broadcasts.cancel(bid)
+    progress = await broadcasts.progress(bid)
+    await query.answer()
+    if progress is not None and isinstance(query.message, Message):
+        lang = await _lang(query.message, assistant, query.from_user.id)
+        await query.message.answer(texts.render(
+            "broadcast_progress", lang, progress=progress, counts=progress.counts, minutes=0))
+
+
+async def _lang(message: Message, assistant: Assistant, user_id: int | None = None) -> Lang:
+    uid = user_id or (message.from_user.id if message.from_user else None)
+    customer = await assistant.store.customer(uid) if uid else None
+    return customer.lang if customer else assistant.shop.default_language
+
+
+def is_owner(event: Message | CallbackQuery, settings: Settings) -> bool:
+    return event.from_user is not None and event.from_user.id in settings.admin_ids
 
 
 def build() -> Router:
     router = Router(name="owner")
     router.message.filter(F.chat.type == "private", is_owner)
+    # Owner buttons are checked one by one (below), so a shopper's press falls through.
     router.message.register(stats, Command("stats"))
+    router.message.register(broadcasts, Command("broadcasts"))
+    router.callback_query.register(cancel_broadcast, F.data.regexp(r"^bcx:B\d{1,12}$"),
+                                   F.message.chat.type == "private", is_owner)
     return router

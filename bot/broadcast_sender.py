@@ -1,0 +1,163 @@
+"""Sending a broadcast: one sender per worker lane, all sharing one rate through Redis.
+
+A lane works in slices (a minute each, then it queues its next slice), so no arq job runs
+for long: a worker killed mid-slice has its slice retried by arq, and the recipients its
+dead sender had taken go back to the queue (`Broadcasts.rescue`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.broadcasts import Broadcast, Broadcasts, Progress, RateLimit, new_sender
+from bot.languages import Lang
+from bot.stats import Stats
+from bot.storage import Store
+from bot.texts import Texts
+
+log = logging.getLogger(__name__)
+SLICE = 60.0  # seconds a lane sends before handing over to its next slice
+PROGRESS_EVERY = 5  # seconds between edits of the owner's progress message
+GONE = ("chat not found", "user is deactivated", "bot was kicked")
+
+
+class Sender:
+    def __init__(self, bot: Bot, broadcasts: Broadcasts, limit: RateLimit, store: Store,
+                 texts: Texts, stats: Stats, clock: Callable[[], datetime], *,
+                 rate: float, paid: bool, owner_lang: Callable[[], Lang]) -> None:
+        self.bot = bot
+        self.broadcasts = broadcasts
+        self.limit = limit
+        self.store = store
+        self.texts = texts
+        self.stats = stats
+        self.clock = clock
+        self.rate = rate
+        self.paid = paid
+        self.owner_lang = owner_lang
+
+    async def run(self, bid: str, budget: float = SLICE) -> bool:
+        """Send for up to `budget` seconds; True when the broadcast needs more slices."""
+        broadcast = await self._start(bid)
+        if broadcast is None:
+            return False
+        sender = new_sender()
+        await self.broadcasts.alive(bid, sender)
+        await self.broadcasts.rescue(bid)
+        started = self.clock().timestamp()
+        beat = started
+        while self.clock().timestamp() - started < budget:
+            if self.clock().timestamp() - beat > 5:
+                beat = self.clock().timestamp()
+                await self.broadcasts.alive(bid, sender)
+                current = await self.broadcasts.get(bid)
+                if current is None or current.status != "running":
+                    break  # cancelled
+                await self._report(bid)
+            recipient = await self.broadcasts.take(bid, sender)
+            if recipient is None:
+                break
+            await self._send_one(broadcast, sender, recipient)
+        else:
+            return True
+        done = await self.broadcasts.finished(bid)
+        if done is not None:
+            await self.stats.count("broadcasts")
+        await self._report(bid, final=done is not None)
+        return False
+
+    async def _start(self, bid: str) -> Broadcast | None:
+        def begin(b: Broadcast) -> bool:
+            if b.status != "scheduled" or b.at > self.clock().timestamp():
+                return False
+            b.status = "running"
+            return True
+
+        await self.broadcasts.update(bid, begin)
+        broadcast = await self.broadcasts.get(bid)
+        return broadcast if broadcast is not None and broadcast.status == "running" else None
+
+    async def _send_one(self, broadcast: Broadcast, sender: str, recipient: int) -> None:
+        customer = await self.store.customer(recipient)
+        lang = customer.lang if customer else broadcast.default
+        await self.limit.wait(self.rate)
+        try:
+            await self._deliver(broadcast, recipient, lang)
+        except TelegramRetryAfter as exc:
+            # Nothing went out: every sender waits, and this recipient goes back in line.
+            await self.limit.pause(exc.retry_after)
+            await self.broadcasts.put_back(broadcast.id, sender, recipient)
+            return
+        except TelegramForbiddenError:
+            await self.store.set_blocked(recipient, True)
+            await self.broadcasts.settle(broadcast.id, sender, recipient, "blocked")
+            return
+        except TelegramBadRequest as exc:
+            gone = any(marker in exc.message.lower() for marker in GONE)
+            await self.broadcasts.settle(broadcast.id, sender, recipient,
+                                         "left" if gone else "failed", exc.message)
+            return
+        except (TimeoutError, TelegramNetworkError):
+            # Telegram may have delivered it: not retried, so never twice.
+            await self.broadcasts.settle(broadcast.id, sender, recipient, "failed",
+                                         "outcome unknown (network)")
+            return
+        except TelegramAPIError as exc:
+            await self.broadcasts.settle(broadcast.id, sender, recipient, "failed",
+                                         exc.message)
+            return
+        await self.broadcasts.settle(broadcast.id, sender, recipient, "sent")
+        await self.stats.count("broadcast_messages")
+
+    async def _deliver(self, broadcast: Broadcast, chat: int, lang: Lang) -> None:
+        variant = broadcast.variant(lang)
+        rows = []
+        if variant.get("button_text") and variant.get("button_url"):
+            rows.append([InlineKeyboardButton(text=variant["button_text"],
+                                              url=variant["button_url"])])
+        rows.append([InlineKeyboardButton(text=self.texts.label("unsubscribe", lang),
+                                          callback_data="unsub")])
+        markup = InlineKeyboardMarkup(inline_keyboard=rows)
+        extra = {"allow_paid_broadcast": True} if self.paid else {}
+        if variant.get("photo"):
+            await self.bot.send_photo(chat, variant["photo"], caption=variant["text"],
+                                      reply_markup=markup, **extra)
+        else:
+            await self.bot.send_message(chat, variant["text"], reply_markup=markup, **extra)
+
+    async def preview(self, broadcast: Broadcast, chat: int, lang: Lang) -> None:
+        """The owner sees each language's message as customers will."""
+        await self._deliver(broadcast, chat, lang)
+
+    async def _report(self, bid: str, *, final: bool = False) -> None:
+        """Edit the owner's progress message: often enough to watch, within the limits."""
+        progress = await self.broadcasts.progress(bid)
+        if progress is None or progress.broadcast.owner_chat is None \
+                or progress.broadcast.status_message is None:
+            return
+        key = self.store.key("bc", bid, "edited")
+        if not final and not await self.store.redis.set(key, "1", nx=True, ex=PROGRESS_EVERY):
+            return
+        try:
+            await self.bot.edit_message_text(
+                text=self.progress_text(progress), chat_id=progress.broadcast.owner_chat,
+                message_id=progress.broadcast.status_message)
+        except TelegramAPIError as exc:
+            log.info("progress of %s not shown: %s", bid, exc.message)
+
+    def progress_text(self, progress: Progress) -> str:
+        seconds = progress.remaining / self.rate if self.rate else 0
+        return self.texts.render("broadcast_progress", self.owner_lang(), progress=progress,
+                                 counts=progress.counts, minutes=max(1, round(seconds / 60)))

@@ -1,0 +1,51 @@
+"""Consent to promotions: /stop and the button under every promotion end them; /start or
+the button below the confirmation bring them back. Service messages always go."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from bot.conversation import Assistant
+from bot.replies import Button, Reply
+from bot.storage import Customer
+from bot.texts import Texts
+from handlers.present import send
+
+
+def _stopped(assistant: Assistant, customer: Customer) -> Reply:
+    return Reply("unsubscribed", {"name": customer.first_name, "shop": assistant.shop},
+                 [[Button("subscribe", data="sub")]])
+
+
+async def stop(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:
+    await assistant.store.set_promotions(customer.id, False)
+    await send(message, [_stopped(assistant, customer)], texts, customer.lang)
+
+
+async def unsubscribe(query: CallbackQuery, assistant: Assistant, customer: Customer,
+                      texts: Texts) -> None:
+    await assistant.store.set_promotions(customer.id, False)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await send(query.message, [_stopped(assistant, customer)], texts, customer.lang)
+
+
+async def subscribe(query: CallbackQuery, assistant: Assistant, customer: Customer,
+                    texts: Texts) -> None:
+    await assistant.store.set_promotions(customer.id, True)
+    await query.answer()
+    if isinstance(query.message, Message):
+        reply = Reply("subscribed", {"name": customer.first_name, "shop": assistant.shop})
+        await send(query.message, [reply], texts, customer.lang)
+
+
+def build() -> Router:
+    router = Router(name="consent")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.register(stop, Command("stop", "unsubscribe"))
+    router.callback_query.register(unsubscribe, F.data == "unsub")
+    router.callback_query.register(subscribe, F.data == "sub")
+    return router
