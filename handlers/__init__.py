@@ -1,30 +1,34 @@
 """aiogram routers: they translate between Telegram and the shop's rules in `bot/`.
 
 Routers are built per app (not at import), so several apps can live in one process.
+Importing `handlers` imports no router: `bot/` modules use `handlers.present` without
+pulling every handler (and the `bot/` modules those import) in with it.
 """
 
 from aiogram import Router
 
-from handlers import (
-    aftersale,
-    callbacks,
-    chat,
-    commands,
-    consent,
-    fallback,
-    owner,
-    staff,
-    takeover,
-)
-from handlers.middlewares import CustomerMiddleware
-
 
 def setup_routers() -> Router:
+    from handlers import (
+        aftersale,
+        callbacks,
+        chat,
+        commands,
+        compose,
+        consent,
+        fallback,
+        owner,
+        staff,
+        takeover,
+    )
+    from handlers.middlewares import CustomerMiddleware
+
     root = Router(name="shopbot")
     # First the staff chat, then shoppers whose conversation a person holds (the bot only
     # passes their messages on), then the bot's own conversation.
     root.include_router(staff.build())
     root.include_router(owner.build())
+    root.include_router(compose.build())
     for shopper_facing in (takeover.build(), commands.build(), consent.build(),
                            aftersale.build(), callbacks.build(), chat.build()):
         # Inner middleware: runs only once a private-chat handler matched, so group

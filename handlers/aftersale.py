@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.aftersale import AfterSale
 from bot.config import Settings
 from bot.conversation import Assistant
+from bot.courier import Courier
 from bot.staff_desk import StaffDesk
 from bot.storage import Customer
 from bot.texts import Texts
 from handlers.callbacks import stale
 from handlers.present import hand_over, send
-
-if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
-    from bot.courier import Courier
 
 
 async def arrived(query: CallbackQuery, aftersale: AfterSale, assistant: Assistant,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -12,14 +11,12 @@ from aiogram.types import Message
 
 from bot.conversation import Assistant
 from bot.languages import Lang
+from bot.order_desk import OrderDesk
 from bot.shop import Shop, ShopFileError
 from bot.storage import Customer
 from bot.texts import Texts
 from handlers.owner import is_owner
 from handlers.present import send
-
-if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
-    from bot.order_desk import OrderDesk
 
 log = logging.getLogger(__name__)
 

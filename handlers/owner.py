@@ -41,7 +41,7 @@ async def stats(message: Message, stats: Stats, texts: Texts, assistant: Assista
 async def broadcasts(message: Message, broadcasts: Broadcasts, texts: Texts,
                      assistant: Assistant, settings: Settings) -> None:
     """/broadcasts: the recent ones with their figures; a running one can be stopped."""
-    lang = await _lang(message, assistant)
+    lang = await owner_lang(message, assistant)
     items = [p for b in await broadcasts.recent(10) if (p := await broadcasts.progress(b.id))]
     stoppable = [p.broadcast.id for p in items if p.broadcast.status in ("scheduled", "running")]
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
@@ -57,12 +57,13 @@ async def cancel_broadcast(query: CallbackQuery, broadcasts: Broadcasts, texts: 
     progress = await broadcasts.progress(bid)
     await query.answer()
     if progress is not None and isinstance(query.message, Message):
-        lang = await _lang(query.message, assistant, query.from_user.id)
+        lang = await owner_lang(query.message, assistant, query.from_user.id)
         await query.message.answer(texts.render(
             "broadcast_progress", lang, progress=progress, counts=progress.counts, minutes=0))
 
 
-async def _lang(message: Message, assistant: Assistant, user_id: int | None = None) -> Lang:
+async def owner_lang(message: Message, assistant: Assistant, user_id: int | None = None) -> Lang:
+    """The owner's language: their profile's, else the shop's."""
     uid = user_id or (message.from_user.id if message.from_user else None)
     customer = await assistant.store.customer(uid) if uid else None
     return customer.lang if customer else assistant.shop.default_language

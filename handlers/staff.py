@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, CommandObject
@@ -13,13 +13,11 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.aftersale import AfterSale
 from bot.config import Settings
+from bot.courier import Courier
 from bot.shop import Shop
 from bot.staff_desk import StaffDesk
 from bot.texts import Texts
 from handlers.commands import reload_report
-
-if TYPE_CHECKING:  # imported for types only: it imports the handlers itself
-    from bot.courier import Courier
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import datetime
 
 from bot.broadcasts import RateLimit
-from tests.conftest import DRESS, SHIRT, FakeClock, Harness, ShopBackend, run_due, texts_to
+from tests.conftest import (
+    DRESS,
+    MOSCOW,
+    SHIRT,
+    FakeClock,
+    Harness,
+    ShopBackend,
+    queued,
+    run_due,
+    texts_to,
+)
 from tests.fake_bot_api import FakeBotAPI, Shopper
 
 OWNER = 5550001
@@ -223,3 +234,54 @@ async def test_one_rate_for_every_process(redis, prefix: str, clock: FakeClock) 
     # (the test clock counts in microseconds, hence the margin)
     busiest = max(sum(1 for u in sent if t <= u < t + 1 - 1e-5) for t in sent)
     assert busiest == 25  # any second: the rate, never more
+
+
+async def test_the_owner_composes_previews_and_sends_in_telegram(
+        shop: tuple[Harness, ShopBackend], api: FakeBotAPI, clock: FakeClock) -> None:
+    bot, _ = shop
+    ann, ivan = await customers(bot, api, "en", "ru")
+    owner = api.new_shopper(first_name="Owner", id=OWNER)
+    bot.app.settings.admin_ids.append(OWNER)
+
+    async def owner_says(text: str | None = None, **content: object) -> list[str]:
+        return texts_to(await bot.feed(api.message_update(owner, text, **content)), OWNER)
+
+    assert "Send the promotion for English customers" in (await owner_says("/broadcast"))[0]
+    menu = await owner_says("New linen is in!", entities=[
+        {"type": "bold", "offset": 0, "length": 9}])
+    assert "It reaches 2 customers." in menu[0]
+    await bot.press(owner, "bc:lang:ru")
+    await owner_says("Новый лён уже в продаже!")
+    await bot.press(owner, "bc:button")
+    assert "does not look like a button" in (await owner_says("just a link"))[0]
+    await owner_says("See them | https://example.com/new")
+    calls = await bot.press(owner, "bc:only:ru")
+    assert "It reaches 1 customer." in texts_to(calls, OWNER)[-1]
+    calls = await bot.press(owner, "bc:preview")
+    previews = texts_to(calls, OWNER)
+    assert "<b>New linen</b> is in!" in previews and "Новый лён уже в продаже!" in previews
+    await bot.press(owner, "bc:now")
+    since = len(api.calls)
+    await run_due(bot.app)
+    assert promos_to(api, ivan, since) == ["Новый лён уже в продаже!"]
+    assert not promos_to(api, ann, since)
+    edited = [c for c in api.calls[since:] if c.method == "editMessageText"
+              and c.chat_id == OWNER]
+    assert "is finished" in edited[-1].params["text"] and "Sent: 1 of 1" in edited[-1].params["text"]
+
+
+async def test_a_broadcast_can_wait_for_its_time(shop: tuple[Harness, ShopBackend],
+                                                api: FakeBotAPI, clock: FakeClock) -> None:
+    bot, _ = shop
+    await customers(bot, api, "en")
+    owner = api.new_shopper(first_name="Owner", id=OWNER)
+    bot.app.settings.admin_ids.append(OWNER)
+    await bot.feed(api.message_update(owner, "/broadcast"))
+    await bot.feed(api.message_update(owner, "Winter sale"))
+    await bot.press(owner, "bc:later")
+    calls = await bot.feed(api.message_update(owner, "9:00"))  # passed today: tomorrow
+    assert texts_to(calls, OWNER)
+    jobs = await queued(bot.app)
+    due = {job: at for job, at in jobs.items() if job.startswith("broadcast:")}
+    assert set(due.values()) == {datetime(2026, 11, 24, 9, 0, tzinfo=MOSCOW)}
+    assert len(due) == 2  # two lanes share it

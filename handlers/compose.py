@@ -1,0 +1,275 @@
+"""/broadcast: an owner composes a promotion in the private chat with the bot.
+
+The draft lives in the owner's FSM data (Redis): a message per language, one link button,
+the segment. The menu shows the draft and how many customers it reaches; a preview shows
+each language as customers will see it; then it goes now or at a time in the shop's zone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import ValidationError
+
+from bot.broadcasts import BroadcastIn, Broadcasts, SegmentIn
+from bot.config import Settings
+from bot.conversation import Assistant
+from bot.followups import Followups
+from bot.languages import LANGUAGES, Lang, parse
+from bot.texts import Texts
+from handlers.owner import is_owner, owner_lang
+
+BUTTON = re.compile(r"^\s*(?P<text>[^|]{1,64}?)\s*\|\s*(?P<url>(https?|tg)://\S{1,500})\s*$")
+WHEN = re.compile(r"^\s*(?:(?P<date>\d{4}-\d{2}-\d{2})\s+)?(?P<time>\d{1,2}:\d{2})\s*$")
+
+
+class Compose(StatesGroup):
+    message = State()  # waiting for the text (or photo) of one language
+    button = State()  # waiting for "Text | https://link"
+    tags = State()
+    products = State()
+    when = State()
+
+
+async def start(message: Message, state: FSMContext, texts: Texts, assistant: Assistant) -> None:
+    lang = await owner_lang(message, assistant)
+    default = assistant.shop.default_language
+    await state.set_state(Compose.message)
+    await state.set_data({"variants": {}, "default": default, "editing": default,
+                          "segment": {}, "button": None})
+    await message.answer(texts.render("compose/ask_message", lang, target=default))
+
+
+async def got_message(message: Message, state: FSMContext, texts: Texts,
+                      assistant: Assistant, broadcasts: Broadcasts) -> None:
+    """The promotion's text for the language being edited (HTML kept, photo optional)."""
+    data = await state.get_data()
+    lang = await owner_lang(message, assistant)
+    text = message.html_text if (message.text or message.caption) else ""
+    photo = message.photo[-1].file_id if message.photo else None
+    if not text or (photo and len(message.caption or "") > 1024) or len(text) > 4096:
+        await message.answer(texts.render("compose/bad_message", lang, photo=bool(photo)))
+        return
+    data["variants"][data["editing"]] = {"text": text, "photo": photo}
+    await state.set_data(data)
+    await state.set_state(None)
+    await _menu(message, data, texts, lang, broadcasts)
+
+
+async def got_button(message: Message, state: FSMContext, texts: Texts, assistant: Assistant,
+                     broadcasts: Broadcasts) -> None:
+    lang = await owner_lang(message, assistant)
+    found = BUTTON.match(message.text or "")
+    if not found:
+        await message.answer(texts.render("compose/ask_button", lang, wrong=True))
+        return
+    data = await state.get_data()
+    data["button"] = {"text": found["text"], "url": found["url"]}
+    await state.set_data(data)
+    await state.set_state(None)
+    await _menu(message, data, texts, lang, broadcasts)
+
+
+async def got_list(message: Message, state: FSMContext, texts: Texts, assistant: Assistant,
+                   broadcasts: Broadcasts) -> None:
+    """Tags, or products and categories: words separated by commas or spaces."""
+    lang = await owner_lang(message, assistant)
+    words = [w.lower() for w in re.split(r"[,\s]+", message.text or "") if w][:20]
+    data = await state.get_data()
+    if await state.get_state() == Compose.tags.state:
+        data["segment"]["tags"] = words
+    else:
+        shop = assistant.shop
+        data["segment"]["products"] = [w for w in words if shop.product(w)]
+        data["segment"]["categories"] = [w for w in words
+                                         if any(c.id == w for c in shop.categories)]
+    await state.set_data(data)
+    await state.set_state(None)
+    await _menu(message, data, texts, lang, broadcasts)
+
+
+async def got_time(message: Message, state: FSMContext, texts: Texts, assistant: Assistant,
+                   broadcasts: Broadcasts, followups: Followups, settings: Settings) -> None:
+    lang = await owner_lang(message, assistant)
+    at = _when(message.text or "", assistant)
+    if at is None:
+        await message.answer(texts.render("compose/ask_time", lang, wrong=True))
+        return
+    await _send(message, state, texts, lang, broadcasts, followups, settings, at)
+
+
+async def press(query: CallbackQuery, state: FSMContext, texts: Texts, assistant: Assistant,
+                broadcasts: Broadcasts, followups: Followups, settings: Settings) -> None:
+    """The composer's buttons (`bc:<what>[:<value>]`)."""
+    if not isinstance(query.message, Message):
+        await query.answer()
+        return
+    message = query.message
+    lang = await owner_lang(message, assistant, query.from_user.id)
+    data = await state.get_data()
+    if not data.get("variants"):
+        await query.answer(texts.render("stale_button", lang))
+        return
+    await query.answer()
+    what, _, value = (query.data or "").removeprefix("bc:").partition(":")
+    segment = data["segment"]
+    if what == "lang" and parse(value):
+        data["editing"] = value
+        await state.set_data(data)
+        await state.set_state(Compose.message)
+        await message.answer(texts.render("compose/ask_message", lang, target=value))
+        return
+    if what == "button":
+        await state.set_state(Compose.button)
+        await message.answer(texts.render("compose/ask_button", lang, wrong=False))
+        return
+    if what in ("tags", "products"):
+        await state.set_state(Compose.tags if what == "tags" else Compose.products)
+        await message.answer(texts.render("compose/ask_list", lang, what=what,
+                                          shop=assistant.shop))
+        return
+    if what == "only" and parse(value):
+        chosen = set(segment.get("languages") or [])
+        chosen ^= {value}
+        segment["languages"] = [code for code in LANGUAGES if code in chosen]
+    elif what == "active":
+        segment["active_days"] = int(value) if value.isdigit() else None
+    elif what == "everyone":
+        data["segment"] = {}
+    elif what == "preview":
+        request = _request(data)
+        if request is not None:
+            for variant_lang in request.variants:
+                await _preview(message, request, variant_lang, texts, followups)
+    elif what == "now":
+        await _send(message, state, texts, lang, broadcasts, followups, settings, None)
+        return
+    elif what == "later":
+        await state.set_state(Compose.when)
+        await message.answer(texts.render("compose/ask_time", lang, wrong=False))
+        return
+    elif what == "drop":
+        await state.clear()
+        await message.answer(texts.render("compose/dropped", lang))
+        return
+    await state.set_data(data)
+    await _menu(message, data, texts, lang, broadcasts)
+
+
+async def _menu(message: Message, data: dict[str, Any], texts: Texts, lang: Lang,
+                broadcasts: Broadcasts) -> None:
+    request = _request(data)
+    count = len(await broadcasts.recipients(request.segment)) if request else 0
+    segment = data["segment"]
+    rows = [[_button(texts, lang, "compose_lang", f"bc:lang:{code}", lang_code=code,
+                     done=code in data["variants"])] for code in LANGUAGES]
+    rows += [[_button(texts, lang, "compose_link", "bc:button", done=bool(data["button"]))],
+             [_button(texts, lang, "compose_only", f"bc:only:{code}", lang_code=code,
+                      done=code in (segment.get("languages") or []))
+              for code in LANGUAGES],
+             [_button(texts, lang, "compose_active", f"bc:active:{days}", days=days,
+                      done=segment.get("active_days") == days) for days in (7, 30, 90)],
+             [_button(texts, lang, "compose_tags", "bc:tags"),
+              _button(texts, lang, "compose_products", "bc:products"),
+              _button(texts, lang, "compose_everyone", "bc:everyone")],
+             [_button(texts, lang, "compose_preview", "bc:preview")],
+             [_button(texts, lang, "compose_now", "bc:now"),
+              _button(texts, lang, "compose_later", "bc:later")],
+             [_button(texts, lang, "compose_drop", "bc:drop")]]
+    await message.answer(
+        texts.render("compose/menu", lang, data=data, count=count),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _button(texts: Texts, lang: Lang, macro: str, data: str, **args: Any) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=texts.label(macro, lang, **args), callback_data=data)
+
+
+def _request(data: dict[str, Any]) -> BroadcastIn | None:
+    variants = {}
+    for code, variant in data["variants"].items():
+        button = data.get("button") or {}
+        variants[code] = {k: v for k, v in {
+            "text": variant["text"], "photo": variant.get("photo"),
+            "button_text": button.get("text"), "button_url": button.get("url")}.items() if v}
+    default = data["default"] if data["default"] in variants else next(iter(variants), None)
+    try:
+        return BroadcastIn.model_validate({"variants": variants, "default": default,
+                                           "segment": SegmentIn(**data["segment"])})
+    except ValidationError:
+        return None
+
+
+async def _preview(message: Message, request: BroadcastIn, lang: str, texts: Texts,
+                   followups: Followups) -> None:
+    assert followups.sender is not None
+    from bot.broadcasts import Broadcast
+
+    draft = Broadcast(id="preview", variants={k: v.model_dump()
+                                              for k, v in request.variants.items()},
+                      default=str(request.default), segment={}, status="draft",
+                      created_at=0, at=0)
+    await followups.sender.preview(draft, message.chat.id, lang)  # type: ignore[arg-type]
+
+
+async def _send(message: Message, state: FSMContext, texts: Texts, lang: Lang,
+                broadcasts: Broadcasts, followups: Followups, settings: Settings,
+                at: datetime | None) -> None:
+    data = await state.get_data()
+    request = _request(data)
+    if request is None:
+        await message.answer(texts.render("compose/bad_message", lang, photo=False))
+        return
+    request.at = at
+    broadcast = await broadcasts.create(request, owner_chat=message.chat.id)
+    progress = await broadcasts.progress(broadcast.id)
+    assert progress is not None and followups.sender is not None
+    status = await message.answer(followups.sender.progress_text(progress))
+
+    def remember(b: Any) -> bool:
+        b.status_message = status.message_id
+        return True
+
+    await broadcasts.update(broadcast.id, remember)
+    await followups.broadcast(broadcast.id, datetime.fromtimestamp(broadcast.at).astimezone(),
+                              settings.broadcast_lanes)
+    await state.clear()
+
+
+def _when(text: str, assistant: Assistant) -> datetime | None:
+    """"18:30" (today, or tomorrow when past) or "2026-12-01 10:00", in the shop's zone."""
+    found = WHEN.match(text)
+    if not found:
+        return None
+    try:
+        hour, minute = (int(part) for part in found["time"].split(":"))
+        moment = time(hour, minute)
+        now = assistant.local_now()
+        day = datetime.fromisoformat(found["date"]).date() if found["date"] else now.date()
+    except ValueError:
+        return None
+    at = datetime.combine(day, moment, tzinfo=assistant.shop.tz)
+    if not found["date"] and at <= now:
+        at += timedelta(days=1)
+    return at if at > now else None
+
+
+def build() -> Router:
+    router = Router(name="compose")
+    router.message.filter(F.chat.type == "private", is_owner)
+    router.callback_query.filter(F.message.chat.type == "private", is_owner)
+    router.message.register(start, Command("broadcast"))
+    router.message.register(got_message, StateFilter(Compose.message),
+                            F.text | F.photo)
+    router.message.register(got_button, StateFilter(Compose.button), F.text)
+    router.message.register(got_list, StateFilter(Compose.tags, Compose.products), F.text)
+    router.message.register(got_time, StateFilter(Compose.when), F.text)
+    router.callback_query.register(press, F.data.startswith("bc:"))
+    return router
