@@ -267,7 +267,8 @@ async def test_the_owner_composes_previews_and_sends_in_telegram(
     assert not promos_to(api, ann, since)
     edited = [c for c in api.calls[since:] if c.method == "editMessageText"
               and c.chat_id == OWNER]
-    assert "is finished" in edited[-1].params["text"] and "Sent: 1 of 1" in edited[-1].params["text"]
+    final = edited[-1].params["text"]
+    assert "is finished" in final and "Sent: 1 of 1" in final
 
 
 async def test_a_broadcast_can_wait_for_its_time(shop: tuple[Harness, ShopBackend],
