@@ -1,8 +1,10 @@
 """Sending a broadcast: one sender per worker lane, all sharing one rate through Redis.
 
-A lane works in slices (a minute each, then it queues its next slice), so no arq job runs
+A lane works in slices (20 s each, then it queues its next slice), so no arq job runs
 for long: a worker killed mid-slice has its slice retried by arq, and the recipients its
-dead sender had taken go back to the queue (`Broadcasts.rescue`).
+dead sender had taken go back to the queue (`Broadcasts.rescue`). A worker runs one job at a
+time, so the lanes of a broadcast spread over the worker processes: when one dies, the
+others keep the rate (one lane alone can send far above Telegram's limit).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot.storage import Store
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
-SLICE = 60.0  # seconds a lane sends before handing over to its next slice
+SLICE = 20.0  # seconds a lane sends before handing over to its next slice
 PROGRESS_EVERY = 5  # seconds between edits of the owner's progress message
 GONE = ("chat not found", "user is deactivated", "bot was kicked")
 
@@ -66,6 +68,9 @@ class Sender:
                 if current is None or current.status != "running":
                     break  # cancelled
                 await self._report(bid)
+            # The rate first, then the recipient: taken and marked `sending` only when the
+            # message can go at once, so a crash leaves almost no one with an unknown outcome.
+            await self.limit.wait(self.rate)
             recipient = await self.broadcasts.take(bid, sender)
             if recipient is None:
                 break
@@ -92,7 +97,6 @@ class Sender:
     async def _send_one(self, broadcast: Broadcast, sender: str, recipient: int) -> None:
         customer = await self.store.customer(recipient)
         lang = customer.lang if customer else broadcast.default
-        await self.limit.wait(self.rate)
         try:
             await self._deliver(broadcast, recipient, lang)
         except TelegramRetryAfter as exc:

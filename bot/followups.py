@@ -151,8 +151,10 @@ class Followups:
         return Worker(
             functions=[func(delivery_check, name="delivery_check"),  # type: ignore[arg-type]
                        func(birthday, name="birthday"),  # type: ignore[arg-type]
-                       func(broadcast, name="broadcast", timeout=SLICE + 60)],  # type: ignore[arg-type]
+                       func(broadcast, name="broadcast", timeout=SLICE + 20)],  # type: ignore[arg-type]
             redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
             poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
             job_timeout=60, max_burst_jobs=jobs,
+            # One job at a time: a broadcast's lanes then land on different processes.
+            max_jobs=1,
         )

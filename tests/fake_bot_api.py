@@ -16,6 +16,7 @@ webhook) for Telegram's everyday "Bad Request" answers to happen here as well.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import itertools
@@ -239,7 +240,8 @@ class _HTMLEntities(HTMLParser):
 
 
 class FakeBotAPI:
-    def __init__(self, token: str = "123456:TEST-token", bot_username: str = "shopbot_test_bot"):
+    def __init__(self, token: str = "123456:TEST-token", bot_username: str = "shopbot_test_bot",
+                 *, rate_limit: float | None = None):
         self.token = token
         self.bot_user: JSON = {
             "id": int(token.split(":", 1)[0]), "is_bot": True, "first_name": "Shopbot Test",
@@ -257,6 +259,9 @@ class FakeBotAPI:
         self.members: dict[tuple[int, int], str] = {}  # (chat_id, user_id) -> status
         self.rights: dict[tuple[int, int], JSON] = {}  # (chat_id, user_id) -> rights overridden
         self.blocked: set[int] = set()
+        # Telegram's bulk limit: sends beyond `rate_limit` in any second get a 429.
+        self.rate_limit = rate_limit
+        self._sent_times: collections.deque[float] = collections.deque()
         self._failures: list[_Failure] = []
         self._updates: list[JSON] = []
         self._allowed_updates: list[str] | None = None
@@ -582,6 +587,13 @@ class FakeBotAPI:
                 raise failure.error
         if chat_id in self.blocked and (method in SEND_METHODS or method == "sendChatAction"):
             raise TelegramError(403, "Forbidden: bot was blocked by the user")
+        if self.rate_limit is not None and method in SEND_METHODS:
+            now = time.monotonic()
+            while self._sent_times and self._sent_times[0] <= now - 1.0:
+                self._sent_times.popleft()
+            if len(self._sent_times) >= self.rate_limit:
+                raise TelegramError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+            self._sent_times.append(now)
 
     def _notify(self) -> None:
         # A fresh Event per change works as a broadcast pulse to every waiter.
