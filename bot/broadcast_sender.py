@@ -97,6 +97,11 @@ class Sender:
     async def _send_one(self, broadcast: Broadcast, sender: str, recipient: int) -> None:
         customer = await self.store.customer(recipient)
         lang = customer.lang if customer else broadcast.default
+        flags = await self.store.flags(recipient)
+        if flags["promotions"] == "0" or flags["blocked"] == "1":
+            # Said /stop (or blocked the bot) after the broadcast was made: not sent.
+            await self.broadcasts.settle(broadcast.id, sender, recipient, "skipped")
+            return
         try:
             await self._deliver(broadcast, recipient, lang)
         except TelegramRetryAfter as exc:
@@ -104,9 +109,11 @@ class Sender:
             await self.limit.pause(exc.retry_after)
             await self.broadcasts.put_back(broadcast.id, sender, recipient)
             return
-        except TelegramForbiddenError:
+        except TelegramForbiddenError as exc:
+            gone = any(marker in exc.message.lower() for marker in GONE)
             await self.store.set_blocked(recipient, True)
-            await self.broadcasts.settle(broadcast.id, sender, recipient, "blocked")
+            await self.broadcasts.settle(broadcast.id, sender, recipient,
+                                         "left" if gone else "blocked")
             return
         except TelegramBadRequest as exc:
             gone = any(marker in exc.message.lower() for marker in GONE)

@@ -4,7 +4,8 @@ Key layout, under the shop's prefix:
 - `bc:<id>` (string): the broadcast as JSON (texts per language, segment, status);
 - `bc:<id>:queue` (list): recipients not yet taken by a sender;
 - `bc:<id>:claimed:<sender>` (list): recipients a sender took and has not finished;
-- `bc:<id>:state` (hash): recipient -> pending, sending, sent, failed, blocked or left;
+- `bc:<id>:state` (hash): recipient -> pending, sending, sent, failed, blocked, left or
+  skipped (turned promotions off after the broadcast was made);
 - `bc:<id>:counts` (hash) and `bc:<id>:errors` (hash: recipient -> what Telegram said);
 - `bcs` (sorted set): broadcasts by creation; `bc_seq`: their numbers;
 - `bc_rate` (string): the next free send time shared by every sender of the shop;
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
-STATES = ("pending", "sending", "sent", "failed", "blocked", "left")
+STATES = ("pending", "sending", "sent", "failed", "blocked", "left", "skipped")
 SENDER_TTL = 30  # seconds a sender's heartbeat lasts: a dead one's recipients are requeued
 
 
@@ -122,7 +123,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return sum(self.counts.get(s, 0) for s in ("sent", "failed", "blocked", "left"))
+        return sum(self.counts.get(s, 0) for s in STATES[2:])
 
     @property
     def remaining(self) -> int:

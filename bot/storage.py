@@ -109,6 +109,7 @@ class Store:
                 "telegram_language": telegram_language or "",
             })
             pipe.hsetnx(key, "first_seen", _ts(now))
+            pipe.zadd(self.key("customers"), {str(user_id): now.timestamp()})
             pipe.hsetnx(key, "visits", 0)
             pipe.hgetall(key)
             *_, raw = await pipe.execute()

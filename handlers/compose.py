@@ -87,9 +87,13 @@ async def got_list(message: Message, state: FSMContext, texts: Texts, assistant:
         data["segment"]["tags"] = words
     else:
         shop = assistant.shop
-        data["segment"]["products"] = [w for w in words if shop.product(w)]
-        data["segment"]["categories"] = [w for w in words
-                                         if any(c.id == w for c in shop.categories)]
+        products = [w for w in words if shop.product(w)]
+        categories = [w for w in words if any(c.id == w for c in shop.categories)]
+        if not products and not categories:  # never let a typo turn into "everyone"
+            await message.answer(texts.render("compose/ask_list", lang, what="products",
+                                              shop=shop, wrong=True))
+            return
+        data["segment"]["products"], data["segment"]["categories"] = products, categories
     await state.set_data(data)
     await state.set_state(None)
     await _menu(message, data, texts, lang, broadcasts)
@@ -133,7 +137,7 @@ async def press(query: CallbackQuery, state: FSMContext, texts: Texts, assistant
     if what in ("tags", "products"):
         await state.set_state(Compose.tags if what == "tags" else Compose.products)
         await message.answer(texts.render("compose/ask_list", lang, what=what,
-                                          shop=assistant.shop))
+                                          shop=assistant.shop, wrong=False))
         return
     if what == "only" and parse(value):
         chosen = set(segment.get("languages") or [])

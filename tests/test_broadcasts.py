@@ -286,3 +286,16 @@ async def test_a_broadcast_can_wait_for_its_time(shop: tuple[Harness, ShopBacken
     due = {job: at for job, at in jobs.items() if job.startswith("broadcast:")}
     assert set(due.values()) == {datetime(2026, 11, 24, 9, 0, tzinfo=MOSCOW)}
     assert len(due) == 2  # two lanes share it
+
+
+async def test_stop_after_creation_is_respected(shop: tuple[Harness, ShopBackend],
+                                                api: FakeBotAPI) -> None:
+    bot, backend = shop
+    ann, bob = await customers(bot, api, "en", "en")
+    body = await create(backend)
+    await bot.send(bob, "/stop")  # after the broadcast was made, before it went out
+    since = len(api.calls)
+    await run_due(bot.app)
+    assert promos_to(api, ann, since) and not promos_to(api, bob, since)
+    progress = await bot.app.followups.sender.broadcasts.progress(body["id"])
+    assert progress.counts == {"sent": 1, "skipped": 1} and progress.broadcast.status == "done"
