@@ -81,6 +81,7 @@ async def test_command_menu_is_published_in_each_language(shopbot: Harness) -> N
     published = {c.params.get("language_code"): c.params["commands"]
                  for c in shopbot.api.calls if c.method == "setMyCommands"}
     assert set(published) == {None, "ru", "zh"}
-    assert [c["command"] for c in published["ru"]] == ["start", "catalog", "language", "bye"]
+    assert [c["command"] for c in published["ru"]] == [
+        "start", "catalog", "language", "bye", "stop"]
     assert published["ru"][2]["description"] == "Сменить язык"
     assert all(c["description"] for commands in published.values() for c in commands)
