@@ -67,6 +67,7 @@ async def prefix() -> AsyncIterator[str]:
     yield value
     cleaner = Redis.from_url(redis_url())
     keys = [key async for key in cleaner.scan_iter(match=f"{value}:*")]
+    keys += [key async for key in cleaner.scan_iter(match=f"arq:*{value}*")]  # arq's own
     if keys:
         await cleaner.delete(*keys)
     await cleaner.aclose()
