@@ -28,12 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from bot.languages import Lang, from_telegram, parse
 from bot.orders import OrderBook
 from bot.shop import Shop
 from bot.storage import Store, _str
+from bot.transactions import optimistic
 
 log = logging.getLogger(__name__)
 
@@ -218,24 +219,19 @@ class Broadcasts:
     async def update(self, bid: str, change: Callable[[Broadcast], bool]) -> Broadcast | None:
         """Change a broadcast atomically; `change` returns False to leave it as it is."""
         key = self._key(bid)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        await pipe.unwatch()
-                        return None
-                    broadcast = Broadcast.load(raw)
-                    if not change(broadcast):
-                        await pipe.unwatch()
-                        return None
-                    pipe.multi()
-                    pipe.set(key, broadcast.dump())
-                    await pipe.execute()
-                    return broadcast
-                except WatchError:
-                    continue
+
+        async def apply(pipe: Pipeline) -> Broadcast | None:
+            raw = await pipe.get(key)
+            broadcast = Broadcast.load(raw) if raw else None
+            if broadcast is None or not change(broadcast):
+                await pipe.unwatch()
+                return None
+            pipe.multi()
+            pipe.set(key, broadcast.dump())
+            await pipe.execute()
+            return broadcast
+
+        return await optimistic(self.redis, [key], apply)
 
     async def cancel(self, bid: str) -> Broadcast | None:
         def stop(b: Broadcast) -> bool:
@@ -344,20 +340,18 @@ class RateLimit:
 
     async def wait(self, per_second: float) -> None:
         step = 1.0 / per_second
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(self.key, self.pause_key)
-                    now = self.clock().timestamp()
-                    booked = float(await pipe.get(self.key) or 0)
-                    paused = float(await pipe.get(self.pause_key) or 0)
-                    at = max(now, booked, paused)
-                    pipe.multi()
-                    pipe.set(self.key, at + step, ex=60)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
+
+        async def book(pipe: Pipeline) -> tuple[float, float]:
+            now = self.clock().timestamp()
+            booked = float(await pipe.get(self.key) or 0)
+            paused = float(await pipe.get(self.pause_key) or 0)
+            at = max(now, booked, paused)
+            pipe.multi()
+            pipe.set(self.key, at + step, ex=60)
+            await pipe.execute()
+            return at, now
+
+        at, now = await optimistic(self.redis, [self.key, self.pause_key], book)
         if at > now:
             await self.sleep(at - now)
 

@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from bot.storage import Store
+from bot.transactions import optimistic
 
 Event = Literal["created", "paid", "shipped", "delivered", "cancelled"]
 LIFECYCLE: tuple[str, ...] = ("created", "paid", "shipped", "delivered")
@@ -148,27 +149,25 @@ class OrderBook:
     async def apply(self, event: OrderEventIn, now: datetime) -> Applied:
         """Record one event, once: a repeated (order, event) changes nothing."""
         key = self.store.key("order", event.order_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    order = Order.load(raw) if raw else None
-                    if order is not None and event.event in order.events:
-                        await pipe.unwatch()
-                        return Applied(order, duplicate=True, bound_now=False)
-                    order, bound_now = self._updated(order, event, now)
-                    pipe.multi()
-                    pipe.set(key, order.dump())
-                    if order.customer is not None:
-                        pipe.zadd(self.store.key("orders", order.customer),
-                                  {order.id: order.created_at.timestamp()})
-                    elif order.token:
-                        pipe.set(self.store.key("order_token", order.token), order.id)
-                    await pipe.execute()
-                    return Applied(order, duplicate=False, bound_now=bound_now)
-                except WatchError:
-                    continue
+
+        async def record(pipe: Pipeline) -> Applied:
+            raw = await pipe.get(key)
+            order = Order.load(raw) if raw else None
+            if order is not None and event.event in order.events:
+                await pipe.unwatch()
+                return Applied(order, duplicate=True, bound_now=False)
+            order, bound_now = self._updated(order, event, now)
+            pipe.multi()
+            pipe.set(key, order.dump())
+            if order.customer is not None:
+                pipe.zadd(self.store.key("orders", order.customer),
+                          {order.id: order.created_at.timestamp()})
+            elif order.token:
+                pipe.set(self.store.key("order_token", order.token), order.id)
+            await pipe.execute()
+            return Applied(order, duplicate=False, bound_now=bound_now)
+
+        return await optimistic(self.redis, [key], record)
 
     @staticmethod
     def _updated(order: Order | None, event: OrderEventIn,
@@ -211,27 +210,22 @@ class OrderBook:
             return None
         key = self.store.key("order", order_id.decode() if isinstance(order_id, bytes)
                              else order_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        await pipe.unwatch()
-                        return None
-                    order = Order.load(raw)
-                    if order.customer is not None:
-                        await pipe.unwatch()
-                        return None
-                    order.customer, order.token = customer, None
-                    pipe.multi()
-                    pipe.set(key, order.dump())
-                    pipe.zadd(self.store.key("orders", customer),
-                              {order.id: order.created_at.timestamp()})
-                    await pipe.execute()
-                    return order
-                except WatchError:
-                    continue
+
+        async def claim(pipe: Pipeline) -> Order | None:
+            raw = await pipe.get(key)
+            order = Order.load(raw) if raw else None
+            if order is None or order.customer is not None:
+                await pipe.unwatch()
+                return None
+            order.customer, order.token = customer, None
+            pipe.multi()
+            pipe.set(key, order.dump())
+            pipe.zadd(self.store.key("orders", customer),
+                      {order.id: order.created_at.timestamp()})
+            await pipe.execute()
+            return order
+
+        return await optimistic(self.redis, [key], claim)
 
 
 def order_numbers(text: str) -> list[str]:

@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
+
+from bot.transactions import optimistic
 
 log = logging.getLogger(__name__)
 
@@ -79,26 +81,22 @@ class Outbox:
 
     async def _reserve(self, cost: int) -> float:
         """Book `cost` slots at the earliest time the last minute allows; return that time."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(self.key)
-                    now = self.clock().timestamp()
-                    booked = [score for _, score in
-                              await pipe.zrange(self.key, 0, -1, withscores=True)
-                              if score > now - WINDOW]
-                    at = max([now, *booked[-1:]])  # never ahead of someone who asked first
-                    if len(booked) + cost > self.per_minute:
-                        # The slot frees a minute after the one `cost` places from the end.
-                        at = max(at, booked[len(booked) + cost - self.per_minute - 1] + WINDOW)
-                    pipe.multi()
-                    pipe.zremrangebyscore(self.key, "-inf", now - WINDOW)
-                    pipe.zadd(self.key, {f"{at}:{uuid.uuid4().hex}": at for _ in range(cost)})
-                    pipe.expire(self.key, int(at - now + WINDOW) + 1)
-                    await pipe.execute()
-                    return at
-                except WatchError:
-                    continue
+        async def book(pipe: Pipeline) -> float:
+            now = self.clock().timestamp()
+            booked = [score for _, score in await pipe.zrange(self.key, 0, -1, withscores=True)
+                      if score > now - WINDOW]
+            at = max([now, *booked[-1:]])  # never ahead of someone who asked first
+            if len(booked) + cost > self.per_minute:
+                # The slot frees a minute after the one `cost` places from the end.
+                at = max(at, booked[len(booked) + cost - self.per_minute - 1] + WINDOW)
+            pipe.multi()
+            pipe.zremrangebyscore(self.key, "-inf", now - WINDOW)
+            pipe.zadd(self.key, {f"{at}:{uuid.uuid4().hex}": at for _ in range(cost)})
+            pipe.expire(self.key, int(at - now + WINDOW) + 1)
+            await pipe.execute()
+            return at
+
+        return await optimistic(self.redis, [self.key], book)
 
     async def _first_late(self, at: float) -> bool:
         """True once per backlog. The flag holds the time the backlog drains (by the clock

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from bot.languages import Lang, from_telegram, parse
+from bot.transactions import optimistic
 
 log = logging.getLogger(__name__)
 
@@ -198,27 +199,22 @@ class Store:
         """
         stock_key, given_key = self.key("gift", "stock"), self.key("gift", "given")
         customer_key = self.key("customer", user_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(stock_key, given_key)
-                    stock = await pipe.get(stock_key)
-                    left = initial_stock if stock is None else int(stock)
-                    given = int(await pipe.hget(given_key, str(user_id)) or 0)
-                    if given >= per_customer:
-                        await pipe.unwatch()
-                        return "limit"
-                    if left <= 0:
-                        await pipe.unwatch()
-                        return "out"
-                    pipe.multi()
-                    pipe.set(stock_key, left - 1)
-                    pipe.hincrby(given_key, str(user_id), 1)
-                    pipe.hincrby(customer_key, "gifts_promised", 1)
-                    await pipe.execute()
-                    return "granted"
-                except WatchError:
-                    continue
+
+        async def grant(pipe: Pipeline) -> str:
+            stock = await pipe.get(stock_key)
+            left = initial_stock if stock is None else int(stock)
+            given = int(await pipe.hget(given_key, str(user_id)) or 0)
+            if given >= per_customer or left <= 0:
+                await pipe.unwatch()
+                return "limit" if given >= per_customer else "out"
+            pipe.multi()
+            pipe.set(stock_key, left - 1)
+            pipe.hincrby(given_key, str(user_id), 1)
+            pipe.hincrby(customer_key, "gifts_promised", 1)
+            await pipe.execute()
+            return "granted"
+
+        return await optimistic(self.redis, [stock_key, given_key], grant)
 
     async def discuss(self, user_id: int, product_id: str) -> None:
         await self.redis.hset(self.key("conv", user_id), "product", product_id)
