@@ -161,14 +161,18 @@ class Sender:
         key = self.store.key("bc", bid, "edited")
         if not final and not await self.store.redis.set(key, "1", nx=True, ex=PROGRESS_EVERY):
             return
+        owner = await self.store.customer(progress.broadcast.owner_chat)
         try:
             await self.bot.edit_message_text(
-                text=self.progress_text(progress), chat_id=progress.broadcast.owner_chat,
+                text=self.progress_text(progress, owner.lang if owner else None),
+                chat_id=progress.broadcast.owner_chat,
                 message_id=progress.broadcast.status_message)
         except TelegramAPIError as exc:
             log.info("progress of %s not shown: %s", bid, exc.message)
 
-    def progress_text(self, progress: Progress) -> str:
+    def progress_text(self, progress: Progress, lang: Lang | None = None) -> str:
+        """In the owner's language (the shop's when the bot does not know the owner)."""
         seconds = progress.remaining / self.rate if self.rate else 0
-        return self.texts.render("broadcast_progress", self.owner_lang(), progress=progress,
+        return self.texts.render("broadcast_progress", lang or self.owner_lang(),
+                                 progress=progress,
                                  counts=progress.counts, minutes=max(1, round(seconds / 60)))

@@ -235,7 +235,7 @@ async def _send(message: Message, state: FSMContext, texts: Texts, lang: Lang,
     broadcast = await broadcasts.create(request, owner_chat=message.chat.id)
     progress = await broadcasts.progress(broadcast.id)
     assert progress is not None and followups.sender is not None
-    status = await message.answer(followups.sender.progress_text(progress))
+    status = await message.answer(followups.sender.progress_text(progress, lang))
 
     def remember(b: Any) -> bool:
         b.status_message = status.message_id
