@@ -30,4 +30,4 @@ async def optimistic(redis: Redis, keys: list[str],
                 await pipe.watch(*keys)
                 return await body(pipe)
             except WatchError:
-                pipe.reset()
+                continue  # another client changed a watched key: read again
