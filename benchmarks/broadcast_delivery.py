@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.app import create_app  # noqa: E402
+from bot.bot_api_emulator import FakeBotAPI  # noqa: E402
 from bot.broadcasts import BroadcastIn  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from tests.fake_bot_api import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 RATE = 25.0  # the shop's configured rate (the default)

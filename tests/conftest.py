@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from bot.app import App, create_app
+from bot.bot_api_emulator import Call, FakeBotAPI, Shopper
 from bot.config import Settings
-from tests.fake_bot_api import Call, FakeBotAPI, Shopper
 
 TOKEN = "123456:TEST-token"
 MOSCOW = ZoneInfo("Europe/Moscow")  # the demo shop's time zone

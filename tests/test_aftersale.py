@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 
 from bot.app import create_app
+from bot.bot_api_emulator import FakeBotAPI, Shopper
 from tests.conftest import (
     API_TOKEN,
     DRESS,
@@ -23,7 +24,6 @@ from tests.conftest import (
     settings_for,
     texts_to,
 )
-from tests.fake_bot_api import FakeBotAPI, Shopper
 from tests.test_staff import STAFF, in_topic, topic_of
 
 OWNER = 5550001

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import datetime
 
+from bot.bot_api_emulator import FakeBotAPI, Shopper
 from bot.broadcasts import RateLimit
 from tests.conftest import (
     DRESS,
@@ -18,7 +19,6 @@ from tests.conftest import (
     run_due,
     texts_to,
 )
-from tests.fake_bot_api import FakeBotAPI, Shopper
 
 OWNER = 5550001
 PROMO = {

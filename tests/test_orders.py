@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bot.bot_api_emulator import FakeBotAPI, Shopper
 from tests.conftest import DRESS, SHIRT, Harness, ShopBackend, texts_to
-from tests.fake_bot_api import FakeBotAPI, Shopper
 
 
 async def messages_to(api: FakeBotAPI, shopper: Shopper, since: int) -> list[str]:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot import DEMO_SHOP
+from bot.bot_api_emulator import Call
 from bot.conversation import PAGE_SIZE
 from bot.shop import load_shop
 from tests.conftest import Harness, texts_to
-from tests.fake_bot_api import Call
 
 SHOP = load_shop(DEMO_SHOP)
 

@@ -14,8 +14,8 @@ import pytest
 
 from bot import PROJECT_DIR
 from bot.app import create_app
+from bot.bot_api_emulator import FakeBotAPI
 from tests.conftest import TOKEN, FakeClock, settings_for
-from tests.fake_bot_api import FakeBotAPI
 
 
 def free_port() -> int:

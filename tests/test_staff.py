@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.app import create_app
+from bot.bot_api_emulator import Call, FakeBotAPI, Shopper
 from tests.conftest import FakeClock, Harness, settings_for, texts_to
-from tests.fake_bot_api import Call, FakeBotAPI, Shopper
 
 STAFF = -1001234567890
 OWNER = 5550001

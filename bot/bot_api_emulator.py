@@ -1,4 +1,6 @@
-"""A local fake of the Telegram Bot API for end-to-end tests of the bot.
+"""A local fake of the Telegram Bot API, for end-to-end tests, benchmarks and the demo.
+
+It lives in `bot/` (not `tests/`) because the benchmarks and `shopbot demo` serve it too.
 
 The bot reaches it through its ordinary aiogram session, as it would reach a self-hosted
 Bot API server, so serialisation, middlewares, error handling and polling are all real::
@@ -363,7 +365,7 @@ class FakeBotAPI:
     async def wait_for(
         self,
         predicate: Callable[[Call], bool] | str,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a plain number is what callers want here
         *,
         since: int = 0,
     ) -> Call:
