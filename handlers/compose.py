@@ -18,7 +18,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import ValidationError
 
-from bot.broadcasts import BroadcastIn, Broadcasts, SegmentIn
+from bot.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
 from bot.config import Settings
 from bot.conversation import Assistant
 from bot.followups import Followups
@@ -214,8 +214,6 @@ def _request(data: dict[str, Any]) -> BroadcastIn | None:
 async def _preview(message: Message, request: BroadcastIn, lang: str, texts: Texts,
                    followups: Followups) -> None:
     assert followups.sender is not None
-    from bot.broadcasts import Broadcast
-
     draft = Broadcast(id="preview", variants={k: v.model_dump()
                                               for k, v in request.variants.items()},
                       default=str(request.default), segment={}, status="draft",

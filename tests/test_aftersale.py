@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import create_app
 from bot.bot_api_emulator import FakeBotAPI, Shopper
+from bot.orders import OrderEventIn
 from tests.conftest import (
     API_TOKEN,
     DRESS,
@@ -324,9 +325,8 @@ async def test_stats_for_the_owner_only(api: FakeBotAPI,
     assert not any(c.method == "sendPhoto" for c in calls)  # a shopper gets no report
 
 
-def _event(order: str, event: str, customer: int, items: list[dict], **fields: object):  # type: ignore[no-untyped-def]
-    from bot.orders import OrderEventIn
-
+def _event(order: str, event: str, customer: int, items: list[dict],
+           **fields: object) -> OrderEventIn:
     return OrderEventIn.model_validate({"order_id": order, "event": event,
                                         "customer_id": customer, "items": items, **fields})
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.bot_api_emulator import FakeBotAPI, Shopper
 from bot.broadcasts import RateLimit
+from bot.storage import Store
 from tests.conftest import (
     DRESS,
     MOSCOW,
@@ -215,8 +216,6 @@ async def test_the_owner_lists_and_stops_broadcasts(shop: tuple[Harness, ShopBac
 
 
 async def test_one_rate_for_every_process(redis, prefix: str, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
-    from bot.storage import Store
-
     store = Store(redis, prefix)
     sent: list[float] = []
 
