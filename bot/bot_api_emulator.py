@@ -274,6 +274,11 @@ class FakeBotAPI:
         self._last_update_id = 0
         self._poll_generation = 0
         self._files: dict[str, UploadedFile] = {}  # file parts of the request being handled
+        self.uploads: dict[str, UploadedFile] = {}  # file_id -> what the bot uploaded
+        self.remote_files: dict[str, str] = {}  # file_id -> the URL the bot sent it by
+        # Called with (event, payload) as chats change: "message", "edit", "delete",
+        # "keyboard", "toast", "action", "topic"; the demo page listens here.
+        self.listeners: list[Callable[[str, JSON], None]] = []
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -602,6 +607,10 @@ class FakeBotAPI:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def _emit(self, event: str, payload: JSON) -> None:
+        for listener in list(self.listeners):
+            listener(event, payload)
+
     async def _wait_change(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), seconds)
@@ -673,6 +682,7 @@ class FakeBotAPI:
                 message["is_topic_message"] = True
         message.update(_compact(content))
         self.messages[(chat_id, message_id)] = message
+        self._emit("message", message)
         return message
 
     @staticmethod
@@ -723,8 +733,10 @@ class FakeBotAPI:
         upload = self._files.get(ref[len("attach://"):] if attached else kind)
         if upload is not None and (attached or ref is None):
             file_id, size, name = self._new_file_id(kind), len(upload.data), upload.filename
+            self.uploads[file_id] = upload
         elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
             file_id, size, name = self._new_file_id(kind), None, ref.rsplit("/", 1)[-1]
+            self.remote_files[file_id] = ref
         elif isinstance(ref, str) and ref and not attached:
             # Any file_id is accepted: fixtures often hold ids issued by the real Telegram.
             file_id, size, name = ref, None, None
@@ -769,8 +781,14 @@ class FakeBotAPI:
                     k: v for k, v in original.items() if k != "reply_to_message"}
             elif not reply.get("allow_sending_without_reply"):
                 raise _bad("message to be replied not found")
-        markup = _inline_markup(params)
-        return self._new_message(chat_id, thread_id=thread_id, reply_markup=markup, **content)
+        message = self._new_message(chat_id, thread_id=thread_id,
+                                    reply_markup=_inline_markup(params), **content)
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and ("keyboard" in markup or "remove_keyboard" in markup):
+            # A reply keyboard stays under the input field until replaced or removed.
+            shown = markup if "keyboard" in markup else None
+            self._emit("keyboard", {"chat_id": chat_id, "markup": shown})
+        return message
 
     def _send_message(self, params: JSON) -> JSON:
         text, entities = self._formatted(params, "text", "entities")
@@ -857,6 +875,7 @@ class FakeBotAPI:
             raise _bad(_NOT_MODIFIED)
         updated["edit_date"] = int(time.time())
         self.messages[(chat_id, message["message_id"])] = updated
+        self._emit("edit", updated)
         return updated
 
     def _edit_message_text(self, params: JSON) -> JSON | bool:
@@ -874,17 +893,23 @@ class FakeBotAPI:
         chat_id = self._target_chat(params)
         self._get_message(chat_id, params.get("message_id"), "message to delete not found")
         del self.messages[(chat_id, params["message_id"])]
+        self._emit("delete", {"chat_id": chat_id, "message_id": params["message_id"]})
         return True
 
     def _answer_callback_query(self, params: JSON) -> bool:
-        if self._callbacks.pop(str(params.get("callback_query_id")), None) is None:
+        chat_id = self._callbacks.pop(str(params.get("callback_query_id")), None)
+        if chat_id is None:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
+        if params.get("text"):
+            self._emit("toast", {"chat_id": chat_id, "text": params["text"],
+                                 "show_alert": bool(params.get("show_alert"))})
         return True
 
     def _send_chat_action(self, params: JSON) -> bool:
         self._target_chat(params)
         if not params.get("action"):
             raise _bad("wrong parameter action in request")
+        self._emit("action", {"chat_id": params["chat_id"], "action": params["action"]})
         return True
 
     def _get_chat(self, params: JSON) -> JSON:
@@ -935,6 +960,7 @@ class FakeBotAPI:
         service["is_topic_message"] = True
         topic = {"message_thread_id": thread_id, **topic}
         self.topics.setdefault(chat_id, {})[thread_id] = {**topic, "is_closed": False}
+        self._emit("topics", {"chat_id": chat_id})
         return topic
 
     def _edit_forum_topic(self, params: JSON) -> bool:
@@ -943,6 +969,7 @@ class FakeBotAPI:
         if all(topic.get(k) == v for k, v in changes.items()):
             raise _bad("TOPIC_NOT_MODIFIED")
         topic.update(changes)
+        self._emit("topics", {"chat_id": self._target_chat(params)})
         return True
 
     def _set_topic_closed(self, params: JSON, *, closed: bool) -> bool:
@@ -950,11 +977,13 @@ class FakeBotAPI:
         if topic["is_closed"] == closed:
             raise _bad("TOPIC_NOT_MODIFIED")
         topic["is_closed"] = closed
+        self._emit("topics", {"chat_id": self._target_chat(params)})
         return True
 
     def _delete_forum_topic(self, params: JSON) -> bool:
         chat_id, thread_id = self._target_chat(params), self._topic(params)["message_thread_id"]
         del self.topics[chat_id][thread_id]
+        self._emit("topics", {"chat_id": chat_id})
         self.messages = {key: m for key, m in self.messages.items()
                          if key[0] != chat_id or m.get("message_thread_id") != thread_id}
         return True
