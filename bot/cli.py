@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -22,6 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="serve shoppers (long polling, or a webhook with WEBHOOK_URL)")
     commands.add_parser("worker", help="run only the follow-up worker (with IN_PROCESS_WORKER="
                                        "false on the web processes)")
+    demo = commands.add_parser(
+        "demo", help="try the bot in a local chat page: no token, no Telegram, no real customers")
+    demo.add_argument("--shop", type=Path, help="the shop file (default: the bundled demo shop)")
+    demo.add_argument("--port", type=int, default=8800, help="the page's port (default: 8800)")
+    demo.add_argument("--host", default="127.0.0.1",
+                      help="the page's address (default: 127.0.0.1, this computer only)")
+    demo.add_argument("--redis", metavar="URL", default=None,
+                      help="keep the demo's data in this Redis (default: in memory)")
     check = commands.add_parser("check", help="validate a shop file")
     check.add_argument("shop_file", nargs="?", type=Path,
                        help="the shop file (default: SHOP_FILE, else the bundled demo shop)")
@@ -38,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args.shop_file)
     if args.command == "classify":
         return _classify(args.shop, args.text, args.lang, args.explain)
+    if args.command == "demo":
+        return _demo(args.shop, args.host, args.port, args.redis)
     return _run(worker_only=args.command == "worker")
 
 
@@ -116,6 +127,42 @@ def _classify(path: Path | None, text: str | None, lang: str | None, explain: bo
             continue
         print(result(message, message_lang), flush=False)
     return 1 if failures else 0
+
+
+def _demo(shop_file: Path | None, host: str, port: int, redis_url: str | None) -> int:
+    from bot.app import StartupError
+    from bot.demo import serve
+
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def announce(url: str) -> None:
+        print(f"shopbot demo: open {url} in a browser (Ctrl+C stops it).\n"
+              "This is a simulator: the real bot talks to a stand-in for Telegram on this "
+              "computer; nothing reaches Telegram or real customers.", flush=True)
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve(shop_file, host, port, redis_url, announce)
+
+    try:
+        asyncio.run(main())
+    except ShopFileError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return _fail(f"the shop file {exc.path} has {len(exc.problems)} problem(s)")
+    except StartupError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot serve the page on {host}:{port} ({exc.strerror or exc}); "
+                     "try another --port")
+    print("shopbot demo: stopped.")
+    return 0
 
 
 def _run(*, worker_only: bool = False) -> int:

@@ -97,9 +97,11 @@ class Demo:
     """The emulator, the bot and the page, started and stopped together."""
 
     def __init__(self, shop_file: Path | None = None, *, host: str = "127.0.0.1",
-                 port: int = 8800, redis_url: str | None = None) -> None:
+                 port: int = 8800, redis_url: str | None = None,
+                 redis_prefix: str | None = None) -> None:
         self.shop_file = shop_file or DEMO_SHOP
-        self.host, self.port, self.redis_url = host, port, redis_url
+        self.host, self.port = host, port
+        self.redis_url, self.redis_prefix = redis_url, redis_prefix
         self.shop: Shop = load_shop(self.shop_file)  # a bad file fails here, before any server
         username = "".join(c for c in self.shop.id if c.isalnum() or c == "_")[:24] or "shop"
         self.api = FakeBotAPI("424242:DEMO-shopbot-simulator", f"{username}_demo_bot")
@@ -108,6 +110,7 @@ class Demo:
         self.people: dict[int, _Person] = {}
         self._ids = itertools.count(1)
         self._orders = itertools.count(1001)
+        self._last_order: dict[int, str] = {}  # shopper -> the order the backend panel acts on
         self._sockets: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
         self._keyboards: dict[str, list[list[str]] | None] = {}  # chat id -> reply keyboard
         self._runner: web.AppRunner | None = None
@@ -134,6 +137,7 @@ class Demo:
             _env_file=None,  # type: ignore[call-arg]
             bot_token=self.api.token, telegram_api_server=self.api.url,
             shop_file=self.shop_file, redis_url=self.redis_url, webhook_url=None,
+            redis_prefix=self.redis_prefix or f"shopbot-demo:{self.shop.id}",
             admin_ids=[self.owner.user.id], staff_chat_id=STAFF_CHAT,
             shop_api_token=self.api_token, host="127.0.0.1", port=self.api_port,
             # A demo shows the delivery check at once, whatever the hour.
@@ -314,7 +318,13 @@ class Demo:
         event = request.get("event")
         if event not in ORDER_EVENTS:
             raise DemoError(f"An order event is one of {', '.join(ORDER_EVENTS)}.")
-        order_id = str(request.get("order") or "").strip() or f"D{next(self._orders)}"
+        order_id = str(request.get("order") or "").strip()
+        if not order_id and event == "created":
+            order_id = f"D{next(self._orders)}"
+        order_id = order_id or self._last_order.get(person.user.id, "")
+        if not order_id:
+            raise DemoError("Create an order first (or type its number).")
+        self._last_order[person.user.id] = order_id
         body: JSON = {"order_id": order_id, "event": event, "customer_id": person.user.id}
         if event == "created":
             product = self.shop.products[0]

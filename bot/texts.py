@@ -67,7 +67,8 @@ class Texts:
     def label(self, macro: str, lang: Lang, /, **context: Any) -> str:
         """A button label: the macro `macro` of `templates/buttons.j2`."""
         module = self.env.get_template("buttons.j2").make_module({"lang": lang})
-        return str(getattr(module, macro)(**context)).strip()
+        # Telegram shows button text as it is: "&amp;" would be read literally.
+        return plain(str(getattr(module, macro)(**context))).strip()
 
     # -- what templates call -------------------------------------------------
     def _catalogue(self, context: Context) -> gettext.NullTranslations:

@@ -9,7 +9,7 @@ from bot.conversation import Assistant
 from bot.languages import parse
 from bot.staff_desk import StaffDesk
 from bot.storage import Customer
-from bot.texts import Texts
+from bot.texts import Texts, plain
 from handlers.present import hand_over, send
 
 MENU = {"menu:order", "menu:contacts", "menu:language"}
@@ -65,7 +65,7 @@ async def catalogue(query: CallbackQuery, assistant: Assistant, customer: Custom
 
 async def stale(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
     """Old, forged or foreign callback data: a polite notice, nothing else happens."""
-    await query.answer(texts.render("stale_button", customer.lang), show_alert=False)
+    await query.answer(plain(texts.render("stale_button", customer.lang)), show_alert=False)
 
 
 def build() -> Router:

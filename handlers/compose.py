@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.conversation import Assistant
 from bot.followups import Followups
 from bot.languages import LANGUAGES, Lang, parse
-from bot.texts import Texts
+from bot.texts import Texts, plain
 from handlers.owner import is_owner, owner_lang
 
 BUTTON = re.compile(r"^\s*(?P<text>[^|]{1,64}?)\s*\|\s*(?P<url>(https?|tg)://\S{1,500})\s*$")
@@ -119,7 +119,7 @@ async def press(query: CallbackQuery, state: FSMContext, texts: Texts, assistant
     lang = await owner_lang(message, assistant, query.from_user.id)
     data = await state.get_data()
     if not data.get("variants"):
-        await query.answer(texts.render("stale_button", lang))
+        await query.answer(plain(texts.render("stale_button", lang)))
         return
     await query.answer()
     what, _, value = (query.data or "").removeprefix("bc:").partition(":")

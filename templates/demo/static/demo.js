@@ -1,0 +1,431 @@
+// shopbot demo page: draws the emulator's chats and sends what you do back as updates.
+// Plain JavaScript on purpose: no build step between the repository and the page.
+"use strict";
+
+const state = {
+  people: {},          // user id -> {id, name, lang, role}
+  messages: new Map(), // "chat:id" -> message as bot/demo.py renders it
+  topics: [],
+  keyboards: {},       // chat id -> rows of reply-keyboard labels
+  commands: {},
+  staffChat: null,
+  shopper: null,       // the shopper whose chat is shown
+  topic: null,         // the staff topic shown (null: General)
+  followTopics: true,  // until staff pick a topic, the pane follows the latest activity
+  unread: {},          // "shopper:<id>" or "topic:<id>" -> count
+  blocked: {},
+};
+let socket = null;
+
+const $ = (selector) => document.querySelector(selector);
+const byRole = (role) => Object.values(state.people).filter((p) => p.role === role);
+const owner = () => byRole("owner")[0];
+const staff = () => byRole("staff")[0];
+
+function send(action) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) {
+    toast("Not connected to the demo; is `shopbot demo` still running?", true);
+    return;
+  }
+  socket.send(JSON.stringify(action));
+}
+
+function toast(text, error = false) {
+  const box = document.createElement("div");
+  box.className = "toast" + (error ? " error" : "");
+  box.textContent = text;
+  $("#toasts").appendChild(box);
+  setTimeout(() => box.remove(), error ? 6000 : 3500);
+}
+
+// -- which pane shows a message ------------------------------------------------------------
+
+function paneOf(message) {
+  if (message.chat === state.staffChat) return "staff";
+  const person = state.people[message.chat];
+  if (!person) return null;
+  return person.role === "owner" ? "owner" : "shopper";
+}
+
+function visible(message) {
+  const pane = paneOf(message);
+  if (pane === "shopper") return message.chat === state.shopper;
+  if (pane === "staff") return (message.thread || null) === state.topic;
+  return pane === "owner";
+}
+
+function meOf(pane) {
+  if (pane === "shopper") return state.shopper;
+  if (pane === "staff") return staff() && staff().id;
+  return owner() && owner().id;
+}
+
+// -- drawing -------------------------------------------------------------------------------
+
+function bubble(message, pane) {
+  if (message.service) {
+    const line = document.createElement("div");
+    line.className = "service";
+    const span = document.createElement("span");
+    span.textContent = message.service;
+    line.appendChild(span);
+    return line;
+  }
+  const mine = message.sender_id === meOf(pane);
+  const box = document.createElement("div");
+  box.className = "msg " + (mine ? "out" : "in");
+  box.dataset.id = message.id;
+  box.dataset.chat = message.chat;
+  // In a topic, what staff write goes to the customer, except notes ("!" or "/note").
+  if (pane === "staff" && !message.from_bot && /^\s*(!|\/note\b)/.test(message.html || "")) {
+    box.classList.add("note");
+  }
+  if (pane === "staff" || !mine) {
+    const who = document.createElement("div");
+    who.className = "sender";
+    who.textContent = message.sender;
+    box.appendChild(who);
+  }
+  if (message.forwarded) addLine(box, "forwarded", "Forwarded from " + message.forwarded);
+  if (message.reply_to) addLine(box, "reply-to", message.reply_to);
+  if (message.photo) {
+    const img = document.createElement("img");
+    img.className = "photo";
+    img.src = message.photo;
+    img.alt = "photo";
+    img.addEventListener("load", () => {
+      const chat = img.closest(".chat");
+      if (chat && chat.dataset.stick) chat.scrollTop = chat.scrollHeight;
+    });
+    box.appendChild(img);
+  }
+  if (message.media) addLine(box, "media", message.media);
+  const html = message.html ?? message.caption;
+  if (html) {
+    const text = document.createElement("div");
+    text.className = "text";
+    // The server renders Telegram's entities to HTML and escapes everything else.
+    text.innerHTML = html;
+    box.appendChild(text);
+  }
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const time = new Date(message.date * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  meta.textContent = (message.edited ? "edited " : "") + time;
+  box.appendChild(meta);
+  if (message.buttons) box.appendChild(keyboard(message, pane));
+  if (mine && message.html) {
+    box.title = "Double-click to edit";
+    box.addEventListener("dblclick", () => {
+      const plain = box.querySelector(".text").textContent;
+      const text = prompt("Edit the message", plain);
+      if (text !== null && text !== plain) {
+        send({do: "edit", user: meOf(pane), message_id: message.id, text});
+      }
+    });
+  }
+  return box;
+}
+
+function addLine(box, cls, text) {
+  const line = document.createElement("div");
+  line.className = cls;
+  line.textContent = text;
+  box.appendChild(line);
+}
+
+function keyboard(message, pane) {
+  const wrap = document.createElement("div");
+  wrap.className = "buttons";
+  for (const row of message.buttons) {
+    const line = document.createElement("div");
+    line.className = "row";
+    for (const button of row) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = button.text;
+      if (button.url) {
+        b.classList.add("url");
+        b.addEventListener("click", () => toast("In Telegram this opens " + button.url));
+      } else {
+        b.addEventListener("click", () =>
+          send({do: "press", user: meOf(pane), message_id: message.id, data: button.data}));
+      }
+      line.appendChild(b);
+    }
+    wrap.appendChild(line);
+  }
+  return wrap;
+}
+
+function drawChat(pane, follow = false) {
+  const chat = $("#" + pane + "-chat");
+  const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
+  // Stay at the newest message, as Telegram does, also once late photos have loaded.
+  chat.dataset.stick = atBottom || follow ? "1" : "";
+  chat.replaceChildren();
+  const shown = [...state.messages.values()]
+    .filter((m) => paneOf(m) === pane && visible(m))
+    .sort((a, b) => a.date - b.date || a.id - b.id);
+  for (const message of shown) chat.appendChild(bubble(message, pane));
+  if (pane === "shopper" && shown.length === 0 && state.shopper) {
+    const empty = document.createElement("div");
+    empty.className = "empty";
+    empty.append("A new chat with the shop's bot.", document.createElement("br"));
+    const start = document.createElement("button");
+    start.type = "button";
+    start.textContent = "START";
+    start.addEventListener("click", () => send({do: "send", user: state.shopper, text: "/start"}));
+    empty.appendChild(start);
+    chat.appendChild(empty);
+  }
+  if (chat.dataset.stick) chat.scrollTop = chat.scrollHeight;
+  drawKeyboard(pane);
+}
+
+function drawKeyboard(pane) {
+  const box = $("#" + pane + "-keyboard");
+  if (!box) return;
+  const chatId = pane === "shopper" ? state.shopper : meOf(pane);
+  const rows = state.keyboards[chatId];
+  box.replaceChildren();
+  box.classList.toggle("shown", Boolean(rows));
+  for (const row of rows || []) {
+    const line = document.createElement("div");
+    line.className = "row";
+    for (const label of row) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label;
+      b.addEventListener("click", () => send({do: "send", user: meOf(pane), text: label}));
+      line.appendChild(b);
+    }
+    box.appendChild(line);
+  }
+}
+
+function drawShoppers() {
+  const select = $("#shopper");
+  select.replaceChildren();
+  for (const person of byRole("shopper")) {
+    const option = document.createElement("option");
+    option.value = person.id;
+    const unread = state.unread["shopper:" + person.id];
+    option.textContent = person.name + " · " + person.lang + (unread ? " (" + unread + " new)" : "");
+    select.appendChild(option);
+  }
+  if (!state.people[state.shopper] && byRole("shopper").length) state.shopper = byRole("shopper")[0].id;
+  select.value = state.shopper;
+  const current = state.people[state.shopper];
+  if (current) $("#shopper-lang").value = current.lang;
+  $("#blocked").checked = Boolean(state.blocked[state.shopper]);
+}
+
+function drawTopics() {
+  const bar = $("#topics");
+  bar.replaceChildren();
+  const entries = [{id: null, name: "General"}, ...state.topics];
+  for (const topic of entries) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = (topic.closed ? "🔒 " : "# ") + topic.name;
+    b.dataset.topic = topic.id ?? "";
+    if (topic.id === state.topic) b.classList.add("current");
+    const unread = state.unread["topic:" + topic.id];
+    if (unread) {
+      const badge = document.createElement("span");
+      badge.className = "unread";
+      badge.textContent = unread;
+      b.appendChild(badge);
+    }
+    b.addEventListener("click", () => {
+      state.topic = topic.id;
+      state.followTopics = false;
+      delete state.unread["topic:" + topic.id];
+      drawTopics();
+      drawChat("staff", true);
+    });
+    bar.appendChild(b);
+  }
+}
+
+function drawAll() {
+  drawShoppers();
+  drawTopics();
+  for (const pane of ["shopper", "staff", "owner"]) drawChat(pane);
+}
+
+// -- events from the server ----------------------------------------------------------------
+
+function onMessage(message) {
+  const key = message.chat + ":" + message.id;
+  const isNew = !state.messages.has(key);
+  state.messages.set(key, message);
+  const pane = paneOf(message);
+  if (!pane) return;
+  if (pane === "staff" && isNew && state.followTopics && message.thread) {
+    state.topic = message.thread;
+    drawTopics();
+  }
+  if (isNew && !visible(message)) {
+    const mark = pane === "shopper" ? "shopper:" + message.chat : "topic:" + message.thread;
+    if (pane !== "owner") state.unread[mark] = (state.unread[mark] || 0) + 1;
+    pane === "shopper" ? drawShoppers() : drawTopics();
+    return;
+  }
+  drawChat(pane, isNew);
+}
+
+const handlers = {
+  hello(event) {
+    state.people = Object.fromEntries(event.people.map((p) => [p.id, p]));
+    state.staffChat = event.staff_chat;
+    state.topics = event.topics;
+    state.keyboards = event.keyboards;
+    state.commands = event.commands;
+    state.messages = new Map(event.messages.map((m) => [m.chat + ":" + m.id, m]));
+    if (!state.people[state.shopper]) state.shopper = (byRole("shopper")[0] || {}).id;
+    drawAll();
+  },
+  people(event) {
+    state.people = Object.fromEntries(event.people.map((p) => [p.id, p]));
+    drawShoppers();
+  },
+  added(event) {
+    state.shopper = event.person.id;
+    drawShoppers();
+    drawChat("shopper");
+  },
+  message(event) { onMessage(event.message); },
+  edit(event) { onMessage(event.message); },
+  delete(event) {
+    const message = state.messages.get(event.chat + ":" + event.id);
+    state.messages.delete(event.chat + ":" + event.id);
+    if (message && paneOf(message)) drawChat(paneOf(message));
+  },
+  keyboard(event) {
+    state.keyboards[event.chat] = event.rows;
+    const person = state.people[event.chat];
+    if (person) drawKeyboard(person.role === "owner" ? "owner" : "shopper");
+  },
+  topics(event) {
+    state.topics = event.topics;
+    if (state.topic !== null && !state.topics.some((t) => t.id === state.topic)) state.topic = null;
+    drawTopics();
+    drawChat("staff");
+  },
+  typing(event) {
+    const pane = paneOf({chat: event.chat});
+    if (!pane || (pane === "shopper" && event.chat !== state.shopper)) return;
+    const line = $("#" + pane + "-typing");
+    line.textContent = "the bot is typing…";
+    clearTimeout(line.timer);
+    line.timer = setTimeout(() => { line.textContent = ""; }, 2500);
+  },
+  toast(event) {
+    const pane = paneOf({chat: event.chat});
+    if (pane === "shopper" && event.chat !== state.shopper) return;
+    if (event.alert) alert(event.text); else toast(event.text);
+  },
+  blocked(event) {
+    state.blocked[event.user] = event.blocked;
+    drawShoppers();
+  },
+  order(event) { toast("Order " + event.order + ": " + event.event + " sent to the bot's API"); },
+  error(event) { toast(event.text, true); },
+};
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  socket = new WebSocket(scheme + location.host + "/ws");
+  socket.addEventListener("open", () => {
+    $("#banner").classList.remove("offline");
+    $("#link-state").textContent = "live";
+  });
+  socket.addEventListener("message", (frame) => {
+    const event = JSON.parse(frame.data);
+    (handlers[event.type] || (() => {}))(event);
+  });
+  socket.addEventListener("close", () => {
+    $("#banner").classList.add("offline");
+    $("#link-state").textContent = "disconnected: retrying…";
+    setTimeout(connect, 2000);
+  });
+}
+
+// -- what you do on the page ---------------------------------------------------------------
+
+for (const form of document.querySelectorAll("form.composer")) {
+  const pane = form.dataset.pane;
+  const input = form.elements.text;
+  const payload = (extra) => ({do: "send", user: meOf(pane), thread: pane === "staff" ? state.topic : null, ...extra});
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!input.value.trim()) return;
+    send(payload({text: input.value}));
+    input.value = "";
+  });
+  form.querySelector(".attach").addEventListener("click", () => {
+    send(payload({photo: true, text: input.value}));
+    input.value = "";
+  });
+}
+
+$("#shopper-form .menu").addEventListener("click", () => {
+  const box = $("#shopper-commands");
+  const lang = (state.people[state.shopper] || {}).lang || "en";
+  const code = lang.startsWith("zh") ? "zh" : lang;
+  const list = state.commands[code] || state.commands.default || [];
+  box.replaceChildren();
+  for (const command of list) {
+    const b = document.createElement("button");
+    b.type = "button";
+    const name = document.createElement("b");
+    name.textContent = "/" + command.command;
+    b.append(name, command.description);
+    b.addEventListener("click", () => {
+      box.hidden = true;
+      send({do: "send", user: state.shopper, text: "/" + command.command});
+    });
+    box.appendChild(b);
+  }
+  box.hidden = !box.hidden;
+});
+
+$("#shopper").addEventListener("change", (e) => {
+  state.shopper = Number(e.target.value);
+  delete state.unread["shopper:" + state.shopper];
+  drawShoppers();
+  drawChat("shopper", true);
+});
+
+$("#shopper-lang").addEventListener("change", (e) =>
+  send({do: "language", user: state.shopper, lang: e.target.value}));
+
+$("#new-shopper").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = e.target;
+  send({do: "shopper", name: form.elements.name.value, lang: form.elements.lang.value});
+  form.elements.name.value = "";
+});
+
+for (const button of document.querySelectorAll("#order-form button")) {
+  button.addEventListener("click", () => send({
+    do: "order", user: state.shopper, event: button.dataset.event,
+    order: $("#order-form").elements.order.value,
+  }));
+}
+
+$("#blocked").addEventListener("change", (e) =>
+  send({do: "block", user: state.shopper, blocked: e.target.checked}));
+
+for (const button of document.querySelectorAll("#owner-pane .quick button")) {
+  button.addEventListener("click", () => send({do: "send", user: owner().id, text: button.dataset.command}));
+}
+
+document.addEventListener("click", (e) => {
+  const spoiler = e.target.closest("tg-spoiler, .tg-spoiler");
+  if (spoiler) spoiler.classList.add("shown");
+});
+
+connect();
