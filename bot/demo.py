@@ -146,7 +146,14 @@ class Demo:
         self.app = create_app(settings)
         self._bot_task = asyncio.create_task(self.app.run())
         # Serving starts once the bot polls: by then its start-up checks have passed.
-        await self.api.wait_for(lambda c: c.method == "getUpdates", timeout=30)
+        polling = asyncio.create_task(
+            self.api.wait_for(lambda c: c.method == "getUpdates", timeout=120))
+        await asyncio.wait({polling, self._bot_task}, return_when=asyncio.FIRST_COMPLETED)
+        if self._bot_task.done():
+            polling.cancel()
+            self._bot_task.result()  # raises what stopped the bot, e.g. a StartupError
+            raise DemoError("the bot stopped before it began polling")
+        polling.result()
         for name, lang in (("Anna", "en"), ("Дмитрий", "ru")):
             self.add_shopper(name, lang)
         web_app = web.Application(client_max_size=1024 * 1024)
@@ -171,15 +178,22 @@ class Demo:
     async def wait(self) -> None:
         """Until the bot stops (it raises if it could not start)."""
         assert self._bot_task is not None
-        await self._bot_task
+        # Shielded: an interrupted wait leaves the bot to stop() and its clean shutdown.
+        await asyncio.shield(self._bot_task)
 
     async def stop(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._bot_task is not None:
-            self._bot_task.cancel()
+        if self._bot_task is not None and self.app is not None:
+            # Stopping the polling (rather than cancelling it) ends the long poll in flight
+            # before the session closes, so the terminal shows no "Server disconnected".
+            with contextlib.suppress(RuntimeError):  # it was not polling (yet)
+                await self.app.dispatcher.stop_polling()
+            done, _ = await asyncio.wait({self._bot_task}, timeout=10)
+            if not done:
+                self._bot_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._bot_task
         await self.api.stop()
@@ -517,6 +531,8 @@ async def serve(shop_file: Path | None, host: str, port: int,
     try:
         url = await demo.start()
         announce(url)
+        log.warning("the shop's HTTP API of this demo: http://127.0.0.1:%d/api/orders with "
+                    "Authorization: Bearer %s", demo.api_port, demo.api_token)
         await demo.wait()
     finally:
         await demo.stop()
