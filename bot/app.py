@@ -43,6 +43,7 @@ from bot.broadcasts import Broadcasts, RateLimit
 from bot.config import Settings
 from bot.conversation import Assistant, Clock
 from bot.courier import Courier
+from bot.flood import FloodGuard
 from bot.followups import Followups
 from bot.i18n import load_catalogues
 from bot.languages import from_telegram
@@ -58,6 +59,7 @@ from bot.takeover import Takeovers
 from bot.texts import Texts, plain
 from bot.understanding import Understanding
 from handlers import setup_routers
+from handlers.flood import FloodMiddleware
 from handlers.present import send_to
 
 log = logging.getLogger("shopbot")
@@ -336,6 +338,9 @@ def create_app(
         aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
         broadcasts=broadcasts, followups=followups,
     )
+    flood = FloodGuard(store, clock, limit=settings.flood_messages,
+                       seconds=settings.flood_seconds)
+    dispatcher.message.outer_middleware(FloodMiddleware(flood))
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,

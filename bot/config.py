@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     broadcast_lanes: int = Field(2, ge=1, le=16)
     greeting_quiet_hours: float = Field(6.0, gt=0)
+    # Flood control: more than FLOOD_MESSAGES in FLOOD_SECONDS gets one notice, then silence
+    # until calm. An album counts once; staff and ADMIN_IDS are never throttled.
+    flood_messages: int = Field(10, ge=1)
+    flood_seconds: float = Field(15.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
