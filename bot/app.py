@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
@@ -23,6 +24,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramNetworkError,
+    TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
@@ -30,13 +32,13 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.methods import Response, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BotCommand, ErrorEvent
+from aiogram.types import BotCommand, ErrorEvent, TelegramObject, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from bot import LOCALES_DIR, TEMPLATES_DIR
+from bot import LOCALES_DIR, TEMPLATES_DIR, logcontext
 from bot.aftersale import AfterSale
 from bot.broadcast_sender import Sender
 from bot.broadcasts import Broadcasts, RateLimit
@@ -47,6 +49,8 @@ from bot.flood import FloodGuard
 from bot.followups import Followups
 from bot.i18n import load_catalogues
 from bot.languages import from_telegram
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
 from bot.order_desk import OrderDesk
 from bot.orders import OrderBook
 from bot.outbox import Outbox, Sleep
@@ -64,6 +68,7 @@ from handlers.present import send_to
 
 log = logging.getLogger("shopbot")
 IDLE_SWEEP_SECONDS = 60.0
+WORKER_RETRY_SECONDS = 2.0  # how often a worker that lost Redis asks whether it is back
 
 
 class StartupError(Exception):
@@ -84,9 +89,31 @@ class App:
     desk: StaffDesk | None  # None without STAFF_CHAT_ID
     orders: OrderDesk
     followups: Followups
+    metrics: Metrics = field(default_factory=Metrics)
+    address: tuple[str, int] | None = None  # where /healthz and /metrics are served, once they are
     username: str | None = None  # the bot's @username, known after check()
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _worker: Any = None  # the in-process follow-up worker (arq), while one runs
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 while the bot can serve; 503 (and why) while Redis does not answer."""
+        try:
+            await asyncio.wait_for(self.store.ping(), 2)
+            redis_ok = True
+        except (RedisError, OSError, TimeoutError):
+            redis_ok = False
+        self.metrics.redis_up.set(1 if redis_ok else 0)
+        body = {"status": "ok" if redis_ok else "degraded",
+                "redis": "ok" if redis_ok else "unreachable",
+                "staff_chat": None if self.desk is None else
+                ("ok" if self.desk.ready else "not ready")}
+        return web.json_response(body, status=200 if redis_ok else 503)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        response = web.Response(body=self.metrics.expose())
+        response.headers["Content-Type"] = METRICS_CONTENT_TYPE
+        return response
 
     async def check(self) -> None:
         """Fail fast, in one line each, on what makes serving impossible."""
@@ -167,11 +194,34 @@ class App:
     def start_worker(self) -> None:
         """The follow-up worker, inside this process (IN_PROCESS_WORKER, the default)."""
         if self.settings.in_process_worker:
-            worker = self.followups.worker()
-            self._closers.append(worker.close)
-            self._tasks.append(asyncio.create_task(worker.async_run()))
+            self._closers.append(self._close_worker)
+            self._tasks.append(asyncio.create_task(self._keep_working()))
+
+    async def _close_worker(self) -> None:
+        if self._worker is not None:
+            await self._worker.close()
+
+    async def _keep_working(self) -> None:
+        """Run the worker; when Redis goes away, it stops: start it again once Redis is back."""
+        while True:
+            self._worker = self.followups.worker()
+            try:
+                await self._worker.async_run()
+                return
+            except (RedisError, OSError) as exc:
+                log.warning("the follow-up worker lost Redis (%s); it starts again when Redis "
+                            "answers", exc)
+                while True:
+                    await asyncio.sleep(WORKER_RETRY_SECONDS)
+                    try:
+                        await self.store.ping()
+                        break
+                    except (RedisError, OSError):
+                        continue
 
     def api_routes(self, web_app: web.Application) -> None:
+        web_app.router.add_get("/healthz", self.healthz)
+        web_app.router.add_get("/metrics", self.metrics_page)
         if self.settings.shop_api_token is None:
             return
         add_shop_api(web_app, self.settings.shop_api_token.get_secret_value(), self.orders,
@@ -194,15 +244,16 @@ class App:
         await self.publish_commands()
         await self.bot.delete_webhook(drop_pending_updates=False)
         self.start_worker()
-        if self.settings.shop_api_token is not None:
-            # No webhook to share a server with: the shop's API gets its own.
-            api = web.Application()
-            self.api_routes(api)
-            runner = web.AppRunner(api, handle_signals=False)
-            await runner.setup()
-            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
-            self._closers.append(runner.cleanup)
-            log.info("shop API on %s:%s", self.settings.host, self.settings.port)
+        # No webhook to share a server with: /healthz, /metrics and the shop's API get one.
+        api = web.Application()
+        self.api_routes(api)
+        runner = web.AppRunner(api, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+        self._closers.append(runner.cleanup)
+        self.address = runner.addresses[0][:2]
+        log.info("/healthz, /metrics%s on %s:%s",
+                 " and the shop API" if self.settings.shop_api_token else "", *self.address)
         await self.dispatcher.start_polling(
             self.bot,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
@@ -305,8 +356,11 @@ def create_app(
         session=_session(settings),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    metrics = Metrics()
+    bot.session.middleware(CountRequests(metrics))
     bot.session.middleware(RememberReplies(store, clock))
-    stats = Stats(store, clock, shop.tz)
+    stats = Stats(store, clock, shop.tz, on_count=lambda what, n: metrics.events.labels(
+        what).inc(n))
     assistant.stats = stats
     orders = OrderBook(store)
     aftersale = AfterSale(lambda: assistant.shop, store, orders, stats, clock)
@@ -340,11 +394,12 @@ def create_app(
     )
     flood = FloodGuard(store, clock, limit=settings.flood_messages,
                        seconds=settings.flood_seconds)
-    dispatcher.message.outer_middleware(FloodMiddleware(flood))
+    dispatcher.update.outer_middleware(UpdateContext(metrics))
+    dispatcher.message.outer_middleware(FloodMiddleware(flood, metrics))
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
-              order_desk, followups)
+              order_desk, followups, metrics)
     dispatcher["reload_shop"] = app.reload_shop
     return app
 
@@ -368,6 +423,69 @@ def _redis(settings: Settings) -> tuple[Redis, bool]:
         "(customers, conversations, languages). Set REDIS_URL for a real shop."
     )
     return FakeAsyncRedis(), False
+
+
+class CountRequests(BaseRequestMiddleware):
+    """Every Bot API call, by method and outcome, into the metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        name = type(method).__name__
+        outcome = "ok"
+        try:
+            response = await make_request(bot, method)
+        except TelegramRetryAfter:
+            outcome = "429"
+            self.metrics.retry_after.inc()
+            raise
+        except (TelegramNetworkError, OSError, TimeoutError):
+            outcome = "network"
+            raise
+        except TelegramAPIError as exc:
+            outcome = type(exc).__name__  # TelegramBadRequest, TelegramForbiddenError...
+            raise
+        finally:
+            self.metrics.requests.labels(name, outcome).inc()
+        if name in _SENDS:
+            # What a middleware gets back is the method's result: a list for albums.
+            self.metrics.sends.inc(len(response) if isinstance(response, list) else 1)
+        return response
+
+
+_SENDS = frozenset({"SendMessage", "SendPhoto", "SendDocument", "SendMediaGroup",
+                    "CopyMessage", "CopyMessages", "SendSticker", "SendVideo", "SendVoice"})
+
+
+class UpdateContext(BaseMiddleware):
+    """Around each update: the log context (update id, chat), its count and its latency."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        chat = data.get("event_chat")
+        update_token = logcontext.update_id.set(event.update_id)
+        chat_token = logcontext.chat_id.set(chat.id if chat is not None else None)
+        started = time.perf_counter()
+        try:
+            result = await handler(event, data)
+        except Exception:
+            # The context stays set: aiogram's error handlers run after this middleware,
+            # and their log lines must name the update too. The next update sets its own.
+            self.metrics.update_errors.inc()
+            raise
+        else:
+            logcontext.chat_id.reset(chat_token)
+            logcontext.update_id.reset(update_token)
+            return result
+        finally:
+            self.metrics.latency.observe(time.perf_counter() - started)
+            self.metrics.updates.labels(event.event_type).inc()
 
 
 class RememberReplies(BaseRequestMiddleware):

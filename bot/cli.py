@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot import logcontext
 from bot.languages import LANGUAGES
 from bot.shop import ShopFileError, load_shop
 
@@ -133,8 +134,7 @@ def _demo(shop_file: Path | None, host: str, port: int, redis_url: str | None) -
     from bot.app import StartupError
     from bot.demo import serve
 
-    logging.basicConfig(level=logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logcontext.configure("WARNING")
 
     def announce(url: str) -> None:
         print(f"shopbot demo: open {url} in a browser (Ctrl+C stops it).\n"
@@ -171,10 +171,7 @@ def _run(*, worker_only: bool = False) -> int:
     from bot.app import StartupError, create_app
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logcontext.configure(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except ShopFileError as exc:

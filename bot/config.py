@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     staff_language: Lang | None = None  # the staff's language (default: the shop's)
     staff_idle_minutes: float = Field(30.0, gt=0)  # then an untouched handoff returns to the bot
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for collectors
     # The HTTP API for the shop's backend (orders, returns); off while unset.
     shop_api_token: SecretStr | None = None
     followup_delay_hours: float = Field(24.0, ge=0)  # delivery -> "has everything arrived?"

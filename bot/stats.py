@@ -59,10 +59,12 @@ def merge(days: list[Day]) -> Day:
 
 
 class Stats:
-    def __init__(self, store: Store, clock: Callable[[], datetime], tz: ZoneInfo) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime], tz: ZoneInfo,
+                 on_count: Callable[[str, int], None] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.tz = tz
+        self.on_count = on_count  # mirrors each count, e.g. into the Prometheus metrics
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
@@ -76,6 +78,8 @@ class Stats:
             pipe.hincrby(key, what, n)
             pipe.expire(key, int(KEEP.total_seconds()))
             await pipe.execute()
+        if self.on_count is not None:
+            self.on_count(what, n)
 
     async def rating(self, stars: int) -> None:
         await self.count(f"rating_{stars}")

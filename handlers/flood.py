@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.conversation import Assistant
 from bot.flood import FloodGuard
 from bot.languages import from_telegram
+from bot.metrics import Metrics
 from bot.staff_desk import StaffDesk
 from bot.texts import Texts
 
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class FloodMiddleware(BaseMiddleware):
-    def __init__(self, guard: FloodGuard) -> None:
-        self.guard = guard
+    def __init__(self, guard: FloodGuard, metrics: Metrics) -> None:
+        self.guard, self.metrics = guard, metrics
 
     async def __call__(
         self,
@@ -46,6 +47,7 @@ class FloodMiddleware(BaseMiddleware):
         if verdict == "notice":
             log.info("flood control: %s is sending too fast; not answering until calm",
                      user.id)
+            self.metrics.flood_notices.inc()
             assistant: Assistant = data["assistant"]
             texts: Texts = data["texts"]
             customer = await assistant.store.customer(user.id)

@@ -91,6 +91,8 @@ def settings_for(api: FakeBotAPI, prefix: str, **overrides: object) -> Settings:
         "redis_url": redis_url(),
         "redis_prefix": prefix,
         "in_process_worker": False,  # tests run follow-ups when they choose (run_due)
+        # Polling serves /healthz and /metrics on HOST:PORT: a free port of this machine.
+        "host": "127.0.0.1", "port": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
