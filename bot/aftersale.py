@@ -28,7 +28,7 @@ DRAFT_TTL = int(timedelta(days=1).total_seconds())
 @dataclass
 class Return:
     id: str
-    customer: int
+    customer: int | None  # None once the customer erased their data (/forget)
     order: str
     item: int  # index in the order's items
     reason: str

@@ -184,7 +184,7 @@ class App:
         for code, lang in ((None, "en"), ("ru", "ru"), ("zh", "zh-hans")):
             commands = [
                 BotCommand(command=name, description=self.texts.label(f"cmd_{name}", lang))
-                for name in ("start", "catalog", "language", "bye", "stop")
+                for name in ("start", "catalog", "language", "bye", "stop", "mydata", "forget")
             ]
             await self.bot.set_my_commands(commands, language_code=code)
 
@@ -334,7 +334,7 @@ def create_app(
     shop = shop or load_shop(settings.shop_file)
     prefix = settings.redis_prefix or f"shopbot:{shop.id}"
     redis, persistent = _redis(settings)
-    store = Store(redis, prefix)
+    store = Store(redis, prefix, timedelta(days=settings.history_retention_days))
     key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
     storage: BaseStorage
     isolation: BaseEventIsolation

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     greeting_quiet_hours: float = Field(6.0, gt=0)
     # Flood control: more than FLOOD_MESSAGES in FLOOD_SECONDS gets one notice, then silence
     # until calm. An album counts once; staff and ADMIN_IDS are never throttled.
+    # Conversation lines older than this are dropped (the staff card and /mydata show them).
+    history_retention_days: float = Field(90.0, gt=0)
     flood_messages: int = Field(10, ge=1)
     flood_seconds: float = Field(15.0, gt=0)
 

@@ -107,7 +107,7 @@ def add_shop_api(app: web.Application, token: str, desk: OrderDesk, aftersale: A
         if known is None:
             return _error(404, "no such return", "return_id")
         changed = await aftersale.set_return_status(return_id, status)
-        if changed is not None:
+        if changed is not None and changed.customer is not None:  # None: erased (/forget)
             customer = await aftersale.store.customer(changed.customer)
             lang = customer.lang if customer else aftersale.shop.default_language
             await courier.send(changed.customer, [aftersale.return_status(customer, changed)],

@@ -9,6 +9,7 @@ Everything posted into the staff chat goes through the outbox, Telegram's 20 a m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -319,6 +320,22 @@ class StaffDesk:
         return True
 
     # -- notices ------------------------------------------------------------------------------
+    async def forgotten(self, topic: int | None) -> None:
+        """A customer erased their data: staff are told where they talked, and the topic
+        loses the customer's name."""
+        text = self.texts.render("staff/forgotten", self.lang)
+        try:
+            await self.outbox.send(lambda: self.bot.send_message(
+                self.chat_id, text, message_thread_id=topic))
+        except TelegramBadRequest:  # the topic is gone: General, then
+            await self.outbox.send(lambda: self.bot.send_message(self.chat_id, text))
+            return
+        if topic is not None:
+            name = self.texts.label("erased_topic", self.lang)
+            with contextlib.suppress(TelegramBadRequest):
+                await self.outbox.send(lambda: self.bot.edit_forum_topic(
+                    self.chat_id, topic, name=name))
+
     async def customer_blocked(self, customer_id: int) -> None:
         await self._post_to(customer_id, self.texts.render("staff/blocked", self.lang))
 

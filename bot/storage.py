@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -74,9 +74,12 @@ def _str(raw: str | bytes | None) -> str | None:
 class Store:
     """The shop's data in Redis. Key layout: `<prefix>:customer:<id>`, `<prefix>:conv:<id>`."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str,
+                 history_retention: timedelta = timedelta(days=90)) -> None:
         self.redis = redis
         self.prefix = prefix.rstrip(":")
+        # No line of a conversation is kept longer than this (HISTORY_RETENTION_DAYS).
+        self.history_retention = history_retention
 
     def key(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
@@ -231,16 +234,25 @@ class Store:
         key = self.key("history", user_id)
         line = json.dumps({"at": now.timestamp(), "who": who, "text": text[:1000]},
                           ensure_ascii=False)
+        keep = int(self.history_retention.total_seconds())
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, line)
             pipe.ltrim(key, -HISTORY, -1)
-            await pipe.execute()
+            pipe.expire(key, max(keep, 1))  # a silent customer's history goes as a whole
+            pipe.lrange(key, 0, -1)
+            *_, lines = await pipe.execute()
+        cutoff = (now - self.history_retention).timestamp()
+        for stale in (item for item in lines if json.loads(item)["at"] < cutoff):
+            await self.redis.lrem(key, 1, stale)
 
     async def history(self, user_id: int, last: int = HISTORY) -> list[Said]:
         raw = await self.redis.lrange(self.key("history", user_id), -last, -1)
         lines = [json.loads(item) for item in raw]
-        return [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
+        # Wall-clock time: a line past retention is never shown, even if nobody wrote since.
+        cutoff = datetime.now(UTC) - self.history_retention
+        said = [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
                 for line in lines]
+        return [line for line in said if line.at >= cutoff]
 
     # -- reachability, consent, tags -------------------------------------------------------
     async def set_blocked(self, user_id: int, blocked: bool) -> None:

@@ -18,6 +18,7 @@ def setup_routers() -> Router:
         consent,
         fallback,
         owner,
+        privacy,
         staff,
         takeover,
     )
@@ -29,6 +30,8 @@ def setup_routers() -> Router:
     root.include_router(staff.build())
     root.include_router(owner.build())
     root.include_router(compose.build())
+    # Before the hand-over: a shopper can see or erase their data whoever holds the chat.
+    root.include_router(privacy.build())
     for shopper_facing in (takeover.build(), commands.build(), consent.build(),
                            aftersale.build(), callbacks.build(), chat.build()):
         # Inner middleware: runs only once a private-chat handler matched, so group

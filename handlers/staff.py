@@ -127,7 +127,7 @@ async def return_status(query: CallbackQuery, desk: StaffDesk, aftersale: AfterS
     _, return_id, status = (query.data or "").split(":", 2)
     changed = await aftersale.set_return_status(return_id, status)
     await query.answer()
-    if changed is None:
+    if changed is None or changed.customer is None:  # None: the customer erased their data
         return
     customer = await aftersale.store.customer(changed.customer)
     lang = customer.lang if customer else aftersale.shop.default_language

@@ -1,0 +1,76 @@
+"""/mydata: everything kept about the shopper, as a file. /forget: erase it, after a yes.
+
+Placed before the hand-over router: these work even while a person holds the
+conversation (the person is told in the topic)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+
+from bot.conversation import Assistant
+from bot.privacy import Privacy
+from bot.replies import Button, Reply
+from bot.staff_desk import StaffDesk
+from bot.storage import Customer
+from bot.texts import Texts
+from handlers.middlewares import CustomerMiddleware
+from handlers.present import send
+
+log = logging.getLogger(__name__)
+
+
+async def mydata(message: Message, assistant: Assistant, customer: Customer,
+                 texts: Texts) -> None:
+    data = await Privacy(assistant.store).export(customer.id, assistant.clock())
+    document = BufferedInputFile(
+        json.dumps(data, ensure_ascii=False, indent=2).encode(),
+        filename=f"my-data-{assistant.shop.id}.json")
+    await message.answer_document(document, caption=texts.render("mydata", customer.lang))
+
+
+async def forget(message: Message, customer: Customer, texts: Texts) -> None:
+    reply = Reply("forget_confirm", {}, [[Button("forget_yes", data="forget:yes"),
+                                          Button("forget_no", data="forget:no")]])
+    await send(message, [reply], texts, customer.lang)
+
+
+async def confirmed(query: CallbackQuery, assistant: Assistant, customer: Customer,
+                    texts: Texts, state: FSMContext, desk: StaffDesk | None) -> None:
+    await query.answer()
+    privacy = Privacy(assistant.store)
+    topic = await privacy.erase(customer.id)
+    await state.clear()
+    log.info("customer %s erased their data", customer.id)
+    if desk is not None and desk.ready:
+        await desk.forgotten(topic)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await send(query.message, [Reply("forgotten", {})], texts, customer.lang)
+    # The confirmation itself went into the history the bot keeps for staff: gone too.
+    await privacy.erase(customer.id)
+
+
+async def kept(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await send(query.message, [Reply("forget_kept", {})], texts, customer.lang)
+
+
+def build() -> Router:
+    router = Router(name="privacy")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.middleware(CustomerMiddleware())
+    router.callback_query.middleware(CustomerMiddleware())
+    router.message.register(mydata, Command("mydata"))
+    router.message.register(forget, Command("forget"))
+    router.callback_query.register(confirmed, F.data == "forget:yes")
+    router.callback_query.register(kept, F.data == "forget:no")
+    return router
