@@ -82,6 +82,6 @@ async def test_command_menu_is_published_in_each_language(shopbot: Harness) -> N
                  for c in shopbot.api.calls if c.method == "setMyCommands"}
     assert set(published) == {None, "ru", "zh"}
     assert [c["command"] for c in published["ru"]] == [
-        "start", "catalog", "language", "bye", "stop"]
+        "start", "catalog", "language", "bye", "stop", "mydata", "forget"]
     assert published["ru"][2]["description"] == "Сменить язык"
     assert all(c["description"] for commands in published.values() for c in commands)
