@@ -23,6 +23,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
@@ -30,7 +31,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from aiogram.methods import Response, SendMessage, SendPhoto, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, Response, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, ErrorEvent, TelegramObject, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -358,6 +359,7 @@ def create_app(
     )
     metrics = Metrics()
     bot.session.middleware(CountRequests(metrics))
+    bot.session.middleware(ForgiveLateAnswers())
     bot.session.middleware(RememberReplies(store, clock))
     stats = Stats(store, clock, shop.tz, on_count=lambda what, n: metrics.events.labels(
         what).inc(n))
@@ -423,6 +425,21 @@ def _redis(settings: Settings) -> tuple[Redis, bool]:
         "(customers, conversations, languages). Set REDIS_URL for a real shop."
     )
     return FakeAsyncRedis(), False
+
+
+class ForgiveLateAnswers(BaseRequestMiddleware):
+    """A button's answer that comes too late (Telegram waits about 15 s, and forgets queries
+    across its restarts) must not stop the rest of the work for that press."""
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            if not isinstance(method, AnswerCallbackQuery) or "query" not in exc.message:
+                raise
+            log.info("a button press was answered too late: %s", exc.message)
+            return True  # type: ignore[return-value]
 
 
 class CountRequests(BaseRequestMiddleware):

@@ -119,3 +119,16 @@ def _storage_key(shopbot: Harness, user_id: int):  # type: ignore[no-untyped-def
     from aiogram.fsm.storage.base import StorageKey
 
     return StorageKey(bot_id=shopbot.app.bot.id, chat_id=user_id, user_id=user_id)
+
+
+async def test_a_button_answered_too_late_still_does_its_work(shopbot: Harness) -> None:
+    """Telegram forgets a press after about 15 s (or across its restarts): answering it
+    fails, and the press must still be served."""
+    shopper = shopbot.api.new_shopper(language_code="ru")
+    await shopbot.send(shopper, "/start")
+    shopbot.api.fail("answerCallbackQuery", 400, "Bad Request: query is too old and response "
+                     "timeout expired or query ID is invalid")
+    calls = await shopbot.press(shopper, "menu:contacts")
+    assert any(c.method == "answerCallbackQuery" and not c.ok for c in calls)
+    [text] = texts_to(calls, shopper.id)
+    assert "Льняной переулок" in text
