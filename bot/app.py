@@ -22,10 +22,12 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    RestartingTelegram,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
@@ -39,7 +41,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from bot import LOCALES_DIR, TEMPLATES_DIR, logcontext
+from bot import LOCALES_DIR, TEMPLATES_DIR, logcontext, pacing
 from bot.aftersale import AfterSale
 from bot.broadcast_sender import Sender
 from bot.broadcasts import Broadcasts, RateLimit
@@ -55,6 +57,7 @@ from bot.metrics import Metrics
 from bot.order_desk import OrderDesk
 from bot.orders import OrderBook
 from bot.outbox import Outbox, Sleep
+from bot.pacing import Pacer
 from bot.shop import Shop, ShopFileError, load_shop
 from bot.shop_api import add_broadcast_api, add_shop_api
 from bot.staff_desk import StaffDesk
@@ -358,8 +361,10 @@ def create_app(
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     metrics = Metrics()
-    bot.session.middleware(CountRequests(metrics))
     bot.session.middleware(ForgiveLateAnswers())
+    bot.session.middleware(PaceAndRetry(Pacer(redis, f"{prefix}:out", sleep=sleep,
+                                              rate=max(30.0, settings.broadcast_rate))))
+    bot.session.middleware(CountRequests(metrics))
     bot.session.middleware(RememberReplies(store, clock))
     stats = Stats(store, clock, shop.tz, on_count=lambda what, n: metrics.events.labels(
         what).inc(n))
@@ -427,6 +432,49 @@ def _redis(settings: Settings) -> tuple[Redis, bool]:
     return FakeAsyncRedis(), False
 
 
+class PaceAndRetry(BaseRequestMiddleware):
+    """Sends wait for Telegram's limits (shared through Redis); a 429, a 5xx or a network
+    failure is tried again, a bounded number of times.
+
+    A send that may have reached Telegram (a timeout, a dropped connection) is not sent
+    again: Telegram has no idempotency key, and a duplicate is worse than a retry missed.
+    """
+
+    def __init__(self, pacer: Pacer, sleep: Sleep = asyncio.sleep) -> None:
+        self.pacer, self.sleep = pacer, sleep
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        name = type(method).__name__
+        if name == "GetUpdates":  # the polling loop has its own back-off
+            return await make_request(bot, method)
+        chat_id = getattr(method, "chat_id", None)
+        paced = name in _SENDS or (name in _GROUP_PACED and isinstance(chat_id, int)
+                                   and chat_id < 0)
+        count = len(getattr(method, "media", None) or getattr(method, "message_ids", None)
+                    or [None])
+        for attempt in range(pacing.RETRIES + 1):
+            last = attempt == pacing.RETRIES
+            if paced:
+                await self.pacer.before_send(chat_id, count)
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if last or pacing.own_retries.get() or exc.retry_after > pacing.MAX_RETRY_AFTER:
+                    raise
+                log.info("%s: 429, trying again in %s s", name, exc.retry_after)
+                await self.sleep(exc.retry_after)
+            except (TelegramServerError, RestartingTelegram):
+                if last:
+                    raise
+                await self.sleep(pacing.BACKOFF[attempt])
+            except TelegramNetworkError as exc:
+                if last or (name in _SENDS and "Connect" not in exc.message):
+                    raise  # only a connection never made is surely not a message sent
+                await self.sleep(pacing.BACKOFF[attempt])
+        raise AssertionError("unreachable")
+
+
 class ForgiveLateAnswers(BaseRequestMiddleware):
     """A button's answer that comes too late (Telegram waits about 15 s, and forgets queries
     across its restarts) must not stop the rest of the work for that press."""
@@ -473,7 +521,11 @@ class CountRequests(BaseRequestMiddleware):
 
 
 _SENDS = frozenset({"SendMessage", "SendPhoto", "SendDocument", "SendMediaGroup",
-                    "CopyMessage", "CopyMessages", "SendSticker", "SendVideo", "SendVoice"})
+                    "CopyMessage", "CopyMessages", "SendSticker", "SendVideo", "SendVoice",
+                    "SendAnimation", "SendAudio", "ForwardMessage"})
+# In a group these count against its 20 a minute too.
+_GROUP_PACED = frozenset({"EditMessageText", "EditMessageCaption", "EditMessageReplyMarkup",
+                          "CreateForumTopic", "EditForumTopic"})
 
 
 class UpdateContext(BaseMiddleware):

@@ -23,6 +23,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import pacing
 from bot.broadcasts import Broadcast, Broadcasts, Progress, RateLimit, new_sender
 from bot.languages import Lang
 from bot.stats import Stats
@@ -51,6 +52,7 @@ class Sender:
         self.owner_lang = owner_lang
 
     async def run(self, bid: str, budget: float = SLICE) -> bool:
+        pacing.own_retries.set(True)  # a 429 pauses every sender: see _send()
         """Send for up to `budget` seconds; True when the broadcast needs more slices."""
         broadcast = await self._start(bid)
         if broadcast is None:
