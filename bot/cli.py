@@ -195,14 +195,32 @@ async def _serve(app, *, worker_only: bool = False) -> None:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
+    polling = not worker_only and not app.settings.webhook_url
+    stopping: list[asyncio.Future[None]] = []  # held, so the stop is not garbage-collected
+
+    async def stop_polling() -> None:
+        try:
+            await app.dispatcher.stop_polling()
+        except RuntimeError:  # not polling yet (still starting): cancel instead
+            task.cancel()
+
+    def stop() -> None:
+        # Polling is stopped rather than cancelled, so the long poll in flight ends before
+        # the session closes; anything else is cancelled.
+        if polling:
+            stopping.append(asyncio.ensure_future(stop_polling()))
+        else:
+            task.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, stop)
     # SIGHUP reloads the shop file without a restart.
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(app.reload_on_signal()))
     try:
         await (app.run_worker() if worker_only else app.run())
     except asyncio.CancelledError:
-        logging.getLogger("shopbot").info("stopped")
+        pass
+    logging.getLogger("shopbot").info("stopped")
 
 
 if __name__ == "__main__":

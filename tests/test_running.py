@@ -99,7 +99,8 @@ async def test_run_refuses_a_broken_shop_file(tmp_path: Path) -> None:
 async def test_run_with_only_a_token_serves_the_demo_shop(tmp_path: Path,
                                                           api: FakeBotAPI) -> None:
     """No REDIS_URL, no shop file: the demo shop on the in-process Redis, with a loud warning."""
-    env = shopbot_env(BOT_TOKEN=TOKEN, TELEGRAM_API_SERVER=api.url)
+    # PORT=0: /healthz and /metrics on a free port, whatever else this machine runs.
+    env = shopbot_env(BOT_TOKEN=TOKEN, TELEGRAM_API_SERVER=api.url, PORT="0")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -114,6 +115,8 @@ async def test_run_with_only_a_token_serves_the_demo_shop(tmp_path: Path,
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0  # SIGTERM stops it cleanly
     assert "NOTHING SURVIVES A RESTART" in err.decode()
+    # Polling is stopped, not cut: no long poll is left hanging when the session closes.
+    assert "Server disconnected" not in err.decode() and "Traceback" not in err.decode()
 
 
 # -- the webhook ------------------------------------------------------------------------------
