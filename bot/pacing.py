@@ -10,6 +10,7 @@ its instant in every ledger it falls under and sleeps until the latest. Nobody p
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -17,8 +18,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from bot.transactions import optimistic
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,18 @@ class Pacer:
         return await optimistic(self.redis, [key], reserve)
 
     async def before_send(self, chat_id: int | str | None, count: int = 1) -> float:
-        """Wait for the chat's and the shop's ledgers; returns the seconds waited."""
-        waits = [await self.book("all", self.overall, count)]
-        if isinstance(chat_id, int):
-            limit = PER_CHAT if chat_id > 0 else PER_GROUP
-            waits.append(await self.book(f"chat:{chat_id}", limit, count))
+        """Wait for the chat's and the shop's ledgers; returns the seconds waited.
+
+        Without Redis the message goes unpaced: an apology during an outage matters more
+        than the pace, and Telegram's 429 still guards the limits."""
+        try:
+            waits = [await self.book("all", self.overall, count)]
+            if isinstance(chat_id, int):
+                limit = PER_CHAT if chat_id > 0 else PER_GROUP
+                waits.append(await self.book(f"chat:{chat_id}", limit, count))
+        except (RedisError, OSError):
+            log.debug("sending unpaced: Redis does not answer", exc_info=True)
+            return 0.0
         wait = max(waits)
         if wait > 0:
             await self.sleep(wait)

@@ -34,7 +34,7 @@ class Privacy:
                 k("tags", user_id), k("handoff", user_id), k("mirror", user_id),
                 k("flood", user_id), k("flood_notice", user_id), k("return_draft", user_id),
                 k("staff_member", user_id), k("orders", user_id), k("returns", user_id),
-                k("topic_lock", user_id)]
+                k("topic_lock", user_id), k("out", "pace", "chat", user_id)]
 
     async def export(self, user_id: int, now: datetime) -> dict[str, Any]:
         """Everything kept about the shopper, as plain JSON."""
