@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hmac
 import logging
 import random
 import time
@@ -30,13 +32,21 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from aiogram.methods import AnswerCallbackQuery, Response, SendMessage, SendPhoto, TelegramMethod
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    GetUpdates,
+    Response,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, ErrorEvent, TelegramObject, Update
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.utils.backoff import Backoff, BackoffConfig
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
@@ -51,6 +61,7 @@ from bot.courier import Courier
 from bot.flood import FloodGuard
 from bot.followups import Followups
 from bot.i18n import load_catalogues
+from bot.inbox import Inbox
 from bot.languages import from_telegram
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
@@ -73,6 +84,9 @@ from handlers.present import send_to
 log = logging.getLogger("shopbot")
 IDLE_SWEEP_SECONDS = 60.0
 WORKER_RETRY_SECONDS = 2.0  # how often a worker that lost Redis asks whether it is back
+POLL_SECONDS = 10  # getUpdates' long poll
+BATCH_WAIT_SECONDS = 30.0  # a polled batch's offset is confirmed once handled, or after this
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class StartupError(Exception):
@@ -93,12 +107,14 @@ class App:
     desk: StaffDesk | None  # None without STAFF_CHAT_ID
     orders: OrderDesk
     followups: Followups
+    inbox: Inbox
     metrics: Metrics = field(default_factory=Metrics)
     address: tuple[str, int] | None = None  # where /healthz and /metrics are served, once they are
     username: str | None = None  # the bot's @username, known after check()
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _worker: Any = None  # the in-process follow-up worker (arq), while one runs
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 while the bot can serve; 503 (and why) while Redis does not answer."""
@@ -238,11 +254,18 @@ class App:
         for closer in self._closers:
             await closer()
         await self.dispatcher.storage.close()
-        await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
         await self.redis.aclose()
 
     # -- serving -----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop serving: the long poll in flight is dropped (its updates come again), what is
+        in hand is finished, and `run()` returns."""
+        self._stopping.set()
+
+    async def handle(self, update: dict[str, Any]) -> None:
+        await self.dispatcher.feed_raw_update(self.bot, update)
+
     async def run_polling(self) -> None:
         await self.check()
         await self.publish_commands()
@@ -258,21 +281,96 @@ class App:
         self.address = runner.addresses[0][:2]
         log.info("/healthz, /metrics%s on %s:%s",
                  " and the shop API" if self.settings.shop_api_token else "", *self.address)
-        await self.dispatcher.start_polling(
-            self.bot,
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
-            handle_signals=False,
-            close_bot_session=False,
-        )
+        self.inbox.start(self.handle)
+        try:
+            await self._poll()
+        finally:
+            await self.inbox.stop()
+
+    async def _poll(self) -> None:
+        """Long-poll Telegram. Asking for the next offset is what confirms a batch to
+        Telegram, so it is asked only once the batch is handled: a process killed before
+        that gets the batch again, and the inbox drops what it already took."""
+        offset: int | None = None
+        backoff = Backoff(BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1))
+        allowed = self.dispatcher.resolve_used_update_types()
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                request = asyncio.ensure_future(self.bot(
+                    GetUpdates(offset=offset, timeout=POLL_SECONDS, allowed_updates=allowed),
+                    request_timeout=int(self.bot.session.timeout + POLL_SECONDS)))
+                await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not request.done():
+                    request.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, TelegramAPIError):
+                        await request
+                    return
+                try:
+                    updates = request.result()
+                except TelegramUnauthorizedError:
+                    raise
+                except TelegramAPIError as exc:
+                    log.warning("could not fetch updates (%s); trying again", exc)
+                    await backoff.asleep()
+                    continue
+                backoff.reset()
+                if updates:
+                    await self._take([update.model_dump(mode="json", by_alias=True,
+                                                        exclude_unset=True)
+                                      for update in updates], stopping)
+                    offset = updates[-1].update_id + 1
+        finally:
+            stopping.cancel()
+
+    async def _take(self, updates: list[dict[str, Any]], stopping: asyncio.Future[Any]) -> None:
+        """Queue a polled batch and wait until it is handled."""
+        batch = str(updates[-1]["update_id"])
+        queued = 0
+        for position, update in enumerate(updates):
+            try:
+                queued += await self.inbox.put(update, batch)
+            except (RedisError, OSError):
+                # Redis is away: nothing can be queued, so the rest is answered now (with
+                # the apology) rather than left with Telegram to grow stale.
+                for rest in updates[position:]:
+                    await self.handle(rest)
+                break
+        if not queued:
+            return
+        waiting = asyncio.ensure_future(self.inbox.wait_batch(batch, BATCH_WAIT_SECONDS))
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+            if waiting.done() and not await waiting:
+                log.warning("updates up to %s are still being handled after %s s; they stay "
+                            "queued in Redis", batch, BATCH_WAIT_SECONDS)
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        """Telegram is answered 200 only once the update is queued in Redis (or, while Redis
+        is away, handled): an update it gets no 200 for, it sends again."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.settings.secret_token().encode()):
+            return web.Response(status=401, text="wrong secret token")
+        try:
+            update = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return web.Response(status=400, text="not an update")
+        try:
+            await self.inbox.put(update)
+        except (RedisError, OSError):
+            await self.handle(update)
+        return web.Response()
 
     def webhook_app(self) -> web.Application:
         """The aiohttp app Telegram posts updates to; a wrong or missing secret gets 401."""
         settings = self.settings
         path = urlsplit(settings.webhook_url or "").path or "/webhook"
         app = web.Application()
-        SimpleRequestHandler(
-            dispatcher=self.dispatcher, bot=self.bot, secret_token=settings.secret_token()
-        ).register(app, path=path)
+        app.router.add_post(path, self._on_webhook)
 
         async def register_webhook(*_: Any, **__: Any) -> None:
             await self.bot.set_webhook(
@@ -282,8 +380,16 @@ class App:
             )
             log.info("webhook registered at %s", settings.webhook_url)
 
+        async def consume(_: web.Application) -> None:
+            self.inbox.start(self.handle)
+
+        async def stop_consuming(_: web.Application) -> None:
+            await self.inbox.stop()
+
         self.dispatcher.startup.register(register_webhook)
         setup_application(app, self.dispatcher, bot=self.bot)
+        app.on_startup.append(consume)
+        app.on_shutdown.insert(0, stop_consuming)
         self.api_routes(app)
         return app
 
@@ -295,9 +401,10 @@ class App:
         await runner.setup()
         site = web.TCPSite(runner, self.settings.host, self.settings.port)
         await site.start()
-        log.info("listening for the webhook on %s:%s", self.settings.host, self.settings.port)
+        self.address = runner.addresses[0][:2]
+        log.info("listening for the webhook on %s:%s", *self.address)
         try:
-            await asyncio.Event().wait()
+            await self._stopping.wait()
         finally:
             await runner.cleanup()
 
@@ -340,13 +447,8 @@ def create_app(
     redis, persistent = _redis(settings)
     store = Store(redis, prefix, timedelta(days=settings.history_retention_days))
     key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
-    storage: BaseStorage
-    isolation: BaseEventIsolation
-    if persistent:
-        storage = RedisStorage(redis, key_builder=key_builder)
-        isolation = RedisEventIsolation(redis, key_builder=key_builder)
-    else:
-        storage, isolation = MemoryStorage(), SimpleEventIsolation()
+    storage: BaseStorage = (RedisStorage(redis, key_builder=key_builder) if persistent
+                            else MemoryStorage())
 
     clock = clock or (lambda: datetime.now(UTC))
     texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng,
@@ -394,7 +496,8 @@ def create_app(
         desk.outbox.on_late = desk.running_late
         desk.orders = orders
     dispatcher = Dispatcher(
-        storage=storage, events_isolation=isolation,
+        # The inbox hands a chat to one consumer at a time: no lock is needed on top.
+        storage=storage, events_isolation=DisabledEventIsolation(),
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
         aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
         broadcasts=broadcasts, followups=followups,
@@ -406,7 +509,7 @@ def create_app(
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
-              order_desk, followups, metrics)
+              order_desk, followups, Inbox(redis, prefix), metrics)
     dispatcher["reload_shop"] = app.reload_shop
     return app
 

@@ -195,22 +195,14 @@ async def _serve(app, *, worker_only: bool = False) -> None:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    polling = not worker_only and not app.settings.webhook_url
-    stopping: list[asyncio.Future[None]] = []  # held, so the stop is not garbage-collected
-
-    async def stop_polling() -> None:
-        try:
-            await app.dispatcher.stop_polling()
-        except RuntimeError:  # not polling yet (still starting): cancel instead
-            task.cancel()
 
     def stop() -> None:
-        # Polling is stopped rather than cancelled, so the long poll in flight ends before
-        # the session closes; anything else is cancelled.
-        if polling:
-            stopping.append(asyncio.ensure_future(stop_polling()))
-        else:
+        # The bot is stopped rather than cancelled: it finishes the updates in hand and gives
+        # the rest back to Redis, and the long poll ends before the session closes.
+        if worker_only:
             task.cancel()
+        else:
+            app.stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)

@@ -187,10 +187,9 @@ class Demo:
         if self._runner is not None:
             await self._runner.cleanup()
         if self._bot_task is not None and self.app is not None:
-            # Stopping the polling (rather than cancelling it) ends the long poll in flight
+            # Stopping the bot (rather than cancelling it) ends the long poll in flight
             # before the session closes, so the terminal shows no "Server disconnected".
-            with contextlib.suppress(RuntimeError):  # it was not polling (yet)
-                await self.app.dispatcher.stop_polling()
+            self.app.stop()
             done, _ = await asyncio.wait({self._bot_task}, timeout=10)
             if not done:
                 self._bot_task.cancel()

@@ -132,7 +132,7 @@ class Harness:
         if self._task is None:
             return
         task, self._task = self._task, None
-        await self.app.dispatcher.stop_polling()
+        self.app.stop()
         await asyncio.wait({task}, timeout=10)
         await self.app.close()
 

@@ -1,0 +1,259 @@
+"""Updates from Telegram, kept in Redis until they are handled.
+
+What this buys, across any number of processes sharing one Redis:
+- nothing lost: an update is in Redis before Telegram is told it arrived, and it leaves only
+  once handled; the chats a dead process held go back to the others when its lease lapses;
+- nothing handled twice because Telegram sent it twice: each `update_id` is taken once;
+- one chat's updates in order, different chats in parallel: each chat has its own queue,
+  and a chat is held by one consumer at a time;
+- no lock polling: a consumer blocks on the list of ready chats (BRPOPLPUSH) and Redis wakes
+  it, where aiogram's Redis event isolation retries a lock every 0.1 s.
+
+Keys, under `<prefix>:in:`
+  seen:<update_id>   "1" queued, "2" handled; kept a day (Telegram keeps updates 24 h)
+  q:<chat>           a chat's updates, oldest first; the head is in hand until handled
+  ready              chats with updates that nobody holds (LPUSH in, RPOPLPUSH out)
+  hand:<consumer>    the chats a consumer holds, moved there from `ready` in one step
+  alive:<consumer>   the consumer's lease, renewed a few times per lease
+  consumers          consumers that may hold chats
+  batch:<id>         how many updates of a polled batch are still unhandled
+
+A chat whose queue is not empty is always in exactly one place: `ready` or one `hand:`.
+A consumer killed while handling leaves that update at the head of its chat's queue: it is
+handled again once the lease lapses (at least once), which is the one case of a second
+handling; everything else is exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("shopbot.inbox")
+
+Update = dict[str, Any]
+Handle = Callable[[Update], Awaitable[Any]]
+
+SEEN_SECONDS = 24 * 3600
+LEASE_SECONDS = 15.0  # a consumer silent this long is taken for dead
+WAKE_SECONDS = 5.0  # a blocked consumer comes up this often to see whether it should stop
+RETRY_SECONDS = 1.0  # while Redis does not answer
+CONCURRENCY = 32  # chats handled at once by one process
+
+# One update in: queued unless its id was seen; its chat becomes ready if it was idle.
+_PUT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
+if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then redis.call('LPUSH', KEYS[3], ARGV[2]) end
+if KEYS[4] then redis.call('INCR', KEYS[4]); redis.call('EXPIRE', KEYS[4], ARGV[3]) end
+return 1
+"""
+
+# The head of a chat's queue handled: drop it, mark it, count it off its batch. The consumer
+# keeps the chat while more is queued (the next update is returned), else lets it go.
+# It is removed by value, not popped: if Redis lost the queue meanwhile (an outage without
+# persistence), the head may by now be a newer update.
+_DONE = """
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+redis.call('SET', KEYS[3], '2', 'EX', ARGV[3])
+if KEYS[4] and redis.call('DECR', KEYS[4]) <= 0 then
+  redis.call('DEL', KEYS[4])
+  redis.call('RPUSH', KEYS[5], '1')
+  redis.call('EXPIRE', KEYS[5], 3600)
+end
+local following = redis.call('LINDEX', KEYS[1], 0)
+if following then return following end
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+return false
+"""
+
+# A held chat let go unfinished (shutdown, or a dead consumer's): first in line again.
+_RELEASE = """
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+if redis.call('LLEN', KEYS[1]) > 0 then redis.call('RPUSH', KEYS[3], ARGV[1]) end
+"""
+
+# Everything a consumer whose lease lapsed was holding goes back, first in line.
+_RECLAIM = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+local chats = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, chat in ipairs(chats) do redis.call('RPUSH', KEYS[2], chat) end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+return #chats
+"""
+
+
+def chat_key(update: Update) -> str:
+    """What orders an update: its chat (and forum topic); a user's id where there is no chat."""
+    for name, event in update.items():
+        if name == "update_id" or not isinstance(event, dict):
+            continue
+        message = event if "chat" in event else event.get("message")
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and "id" in chat:
+            assert isinstance(message, dict)
+            thread = message.get("message_thread_id") if message.get("is_topic_message") else None
+            return f"{chat['id']}:{thread}" if thread else str(chat["id"])
+        user = event.get("from") or event.get("user")
+        if isinstance(user, dict) and "id" in user:
+            return f"u{user['id']}"
+    return "-"
+
+
+class Inbox:
+    def __init__(self, redis: Redis, prefix: str, *, concurrency: int = CONCURRENCY,
+                 lease: float = LEASE_SECONDS) -> None:
+        self.redis = redis
+        self.prefix = f"{prefix}:in"
+        self.me = uuid.uuid4().hex[:12]
+        self.concurrency = concurrency
+        self.lease = lease
+        self._put = redis.register_script(_PUT)
+        self._done = redis.register_script(_DONE)
+        self._release = redis.register_script(_RELEASE)
+        self._reclaim = redis.register_script(_RECLAIM)
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._serving: list[asyncio.Task[None]] = []
+
+    def key(self, *parts: object) -> str:
+        return ":".join((self.prefix, *map(str, parts)))
+
+    # -- in ------------------------------------------------------------------------------
+    async def put(self, update: Update, batch: str | None = None) -> bool:
+        """Queue one update; False when its id was already queued (Telegram sent it again)."""
+        update_id = update["update_id"]
+        chat = chat_key(update)
+        keys = [self.key("seen", update_id), self.key("q", chat), self.key("ready")]
+        if batch is not None:
+            keys.append(self.key("batch", batch))
+        envelope = json.dumps({"b": batch, "u": update}, ensure_ascii=False,
+                              separators=(",", ":"))
+        return bool(await self._put(keys=keys, args=[envelope, chat, SEEN_SECONDS]))
+
+    async def wait_batch(self, batch: str, seconds: float) -> bool:
+        """Block until every update queued with `batch` is handled (or `seconds` pass)."""
+        done = await self.redis.blpop([self.key("batch", batch, "done")], timeout=seconds)
+        return done is not None
+
+    async def state(self, update_id: int) -> str | None:
+        """"queued", "handled" or None (never seen, or seen more than a day ago)."""
+        value = await self.redis.get(self.key("seen", update_id))
+        return {b"1": "queued", b"2": "handled"}.get(value) if value else None
+
+    # -- out -----------------------------------------------------------------------------
+    def start(self, handle: Handle) -> None:
+        """Consume in the background: `handle` gets each update, one chat's in order."""
+        self._stopping.clear()
+        self._serving = [asyncio.create_task(self._consume(handle)),
+                         asyncio.create_task(self._keep_alive())]
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """Finish what is in hand (for up to `grace` s), give the rest back, leave."""
+        self._stopping.set()
+        for task in self._serving:
+            task.cancel()
+        await asyncio.gather(*self._serving, return_exceptions=True)
+        self._serving = []
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            for chat in await self.redis.lrange(self.key("hand", self.me), 0, -1):
+                await self._let_go(chat.decode())
+            await self.redis.delete(self.key("alive", self.me))
+            await self.redis.srem(self.key("consumers"), self.me)
+        except (RedisError, OSError):
+            log.warning("could not give back the chats in hand; another process takes them "
+                        "when this one's lease lapses", exc_info=True)
+
+    async def _consume(self, handle: Handle) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        ready, hand = self.key("ready"), self.key("hand", self.me)
+        while True:
+            await slots.acquire()
+            try:
+                chat = await self.redis.brpoplpush(ready, hand, timeout=WAKE_SECONDS)
+            except (RedisError, OSError) as exc:
+                slots.release()
+                log.warning("cannot take updates from Redis (%s); trying again", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if chat is None:
+                slots.release()
+                continue
+            task = asyncio.create_task(self._work(chat.decode(), handle))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: slots.release())
+
+    async def _work(self, chat: str, handle: Handle) -> None:
+        """Handle a held chat's updates in order until its queue is empty."""
+        payload = await self._retrying(lambda: self.redis.lindex(self.key("q", chat), 0))
+        if payload is None:  # nothing queued after all (Redis lost it): let the chat go
+            await self._retrying(lambda: self._let_go(chat))
+            return
+        while payload is not None:
+            envelope = json.loads(payload)
+            update, batch = envelope["u"], envelope["b"]
+            try:
+                await handle(update)
+            except Exception:  # handled as far as it goes: a retry would fail the same way
+                log.exception("update %s could not be handled", update.get("update_id"))
+            keys = [self.key("q", chat), self.key("hand", self.me),
+                    self.key("seen", update["update_id"])]
+            if batch is not None:
+                keys += [self.key("batch", batch), self.key("batch", batch, "done")]
+            payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
+                keys=keys, args=[chat, handled, SEEN_SECONDS]))
+            if payload is not None and self._stopping.is_set():
+                await self._let_go(chat)
+                return
+
+    async def _let_go(self, chat: str) -> None:
+        await self._release(keys=[self.key("q", chat), self.key("hand", self.me),
+                                  self.key("ready")], args=[chat])
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """A step that must reach Redis: tried until it does (an outage holds the chat)."""
+        while True:
+            try:
+                return await call()
+            except (RedisError, OSError) as exc:
+                log.warning("Redis did not answer (%s); trying again", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _keep_alive(self) -> None:
+        """Renew this consumer's lease; give back the chats of consumers whose lease lapsed."""
+        while True:
+            try:
+                await self.redis.set(self.key("alive", self.me), "1", ex=int(self.lease) or 1)
+                await self.redis.sadd(self.key("consumers"), self.me)
+                await self.reclaim()
+            except (RedisError, OSError):
+                log.debug("lease not renewed this time", exc_info=True)
+            await asyncio.sleep(self.lease / 3)
+
+    async def reclaim(self) -> int:
+        """Chats held by consumers that stopped renewing their lease go back to `ready`."""
+        returned = 0
+        for member in await self.redis.smembers(self.key("consumers")):
+            other = member.decode()
+            if other == self.me:
+                continue
+            count = await self._reclaim(
+                keys=[self.key("hand", other), self.key("ready"), self.key("alive", other),
+                      self.key("consumers")], args=[other])
+            if count > 0:
+                log.warning("took back %s chat(s) from a stopped process (%s)", count, other)
+                returned += count
+        return returned
