@@ -240,6 +240,13 @@ class Burst:
 class Chats:
     latencies: list[float]
     missed: int
+    posted: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Updates a second the chats offered."""
+        return self.posted / self.seconds if self.seconds > 0 else 0.0
 
 
 async def settle(futures: list[asyncio.Future[float]]) -> None:
@@ -295,7 +302,8 @@ class Load:
     async def chats(self, count: int, seconds: float, seed: int) -> Chats:
         """`count` shoppers chatting at once for `seconds`."""
         rng = random.Random(seed)
-        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        deadline = started + seconds
         result = Chats([], 0)
 
         async def chat(n: int) -> None:
@@ -305,6 +313,7 @@ class Load:
             while time.perf_counter() < deadline:
                 sent = await self.post(shopper.id, self.update(shopper, self.script.line(n, turn)))
                 turn += 1
+                result.posted += 1
                 if sent is not None:
                     try:
                         arrived = await asyncio.wait_for(sent.reply, REPLY_TIMEOUT)
@@ -315,6 +324,7 @@ class Load:
                 await asyncio.sleep(rng.uniform(*THINK))
 
         await asyncio.gather(*(chat(n) for n in range(count)))
+        result.seconds = time.perf_counter() - started
         return result
 
 
@@ -373,7 +383,8 @@ class Run:
                 f"({self.burst.answered}/{self.burst.posted} answered in "
                 f"{self.burst.seconds:.1f} s); latency p50 {self.p50:.1f} ms, p99 "
                 f"{self.p99:.1f} ms ({len(self.chats.latencies)} replies, "
-                f"{self.chats.missed} missed); bot CPU {self.cost['bot']:.2f} ms/update"
+                f"{self.chats.missed} missed, {self.chats.rate:.0f} updates/s offered); "
+                f"bot CPU {self.cost['bot']:.2f} ms/update"
                 + (f"; {notes}" if notes else ""))
 
 
@@ -417,9 +428,11 @@ ROWS: tuple[tuple[str, Callable[[Run], float], str], ...] = (
     ("throughput (updates/s)", lambda r: r.burst.rate, "{:.0f}"),
     ("latency p50 (ms)", lambda r: r.p50, "{:.1f}"),
     ("latency p99 (ms)", lambda r: r.p99, "{:.1f}"),
+    ("latency phase: updates/s offered", lambda r: r.chats.rate, "{:.0f}"),
     ("bot CPU per update (ms)", lambda r: r.cost["bot"], "{:.2f}"),
+    # The whole server's figures: anyone else using this Redis meanwhile is counted too.
     ("Redis commands per update", lambda r: r.cost["commands"], "{:.1f}"),
-    ("Redis CPU per update (ms)", lambda r: r.cost["redis"], "{:.3f}"),
+    ("Redis CPU per update (ms)", lambda r: r.cost["redis"], "{:.2f}"),
     ("load generator + fake API CPU (%)", lambda r: r.cost["harness"], "{:.0f}"),
 )
 
@@ -474,6 +487,9 @@ async def main(args: argparse.Namespace) -> int:
     except SubjectFailed as exc:
         print(f"pipeline: {exc}", file=sys.stderr)
         return 1
+    except asyncio.CancelledError:  # Ctrl+C or SIGTERM: the bots are stopped by now
+        print("pipeline: interrupted", file=sys.stderr)
+        return 130
     finally:
         removed = await drop_keys(redis, root)
         await redis.aclose()

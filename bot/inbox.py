@@ -43,7 +43,9 @@ Handle = Callable[[Update], Awaitable[Any]]
 
 SEEN_SECONDS = 24 * 3600
 LEASE_SECONDS = 15.0  # a consumer silent this long is taken for dead
-WAKE_SECONDS = 5.0  # a blocked consumer comes up this often to see whether it should stop
+# A blocked consumer comes up this often. Redis ends a blocked call of a dead process within
+# this time, so a lease (twice as long at least) never lapses while one could still take a chat.
+WAKE_SECONDS = 5.0
 RETRY_SECONDS = 1.0  # while Redis does not answer
 CONCURRENCY = 32  # chats handled at once by one process
 
@@ -79,13 +81,14 @@ redis.call('LREM', KEYS[2], 1, ARGV[1])
 if redis.call('LLEN', KEYS[1]) > 0 then redis.call('RPUSH', KEYS[3], ARGV[1]) end
 """
 
-# Everything a consumer whose lease lapsed was holding goes back, first in line.
+# Everything a consumer whose lease lapsed was holding goes back, first in line. It is
+# forgotten only once found holding nothing.
 _RECLAIM = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local chats = redis.call('LRANGE', KEYS[1], 0, -1)
 for _, chat in ipairs(chats) do redis.call('RPUSH', KEYS[2], chat) end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[4], ARGV[1])
+if #chats == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
 return #chats
 """
 
@@ -109,12 +112,14 @@ def chat_key(update: Update) -> str:
 
 class Inbox:
     def __init__(self, redis: Redis, prefix: str, *, concurrency: int = CONCURRENCY,
-                 lease: float = LEASE_SECONDS) -> None:
+                 lease: float = LEASE_SECONDS, wake: float = WAKE_SECONDS) -> None:
+        if lease < 2 * wake:
+            raise ValueError("the lease must be at least twice the wake-up time")
         self.redis = redis
         self.prefix = f"{prefix}:in"
         self.me = uuid.uuid4().hex[:12]
         self.concurrency = concurrency
-        self.lease = lease
+        self.lease, self.wake = lease, wake
         self._put = redis.register_script(_PUT)
         self._done = redis.register_script(_DONE)
         self._release = redis.register_script(_RELEASE)
@@ -179,10 +184,13 @@ class Inbox:
     async def _consume(self, handle: Handle) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         ready, hand = self.key("ready"), self.key("hand", self.me)
+        # Known (and leased) before holding anything, so what it holds can always be found.
+        await self._retrying(self._renew)
+        await self._retrying(self.reclaim)
         while True:
             await slots.acquire()
             try:
-                chat = await self.redis.brpoplpush(ready, hand, timeout=WAKE_SECONDS)
+                chat = await self.redis.brpoplpush(ready, hand, timeout=self.wake)
             except (RedisError, OSError) as exc:
                 slots.release()
                 log.warning("cannot take updates from Redis (%s); trying again", exc)
@@ -232,16 +240,19 @@ class Inbox:
                 log.warning("Redis did not answer (%s); trying again", exc)
                 await asyncio.sleep(RETRY_SECONDS)
 
+    async def _renew(self) -> None:
+        await self.redis.set(self.key("alive", self.me), "1", px=int(self.lease * 1000))
+        await self.redis.sadd(self.key("consumers"), self.me)
+
     async def _keep_alive(self) -> None:
         """Renew this consumer's lease; give back the chats of consumers whose lease lapsed."""
         while True:
+            await asyncio.sleep(self.lease / 3)
             try:
-                await self.redis.set(self.key("alive", self.me), "1", ex=int(self.lease) or 1)
-                await self.redis.sadd(self.key("consumers"), self.me)
+                await self._renew()
                 await self.reclaim()
             except (RedisError, OSError):
                 log.debug("lease not renewed this time", exc_info=True)
-            await asyncio.sleep(self.lease / 3)
 
     async def reclaim(self) -> int:
         """Chats held by consumers that stopped renewing their lease go back to `ready`."""

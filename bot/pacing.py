@@ -4,7 +4,8 @@ bounds. Plain Python over Redis, used by a session middleware (bot/app.py).
 Limits (../shared/TELEGRAM.md): about 1 message a second to one chat (short bursts are
 tolerated), 20 a minute to one group, about 30 a second in all. Each is a GCRA ledger in
 Redis (`pace:<scope>`: the theoretical arrival time of the next message): a send books
-its instant in every ledger it falls under and sleeps until the latest. Nobody polls.
+its instant in every ledger it falls under (one Lua call) and sleeps until the latest.
+Nobody polls.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
-
-from bot.transactions import optimistic
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +39,27 @@ BACKOFF = (0.5, 1.0, 2.0)  # after a 5xx or a network failure
 own_retries: ContextVar[bool] = ContextVar("own_retries", default=False)
 
 
+# GCRA over each ledger, in one step: a message may go once now >= tat - (burst - 1) *
+# interval, and each one moves tat (the ledger's value) on by the interval. A ledger that
+# would make it wait more than MAX_WAIT is left as it is. Returns the longest wait.
+_BOOK = """
+local now, count, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local longest = 0
+for i, key in ipairs(KEYS) do
+  local interval, burst = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
+  local wait = math.max(now, tat - (burst - 1) * interval) - now
+  if wait <= max_wait then
+    local next_tat = tat + count * interval
+    redis.call('SET', key, string.format('%.6f', next_tat),
+               'PX', math.floor((next_tat - now) * 1000) + 1000)
+    longest = math.max(longest, wait)
+  end
+end
+return string.format('%.6f', longest)
+"""
+
+
 class Pacer:
     def __init__(self, redis: Redis, prefix: str, *, rate: float,
                  clock: Callable[[], float] = time.time,
@@ -48,44 +67,29 @@ class Pacer:
         self.redis, self.prefix = redis, prefix
         self.overall = Limit(1.0 / rate, max(int(rate), 1))
         self.clock, self.sleep = clock, sleep
+        self._book = redis.register_script(_BOOK)
 
-    async def book(self, scope: str, limit: Limit, count: int = 1) -> float:
-        """Book `count` messages in the ledger of `scope`; seconds to wait before sending."""
-        key = f"{self.prefix}:pace:{scope}"
-
-        async def reserve(pipe: Pipeline) -> float:
-            now = self.clock()
-            raw = await pipe.get(key)
-            tat = max(float(raw) if raw else now, now)
-            # GCRA: a message may go once now >= tat - (burst - 1) * interval, and each
-            # one moves tat on by the interval.
-            start = max(now, tat - (limit.burst - 1) * limit.interval)
-            wait = start - now
-            if wait > MAX_WAIT:
-                await pipe.unwatch()
-                return 0.0
-            new_tat = tat + count * limit.interval
-            pipe.multi()
-            pipe.set(key, repr(new_tat), px=max(int((new_tat - now) * 1000) + 1000, 1))
-            await pipe.execute()
-            return wait
-
-        return await optimistic(self.redis, [key], reserve)
+    async def book(self, ledgers: list[tuple[str, Limit]], count: int = 1) -> float:
+        """Book `count` messages in every ledger at once; seconds to wait before sending."""
+        keys = [f"{self.prefix}:pace:{scope}" for scope, _ in ledgers]
+        args: list[float] = [self.clock(), count, MAX_WAIT]
+        for _, limit in ledgers:
+            args += [limit.interval, limit.burst]
+        return float(await self._book(keys=keys, args=args))
 
     async def before_send(self, chat_id: int | str | None, count: int = 1) -> float:
         """Wait for the chat's and the shop's ledgers; returns the seconds waited.
 
         Without Redis the message goes unpaced: an apology during an outage matters more
         than the pace, and Telegram's 429 still guards the limits."""
+        ledgers = [("all", self.overall)]
+        if isinstance(chat_id, int):
+            ledgers.append((f"chat:{chat_id}", PER_CHAT if chat_id > 0 else PER_GROUP))
         try:
-            waits = [await self.book("all", self.overall, count)]
-            if isinstance(chat_id, int):
-                limit = PER_CHAT if chat_id > 0 else PER_GROUP
-                waits.append(await self.book(f"chat:{chat_id}", limit, count))
+            wait = await self.book(ledgers, count)
         except (RedisError, OSError):
             log.debug("sending unpaced: Redis does not answer", exc_info=True)
             return 0.0
-        wait = max(waits)
         if wait > 0:
             await self.sleep(wait)
         return wait

@@ -1,0 +1,320 @@
+"""Updates are never lost and never taken twice; one chat's in order, chats in parallel,
+across processes; nothing polls a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.app import create_app
+from bot.bot_api_emulator import FakeBotAPI
+from bot.inbox import CONCURRENCY, Inbox, chat_key
+from bot.storage import Store
+from tests.conftest import TOKEN, FakeClock, Harness, redis_url, settings_for
+from tests.test_running import free_port, shopbot_env
+
+SECRET = "inbox-test-secret"
+
+
+def message(update_id: int, chat: int, text: str) -> dict:
+    return {"update_id": update_id,
+            "message": {"message_id": update_id, "date": 1, "text": text,
+                        "chat": {"id": chat, "type": "private"},
+                        "from": {"id": chat, "is_bot": False, "first_name": "A"}}}
+
+
+async def until(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds * 20)):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def test_updates_are_ordered_by_chat_and_forum_topic() -> None:
+    assert chat_key(message(1, 42, "hi")) == "42"
+    topic = {"update_id": 2, "message": {"chat": {"id": -100}, "message_thread_id": 7,
+                                         "is_topic_message": True, "from": {"id": 5}}}
+    assert chat_key(topic) == "-100:7"
+    press = {"update_id": 3, "callback_query": {"id": "q", "from": {"id": 42},
+                                                "message": {"chat": {"id": 42}}}}
+    assert chat_key(press) == "42"
+    inline = {"update_id": 4, "inline_query": {"id": "i", "from": {"id": 9}, "query": ""}}
+    assert chat_key(inline) == "u9"
+    assert chat_key({"update_id": 5}) == "-"
+
+
+async def test_two_processes_keep_each_chat_in_order_and_share_the_chats(
+        redis: Redis, prefix: str) -> None:
+    clients = [Redis.from_url(redis_url()) for _ in range(2)]
+    inboxes = [Inbox(client, prefix, concurrency=8) for client in clients]
+    seen: dict[int, list[int]] = defaultdict(list)
+    by_consumer: dict[str, int] = defaultdict(int)
+    busy: set[int] = set()
+    overlaps: list[int] = []
+    most_at_once = 0
+    rng = random.Random(7)
+
+    def handler(inbox: Inbox):  # type: ignore[no-untyped-def]
+        async def handle(update: dict) -> None:
+            nonlocal most_at_once
+            chat = update["message"]["chat"]["id"]
+            if chat in busy:
+                overlaps.append(chat)
+            busy.add(chat)
+            most_at_once = max(most_at_once, len(busy))
+            await asyncio.sleep(rng.random() / 100)
+            seen[chat].append(int(update["message"]["text"]))
+            by_consumer[inbox.me] += 1
+            busy.discard(chat)
+        return handle
+
+    for inbox in inboxes:
+        inbox.start(handler(inbox))
+    try:
+        update_id = 0
+        for n in range(15):
+            for chat in range(1, 21):
+                update_id += 1
+                assert await inboxes[update_id % 2].put(message(update_id, chat, str(n)))
+        # Telegram sending one again (a lost 200) changes nothing.
+        assert not await inboxes[0].put(message(1, 1, "0"))
+
+        async def all_done() -> bool:
+            return sum(map(len, seen.values())) == 300
+        await until(all_done, 30, "300 updates handled")
+        assert {chat: order for chat, order in seen.items()} == \
+            {chat: list(range(15)) for chat in range(1, 21)}
+        assert overlaps == []  # never two updates of one chat at once
+        assert most_at_once > 1  # different chats in parallel
+        assert all(by_consumer[inbox.me] > 0 for inbox in inboxes)
+        assert await inboxes[0].state(1) == "handled"
+        assert await inboxes[0].state(300) == "handled"
+        assert await redis.llen(f"{prefix}:in:ready") == 0
+    finally:
+        for inbox, client in zip(inboxes, clients, strict=True):
+            await inbox.stop()
+            await client.aclose()
+
+
+async def test_waiting_for_updates_polls_nothing(redis: Redis, prefix: str) -> None:
+    """Idle consumers block in Redis; a lock-polling design would send ~10 commands a second
+    per waiter. (Redis counts every command it serves, so this is what Redis saw.)"""
+    inboxes = [Inbox(Redis.from_url(redis_url()), prefix) for _ in range(2)]
+    handled = asyncio.Event()
+
+    async def handle(update: dict) -> None:
+        handled.set()
+
+    for inbox in inboxes:
+        inbox.start(handle)
+    try:
+        await asyncio.sleep(0.5)  # both started and renewed their lease
+        before = (await redis.info("stats"))["total_commands_processed"]
+        await asyncio.sleep(2)
+        after = (await redis.info("stats"))["total_commands_processed"]
+        assert after - before <= 4  # the INFO calls themselves, and at most a wake-up each
+        await inboxes[0].put(message(1, 5, "hi"))
+        await asyncio.wait_for(handled.wait(), 5)
+    finally:
+        for inbox in inboxes:
+            await inbox.stop()
+            await inbox.redis.aclose()
+
+
+async def test_a_dead_consumers_chats_are_taken_back(redis: Redis, prefix: str) -> None:
+    dead = Inbox(Redis.from_url(redis_url()), prefix, lease=1, wake=0.5)
+    stuck = asyncio.Event()
+
+    async def hang(update: dict) -> None:
+        stuck.set()
+        await asyncio.Event().wait()
+
+    dead.start(hang)
+    await dead.put(message(1, 77, "first"))
+    await dead.put(message(2, 77, "second"))
+    await asyncio.wait_for(stuck.wait(), 5)
+    # The process dies mid-update: nothing of it runs any more, nothing is given back.
+    for task in [*dead._serving, *dead._tasks]:
+        task.cancel()
+    await dead.redis.aclose()
+
+    got: list[str] = []
+    alive = Inbox(Redis.from_url(redis_url()), prefix, lease=1, wake=0.5)
+
+    async def handle(update: dict) -> None:
+        got.append(update["message"]["text"])
+
+    alive.start(handle)
+    try:
+        async def both() -> bool:
+            return len(got) == 2
+        await until(both, 10, "the dead consumer's chat handled by the live one")
+        assert got == ["first", "second"]  # interrupted: handled again, and in order
+        assert await alive.state(2) == "handled"
+
+        async def forgotten() -> bool:  # once found holding nothing
+            return await redis.smembers(f"{prefix}:in:consumers") == {alive.me.encode()}
+        await until(forgotten, 5, "the dead consumer forgotten")
+    finally:
+        await alive.stop()
+        await alive.redis.aclose()
+
+
+async def test_the_webhook_answers_200_once_queued_and_takes_a_repeat_once(
+        api: FakeBotAPI, prefix: str, tmp_path: Path) -> None:
+    port = free_port()
+    bot = await start_shopbot(api, prefix, port, tmp_path)
+    url = f"http://127.0.0.1:{port}/hook"
+    try:
+        shopper = api.new_shopper(first_name="Ann")
+        update = api.message_update(shopper, "hello")
+        async with aiohttp.ClientSession() as http:
+            for body, status in ((b"{not json", 400), (b'{"no": "id"}', 400)):
+                async with http.post(url, data=body, headers={
+                        "X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                    assert response.status == status
+            for _ in range(2):  # Telegram retries when a 200 was lost on the way
+                async with http.post(url, json=update, headers={
+                        "X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                    assert response.status == 200
+        await api.wait_for(lambda c: c.chat_id == shopper.id, timeout=15)
+        await asyncio.sleep(1)
+        greetings = [c for c in api.sent_to(shopper.id) if "Ann" in c.params.get("text", "")]
+        assert len(greetings) == 1
+    finally:
+        bot.terminate()
+        await bot.wait()
+
+
+async def start_shopbot(api: FakeBotAPI, prefix: str, port: int,
+                        cwd: Path) -> asyncio.subprocess.Process:
+    env = shopbot_env(
+        BOT_TOKEN=TOKEN, TELEGRAM_API_SERVER=api.url, REDIS_URL=redis_url(),
+        REDIS_PREFIX=prefix, WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        WEBHOOK_SECRET=SECRET, HOST="127.0.0.1", PORT=str(port),
+        # Telegram's 30 messages a second would make this test wait, not prove more.
+        BROADCAST_RATE="1000", PAID_BROADCAST="true")
+    with (cwd / "shopbot.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=cwd,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log)
+
+    async def listening() -> bool:
+        assert process.returncode is None, (cwd / "shopbot.log").read_text()
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+    await until(listening, 60, f"shopbot listening on port {port}")
+    return process
+
+
+async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
+        api: FakeBotAPI, redis: Redis, prefix: str, tmp_path: Path) -> None:
+    port = free_port()
+    bot = await start_shopbot(api, prefix, port, tmp_path)
+    shoppers = [api.new_shopper() for _ in range(200)]
+    updates = [api.message_update(shopper, f"do you have linen shirts? ({n})")
+               for n in range(5) for shopper in shoppers]
+    ids = [update["update_id"] for update in updates]
+    states = [f"{prefix}:in:seen:{update_id}" for update_id in ids]
+
+    async def handled() -> int:
+        return sum(state == b"2" for state in await redis.mget(states))
+
+    try:
+        posted = asyncio.Semaphore(50)
+        async with aiohttp.ClientSession() as http:
+            async def post(update: dict) -> int:
+                async with posted, http.post(
+                        f"http://127.0.0.1:{port}/hook", json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                    return response.status
+            statuses = await asyncio.gather(*(post(update) for update in updates))
+        assert set(statuses) == {200}  # every one acknowledged: Telegram would not resend
+
+        async def some() -> bool:
+            return await handled() >= 100
+        await until(some, 60, "100 updates handled")
+        bot.send_signal(signal.SIGKILL)
+        await bot.wait()
+        at_kill = await handled()
+        assert at_kill < 1000  # killed with updates still in flight
+        # What the dead process held: the update at the head of each chat in its hands.
+        in_hand: set[int] = set()
+        for consumer in await redis.smembers(f"{prefix}:in:consumers"):
+            for chat in await redis.lrange(f"{prefix}:in:hand:{consumer.decode()}", 0, -1):
+                head = await redis.lindex(f"{prefix}:in:q:{chat.decode()}", 0)
+                if head is not None:
+                    in_hand.add(json.loads(head)["u"]["update_id"])
+        assert len(in_hand) <= CONCURRENCY
+
+        bot = await start_shopbot(api, prefix, port, tmp_path)
+
+        async def all_handled() -> bool:
+            return await handled() == 1000
+        await until(all_handled, 120, "all 1,000 updates handled after the restart")
+    finally:
+        bot.terminate()
+        await bot.wait()
+
+    store = Store(redis, prefix)
+    repeated = []
+    for shopper in shoppers:
+        said = [line.text for line in await store.history(shopper.id) if line.who == "customer"]
+        mine = [u for u in updates if u["message"]["from"]["id"] == shopper.id]
+        expected = []
+        for update in mine:
+            expected.append(update["message"]["text"])
+            if update["update_id"] in in_hand and said.count(update["message"]["text"]) == 2:
+                expected.append(update["message"]["text"])  # it was being handled at the kill
+                repeated.append(update["update_id"])
+        assert said == expected, shopper.id
+    print(f"{at_kill} handled before SIGKILL, {len(in_hand)} in hand, "
+          f"{len(repeated)} of those handled again")
+
+
+async def test_polling_confirms_a_batch_only_once_it_is_handled(
+        api: FakeBotAPI, prefix: str) -> None:
+    app = create_app(settings_for(api, prefix), clock=FakeClock(), rng=random.Random(1))
+    release = asyncio.Event()
+    handling = asyncio.Event()
+    handle = app.handle
+
+    async def slow(update: dict) -> None:
+        handling.set()
+        await release.wait()
+        await handle(update)
+
+    app.handle = slow  # type: ignore[method-assign]
+    bot = Harness(app, api)
+    await bot.start()
+    try:
+        ann = api.new_shopper(first_name="Ann")
+        update_id = api.push_update(api.message_update(ann, "hello"))
+        await asyncio.wait_for(handling.wait(), 10)
+        await asyncio.sleep(0.5)  # time enough for a poll that should not happen
+
+        def polls() -> list[int]:
+            return [int(c.params.get("offset") or 0) for c in api.calls
+                    if c.method == "getUpdates"]
+        assert max(polls()) <= update_id  # not confirmed while in hand
+        release.set()
+        await api.wait_for(lambda c: c.chat_id == ann.id, timeout=10)
+        await api.wait_for(lambda c: c.method == "getUpdates"
+                           and int(c.params.get("offset") or 0) == update_id + 1, timeout=10)
+        assert await app.inbox.state(update_id) == "handled"
+    finally:
+        release.set()
+        await bot.stop()
