@@ -48,6 +48,7 @@ from aiogram.types import BotCommand, ErrorEvent, TelegramObject, Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
+from pydantic import TypeAdapter
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
@@ -61,7 +62,7 @@ from bot.courier import Courier
 from bot.flood import FloodGuard
 from bot.followups import Followups
 from bot.i18n import load_catalogues
-from bot.inbox import Inbox
+from bot.inbox import Handling, Inbox, handling
 from bot.languages import from_telegram
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
@@ -463,6 +464,8 @@ def create_app(
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     metrics = Metrics()
+    inbox = Inbox(redis, prefix)
+    bot.session.middleware(SendOnce(inbox))
     bot.session.middleware(ForgiveLateAnswers())
     bot.session.middleware(PaceAndRetry(Pacer(redis, f"{prefix}:out", sleep=sleep,
                                               rate=max(30.0, settings.broadcast_rate))))
@@ -509,7 +512,7 @@ def create_app(
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
-              order_desk, followups, Inbox(redis, prefix), metrics)
+              order_desk, followups, inbox, metrics)
     dispatcher["reload_shop"] = app.reload_shop
     return app
 
@@ -576,6 +579,38 @@ class PaceAndRetry(BaseRequestMiddleware):
                     raise  # only a connection never made is surely not a message sent
                 await self.sleep(pacing.BACKOFF[attempt])
         raise AssertionError("unreachable")
+
+
+class SendOnce(BaseRequestMiddleware):
+    """What an update's sends returned is recorded while it is in hand. If its process dies
+    and the update is handled again, a send the first try made (same method, same chat, same
+    place in the order) is answered from the record: the shopper does not get it twice."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        now: Handling | None = handling.get()
+        name = type(method).__name__
+        if now is None or name not in _SENDS:
+            return await make_request(bot, method)
+        returns = TypeAdapter(method.__returning__)
+        chat_id = getattr(method, "chat_id", None)
+        position, now.sends = now.sends, now.sends + 1
+        if position < len(now.earlier):
+            earlier = now.earlier[position]
+            if earlier["method"] == name and earlier["chat"] == chat_id:
+                log.info("%s to %s was sent before the process stopped: not sent again",
+                         name, chat_id)
+                return returns.validate_python(earlier["result"], context={"bot": bot})
+        result = await make_request(bot, method)
+        try:
+            sent = returns.dump_python(result, mode="json", by_alias=True, exclude_unset=True)
+            await self.inbox.record(now, {"method": name, "chat": chat_id, "result": sent})
+        except (RedisError, OSError):
+            log.debug("send not recorded", exc_info=True)
+        return result
 
 
 class ForgiveLateAnswers(BaseRequestMiddleware):

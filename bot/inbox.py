@@ -17,11 +17,13 @@ Keys, under `<prefix>:in:`
   alive:<consumer>   the consumer's lease, renewed a few times per lease
   consumers          consumers that may hold chats
   batch:<id>         how many updates of a polled batch are still unhandled
+  out:<update_id>    while an update is in hand: "begun" for each attempt, then what each
+                     of its sends returned, in order
 
 A chat whose queue is not empty is always in exactly one place: `ready` or one `hand:`.
 A consumer killed while handling leaves that update at the head of its chat's queue: it is
-handled again once the lease lapses (at least once), which is the one case of a second
-handling; everything else is exactly once.
+handled again once the lease lapses. That second attempt knows (`handling`) what the first
+one sent, and a send it repeats is answered from the record instead of going to Telegram.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -49,6 +53,21 @@ WAKE_SECONDS = 5.0
 RETRY_SECONDS = 1.0  # while Redis does not answer
 CONCURRENCY = 32  # chats handled at once by one process
 
+
+
+@dataclass
+class Handling:
+    """The update being handled, as far as its sends are concerned."""
+
+    update_id: int
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # an interrupted try's sends
+    again: bool = False  # an earlier try began (and was interrupted)
+    sends: int = 0  # sends made, or found made, so far
+
+
+handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+# A payload is "<update_id> <envelope JSON>": the scripts read the id without a JSON parser.
 # One update in: queued unless its id was seen; its chat becomes ready if it was idle.
 _PUT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
@@ -69,10 +88,28 @@ if KEYS[4] and redis.call('DECR', KEYS[4]) <= 0 then
   redis.call('RPUSH', KEYS[5], '1')
   redis.call('EXPIRE', KEYS[5], 3600)
 end
+redis.call('DEL', ARGV[4] .. string.match(ARGV[2], '^%d+'))
 local following = redis.call('LINDEX', KEYS[1], 0)
-if following then return following end
+if following then
+  local out = ARGV[4] .. string.match(following, '^%d+')
+  redis.call('RPUSH', out, 'begun')
+  redis.call('EXPIRE', out, ARGV[3])
+  return following
+end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 return false
+"""
+
+# The first update of a chat just taken: it, and what earlier tries of it left (a chat is
+# only ever interrupted at its head).
+_TAKE = """
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then return false end
+local out = ARGV[1] .. string.match(head, '^%d+')
+local earlier = redis.call('LRANGE', out, 0, -1)
+redis.call('RPUSH', out, 'begun')
+redis.call('EXPIRE', out, ARGV[2])
+return {head, earlier}
 """
 
 # A held chat let go unfinished (shutdown, or a dead consumer's): first in line again.
@@ -124,6 +161,7 @@ class Inbox:
         self._done = redis.register_script(_DONE)
         self._release = redis.register_script(_RELEASE)
         self._reclaim = redis.register_script(_RECLAIM)
+        self._take = redis.register_script(_TAKE)
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._serving: list[asyncio.Task[None]] = []
@@ -141,7 +179,8 @@ class Inbox:
             keys.append(self.key("batch", batch))
         envelope = json.dumps({"b": batch, "u": update}, ensure_ascii=False,
                               separators=(",", ":"))
-        return bool(await self._put(keys=keys, args=[envelope, chat, SEEN_SECONDS]))
+        return bool(await self._put(keys=keys, args=[f"{update_id} {envelope}", chat,
+                                                     SEEN_SECONDS]))
 
     async def wait_batch(self, batch: str, seconds: float) -> bool:
         """Block until every update queued with `batch` is handled (or `seconds` pass)."""
@@ -206,26 +245,44 @@ class Inbox:
 
     async def _work(self, chat: str, handle: Handle) -> None:
         """Handle a held chat's updates in order until its queue is empty."""
-        payload = await self._retrying(lambda: self.redis.lindex(self.key("q", chat), 0))
-        if payload is None:  # nothing queued after all (Redis lost it): let the chat go
+        out = self.key("out", "")
+        taken = await self._retrying(
+            lambda: self._take(keys=[self.key("q", chat)], args=[out, SEEN_SECONDS]))
+        if not taken:  # nothing queued after all (Redis lost it): let the chat go
             await self._retrying(lambda: self._let_go(chat))
             return
+        payload, earlier = taken
         while payload is not None:
-            envelope = json.loads(payload)
-            update, batch = envelope["u"], envelope["b"]
+            update_id, envelope = payload.split(b" ", 1)
+            data = json.loads(envelope)
+            update, batch = data["u"], data["b"]
+            now = Handling(int(update_id), [json.loads(sent) for sent in earlier
+                                            if sent != b"begun"], bool(earlier))
+            if now.again:
+                log.warning("update %s is handled again: its process stopped while handling "
+                            "it (%s send(s) made then)", now.update_id, len(now.earlier))
+            token = handling.set(now)
             try:
                 await handle(update)
             except Exception:  # handled as far as it goes: a retry would fail the same way
                 log.exception("update %s could not be handled", update.get("update_id"))
+            finally:
+                handling.reset(token)
             keys = [self.key("q", chat), self.key("hand", self.me),
-                    self.key("seen", update["update_id"])]
+                    self.key("seen", now.update_id)]
             if batch is not None:
                 keys += [self.key("batch", batch), self.key("batch", batch, "done")]
             payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
-                keys=keys, args=[chat, handled, SEEN_SECONDS]))
+                keys=keys, args=[chat, handled, SEEN_SECONDS, out]))
+            earlier = []
             if payload is not None and self._stopping.is_set():
                 await self._let_go(chat)
                 return
+
+    async def record(self, now: Handling, sent: dict[str, Any]) -> None:
+        """What a send of the update in hand returned, for a second try to find."""
+        await self.redis.rpush(self.key("out", now.update_id),
+                               json.dumps(sent, ensure_ascii=False, separators=(",", ":")))
 
     async def _let_go(self, chat: str) -> None:
         await self._release(keys=[self.key("q", chat), self.key("hand", self.me),

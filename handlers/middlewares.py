@@ -9,6 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, User
 
 from bot.conversation import Assistant
+from bot.inbox import handling
 from bot.staff_desk import describe
 
 
@@ -32,6 +33,11 @@ class CustomerMiddleware(BaseMiddleware):
             now=assistant.clock(),
         )
         if isinstance(event, Message):
-            # For the staff's card: what the customer said, whoever answers it.
-            await assistant.store.remember(user.id, "customer", describe(event), assistant.clock())
+            # For the staff's card: what the customer said, whoever answers it; once, even
+            # when the update is handled a second time after its process stopped.
+            said = describe(event)
+            now = handling.get()
+            history = await assistant.store.history(user.id, 10) if now and now.again else []
+            if said not in [line.text for line in history if line.who == "customer"][-1:]:
+                await assistant.store.remember(user.id, "customer", said, assistant.clock())
         return await handler(event, data)
