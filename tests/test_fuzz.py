@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.bot_api_emulator import FakeBotAPI
+from bot.inbox import chat_key
 from tests.conftest import Harness
 
 STAFF = -1001234567890
@@ -207,6 +208,7 @@ async def test_ten_thousand_generated_updates(fuzzed: Harness, api: FakeBotAPI,
     dispatcher, bot = fuzzed.app.dispatcher, fuzzed.app.bot
     for update in drawn:
         as_telegram_has_it(api, update)
+        assert isinstance(chat_key(update), str)  # what the inbox orders it by
         try:
             await dispatcher.feed_raw_update(bot, update)
         except Exception as exc:
