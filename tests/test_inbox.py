@@ -203,7 +203,8 @@ async def test_the_webhook_answers_200_once_queued_and_takes_a_repeat_once(
         assert len(greetings) == 1
     finally:
         bot.terminate()
-        await bot.wait()
+        assert await bot.wait() == 0  # SIGTERM: a clean stop
+    assert "Traceback" not in (tmp_path / "shopbot.log").read_text()
 
 
 async def start_shopbot(api: FakeBotAPI, prefix: str, port: int,
