@@ -228,7 +228,12 @@ async def start_shopbot(api: FakeBotAPI, prefix: str, port: int,
             return False
         writer.close()
         return True
-    await until(listening, 60, f"shopbot listening on port {port}")
+    try:
+        await until(listening, 60, f"shopbot listening on port {port}")
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+        raise
     return process
 
 
