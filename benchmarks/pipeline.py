@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import hashlib
 import json
 import math
 import os
@@ -198,7 +199,6 @@ class Replies:
     def __init__(self, bot_id: int) -> None:
         self.bot_id = bot_id
         self.waiting: dict[int, asyncio.Future[float]] = {}
-        self.more = 0  # replies after the first (a greeting, then the answer)
 
     def expect(self, chat_id: int) -> asyncio.Future[float]:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
@@ -212,10 +212,8 @@ class Replies:
         if event != "message" or payload.get("from", {}).get("id") != self.bot_id:
             return  # edits, keyboards, or a shopper's own message being made
         now = time.perf_counter()
-        future = self.waiting.pop(payload["chat"]["id"], None)
-        if future is None:
-            self.more += 1
-        elif not future.done():
+        future = self.waiting.pop(payload["chat"]["id"], None)  # later replies find none
+        if future is not None and not future.done():
             future.set_result(now)
 
 
@@ -263,18 +261,19 @@ class Load:
                  replies: Replies, script: Script) -> None:
         self.api, self.http, self.webhook = api, http, webhook
         self.replies, self.script = replies, script
-        self.refused = 0  # POSTs not answered 200
+        self.refused = 0  # POSTs not answered 200, or not answered at all
 
     def update(self, shopper: Shopper, text: str) -> bytes:
         return json.dumps(self.api.message_update(shopper, text)).encode()
 
     async def post(self, chat_id: int, body: bytes) -> Sent | None:
         sent = Sent(time.perf_counter(), self.replies.expect(chat_id))
-        async with self.http.post(self.webhook.url, data=body,
-                                  headers=self.webhook.headers) as response:
-            await response.read()
-            if response.status == 200:
-                return sent
+        with contextlib.suppress(aiohttp.ClientError):
+            async with self.http.post(self.webhook.url, data=body,
+                                      headers=self.webhook.headers) as response:
+                await response.read()
+                if response.status == 200:
+                    return sent
         self.refused += 1
         self.replies.forget(chat_id)
         return None
@@ -339,11 +338,32 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> float:
+    """CPU seconds every process on the machine has used so far (from /proc/stat)."""
+    try:
+        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 async def usage(pid: int, redis: Redis) -> dict[str, float]:
     cpu, stats = await redis.info("cpu"), await redis.info("stats")
     return {"bot": process_cpu(pid), "harness": time.process_time(),
             "redis": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
-            "commands": float(stats["total_commands_processed"]), "wall": time.perf_counter()}
+            "commands": float(stats["total_commands_processed"]), "machine": machine_cpu(),
+            "wall": time.perf_counter()}
+
+
+def code_fingerprint() -> str:
+    """A digest of the code under test, to notice it changing in the middle of a run."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for folder in ("bot", "handlers", "templates", "locales"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".j2", ".po", ".yaml"):
+                digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 async def counters(http: aiohttp.ClientSession, port: int) -> dict[str, float]:
@@ -416,9 +436,11 @@ async def measure(subject: Subject, round_no: int, args: argparse.Namespace, red
                   "failed Bot API calls": sum(1 for c in api.calls if not c.ok)}
     spent = {k: after[k] - before[k] for k in before}
     answered = max(burst.answered, 1)
+    ours = spent["bot"] + spent["harness"] + spent["redis"]
     cost = {"bot": spent["bot"] * 1000 / answered, "redis": spent["redis"] * 1000 / answered,
             "commands": spent["commands"] / answered,
-            "harness": spent["harness"] / spent["wall"] * 100 if spent["wall"] else 0.0}
+            "harness": spent["harness"] / spent["wall"] * 100,
+            "others": max(spent["machine"] - ours, 0.0) / spent["wall"] * 100}
     return Run(subject.name, round_no, burst, chats, cost, notes)
 
 
@@ -433,7 +455,8 @@ ROWS: tuple[tuple[str, Callable[[Run], float], str], ...] = (
     # The whole server's figures: anyone else using this Redis meanwhile is counted too.
     ("Redis commands per update", lambda r: r.cost["commands"], "{:.1f}"),
     ("Redis CPU per update (ms)", lambda r: r.cost["redis"], "{:.2f}"),
-    ("load generator + fake API CPU (%)", lambda r: r.cost["harness"], "{:.0f}"),
+    ("load generator + fake API CPU (% of a core)", lambda r: r.cost["harness"], "{:.0f}"),
+    ("other processes' CPU (% of a core)", lambda r: r.cost["others"], "{:.0f}"),
 )
 
 
@@ -470,6 +493,8 @@ async def main(args: argparse.Namespace) -> int:
     script = Script(load_shop(shop_file()))
     redis = Redis.from_url(redis_url)
     runs: list[Run] = []
+    code = code_fingerprint()
+    print(f"code under test: {code} (a digest of bot/, handlers/, templates/, locales/)")
     try:
         await redis.ping()
         with tempfile.TemporaryDirectory(prefix="shopbot-pipeline-") as workdir:
@@ -483,6 +508,10 @@ async def main(args: argparse.Namespace) -> int:
         print(f"\n{args.shoppers} shoppers for throughput; {args.chats} chats for "
               f"{args.seconds:g} s for latency; medians of {args.rounds} round(s)\n")
         print(table(runs))
+        if code_fingerprint() != code:
+            print("\nWARNING: the code under test changed during the run; the rounds did not "
+                  "all run the same code", file=sys.stderr)
+            return 3
         return 0
     except SubjectFailed as exc:
         print(f"pipeline: {exc}", file=sys.stderr)
