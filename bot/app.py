@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import hmac
 import logging
 import random
@@ -422,6 +424,8 @@ class App:
             await self.close()
 
     async def run(self) -> None:
+        # What start-up built lives as long as the process: the collector need not walk it.
+        gc.freeze()
         try:
             if self.settings.webhook_url:
                 await self.run_webhook()
@@ -595,7 +599,7 @@ class SendOnce(BaseRequestMiddleware):
         name = type(method).__name__
         if now is None or name not in _SENDS:
             return await make_request(bot, method)
-        returns = TypeAdapter(method.__returning__)
+        returns = _adapter(method.__returning__)
         chat_id = getattr(method, "chat_id", None)
         position, now.sends = now.sends, now.sends + 1
         if position < len(now.earlier):
@@ -611,6 +615,11 @@ class SendOnce(BaseRequestMiddleware):
         except (RedisError, OSError):
             log.debug("send not recorded", exc_info=True)
         return result
+
+
+@functools.cache
+def _adapter(returning: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(returning)  # building one is costly: once per result type
 
 
 class ForgiveLateAnswers(BaseRequestMiddleware):

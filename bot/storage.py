@@ -239,10 +239,13 @@ class Store:
             pipe.rpush(key, line)
             pipe.ltrim(key, -HISTORY, -1)
             pipe.expire(key, max(keep, 1))  # a silent customer's history goes as a whole
-            pipe.lrange(key, 0, -1)
-            *_, lines = await pipe.execute()
+            pipe.lindex(key, 0)
+            *_, oldest = await pipe.execute()
         cutoff = (now - self.history_retention).timestamp()
-        for stale in (item for item in lines if json.loads(item)["at"] < cutoff):
+        if oldest is None or json.loads(oldest)["at"] >= cutoff:
+            return  # lines are in time order: nothing is past retention
+        for stale in (item for item in await self.redis.lrange(key, 0, -1)
+                      if json.loads(item)["at"] < cutoff):
             await self.redis.lrem(key, 1, stale)
 
     async def history(self, user_id: int, last: int = HISTORY) -> list[Said]:

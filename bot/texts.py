@@ -53,6 +53,7 @@ class Texts:
                                  for name in ("money", "time", "day", "weekday")})
         self._default_lang = default_lang
         self.env.filters["local"] = self._local
+        self._buttons: dict[Lang, Any] = {}
 
     def use_shop(self, currency: str, default_lang: Lang) -> None:
         """Prices and fallbacks of a reloaded shop file."""
@@ -66,7 +67,10 @@ class Texts:
 
     def label(self, macro: str, lang: Lang, /, **context: Any) -> str:
         """A button label: the macro `macro` of `templates/buttons.j2`."""
-        module = self.env.get_template("buttons.j2").make_module({"lang": lang})
+        module = self._buttons.get(lang)
+        if module is None:  # built once per language: building it is most of a label's cost
+            module = self._buttons[lang] = self.env.get_template("buttons.j2").make_module(
+                {"lang": lang})
         # Telegram shows button text as it is: "&amp;" would be read literally.
         return plain(str(getattr(module, macro)(**context))).strip()
 
