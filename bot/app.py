@@ -425,7 +425,10 @@ class App:
 
     async def run(self) -> None:
         # What start-up built lives as long as the process: the collector need not walk it.
+        # And young objects are collected less often: each update makes thousands (pydantic
+        # models, coroutines), and a full collection of a big heap stalls every chat.
         gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         try:
             if self.settings.webhook_url:
                 await self.run_webhook()
