@@ -52,6 +52,7 @@ LEASE_SECONDS = 15.0  # a consumer silent this long is taken for dead
 WAKE_SECONDS = 5.0
 RETRY_SECONDS = 1.0  # while Redis does not answer
 CONCURRENCY = 32  # chats handled at once by one process
+TRIES = 3  # an update whose process died this many times while handling it is set aside
 
 
 
@@ -258,12 +259,18 @@ class Inbox:
             update, batch = data["u"], data["b"]
             now = Handling(int(update_id), [json.loads(sent) for sent in earlier
                                             if sent != b"begun"], bool(earlier))
-            if now.again:
+            tries = earlier.count(b"begun")
+            if tries:
                 log.warning("update %s is handled again: its process stopped while handling "
                             "it (%s send(s) made then)", now.update_id, len(now.earlier))
             token = handling.set(now)
             try:
-                await handle(update)
+                if tries >= TRIES:
+                    # Perhaps it is what kills the process: the chat must not wait on it forever.
+                    log.error("update %s set aside unhandled: %s processes stopped while "
+                              "handling it: %s", now.update_id, tries, envelope[:2000])
+                else:
+                    await handle(update)
             except Exception:  # handled as far as it goes: a retry would fail the same way
                 log.exception("update %s could not be handled", update.get("update_id"))
             finally:

@@ -11,11 +11,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import aiohttp
+import pytest
 from redis.asyncio import Redis
 
 from bot.app import create_app
 from bot.bot_api_emulator import FakeBotAPI
-from bot.inbox import CONCURRENCY, Inbox, chat_key
+from bot.inbox import CONCURRENCY, TRIES, Inbox, chat_key
 from bot.storage import Store
 from tests.conftest import TOKEN, FakeClock, Harness, redis_url, settings_for
 from tests.test_running import free_port, shopbot_env
@@ -333,3 +334,28 @@ async def test_polling_confirms_a_batch_only_once_it_is_handled(
     finally:
         release.set()
         await bot.stop()
+
+
+async def test_an_update_that_keeps_killing_its_process_is_set_aside(
+        redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    inbox = Inbox(Redis.from_url(redis_url()), prefix)
+    await inbox.put(message(1, 9, "poison"))
+    await inbox.put(message(2, 9, "next"))
+    for _ in range(TRIES):  # three processes died while handling it
+        await redis.rpush(f"{prefix}:in:out:1", "begun")
+    got: list[str] = []
+    done = asyncio.Event()
+
+    async def handle(update: dict) -> None:
+        got.append(update["message"]["text"])
+        done.set()
+
+    inbox.start(handle)
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+        assert got == ["next"]  # the chat goes on
+        assert await inbox.state(1) == "handled"
+        assert "update 1 set aside unhandled" in caplog.text
+    finally:
+        await inbox.stop()
+        await inbox.redis.aclose()
