@@ -12,8 +12,8 @@ What this buys, across any number of processes sharing one Redis:
 Keys, under `<prefix>:in:`
   seen:<update_id>   "1" queued, "2" handled; kept a day (Telegram keeps updates 24 h)
   q:<chat>           a chat's updates, oldest first; the head is in hand until handled
-  ready              chats with updates that nobody holds (LPUSH in, RPOPLPUSH out)
-  hand:<consumer>    the chats a consumer holds, moved there from `ready` in one step
+  ready              claims on chats with updates that nobody holds (LPUSH in, RPOPLPUSH out)
+  hand:<consumer>    the claims a consumer holds, moved there from `ready` in one step
   alive:<consumer>   the consumer's lease, renewed a few times per lease
   consumers          consumers that may hold chats
   batch:<id>         how many updates of a polled batch are still unhandled
@@ -69,6 +69,11 @@ class Handling:
 handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
 
 # A payload is "<update_id> <envelope JSON>": the scripts read the id without a JSON parser.
+# What `ready` and `hand:` hold are claims, "<chat>#<update_id>": the chat, and the update
+# that made it ready. A consumer acts on a chat only while its very claim is in its hand,
+# so a consumer that lost the chat (its lease lapsed, or Redis lost its data) cannot take
+# it from the one that holds it now.
+
 # One update in: queued unless its id was seen; its chat becomes ready if it was idle.
 _PUT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
@@ -77,35 +82,15 @@ if KEYS[4] then redis.call('INCR', KEYS[4]); redis.call('EXPIRE', KEYS[4], ARGV[
 return 1
 """
 
-# The head of a chat's queue handled: drop it, mark it, count it off its batch. The consumer
-# keeps the chat while more is queued (the next update is returned), else lets it go.
-# It is removed by value, not popped: if Redis lost the queue meanwhile (an outage without
-# persistence), the head may by now be a newer update.
-_DONE = """
-redis.call('LREM', KEYS[1], 1, ARGV[2])
-redis.call('SET', KEYS[3], '2', 'EX', ARGV[3])
-if KEYS[4] and redis.call('DECR', KEYS[4]) <= 0 then
-  redis.call('DEL', KEYS[4])
-  redis.call('RPUSH', KEYS[5], '1')
-  redis.call('EXPIRE', KEYS[5], 3600)
-end
-redis.call('DEL', ARGV[4] .. string.match(ARGV[2], '^%d+'))
-local following = redis.call('LINDEX', KEYS[1], 0)
-if following then
-  local out = ARGV[4] .. string.match(following, '^%d+')
-  redis.call('RPUSH', out, 'begun')
-  redis.call('EXPIRE', out, ARGV[3])
-  return following
-end
-redis.call('LREM', KEYS[2], 1, ARGV[1])
-return false
-"""
-
 # The first update of a chat just taken: it, and what earlier tries of it left (a chat is
 # only ever interrupted at its head).
 _TAKE = """
+if not redis.call('LPOS', KEYS[2], ARGV[3]) then return false end
 local head = redis.call('LINDEX', KEYS[1], 0)
-if not head then return false end
+if not head then
+  redis.call('LREM', KEYS[2], 1, ARGV[3])
+  return false
+end
 local out = ARGV[1] .. string.match(head, '^%d+')
 local earlier = redis.call('LRANGE', out, 0, -1)
 redis.call('RPUSH', out, 'begun')
@@ -113,21 +98,50 @@ redis.call('EXPIRE', out, ARGV[2])
 return {head, earlier}
 """
 
-# A held chat let go unfinished (shutdown, or a dead consumer's): first in line again.
-_RELEASE = """
+# An update handled: off its queue, marked, counted off its batch. While the claim holds
+# and the update was still the head, the consumer goes on with the chat's next update
+# (returned); otherwise the chat is let go, ready again if anything is queued.
+_DONE = """
+local head = redis.call('LINDEX', KEYS[1], 0)
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+redis.call('SET', KEYS[4], '2', 'EX', ARGV[3])
+if KEYS[5] and redis.call('DECR', KEYS[5]) <= 0 then
+  redis.call('DEL', KEYS[5])
+  redis.call('RPUSH', KEYS[6], '1')
+  redis.call('EXPIRE', KEYS[6], 3600)
+end
+redis.call('DEL', ARGV[4] .. string.match(ARGV[2], '^%d+'))
+if not redis.call('LPOS', KEYS[2], ARGV[1]) then return false end
+local following = redis.call('LINDEX', KEYS[1], 0)
+if following and head == ARGV[2] then
+  local out = ARGV[4] .. string.match(following, '^%d+')
+  redis.call('RPUSH', out, 'begun')
+  redis.call('EXPIRE', out, ARGV[3])
+  return following
+end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
-if redis.call('LLEN', KEYS[1]) > 0 then redis.call('RPUSH', KEYS[3], ARGV[1]) end
+if following then
+  redis.call('RPUSH', KEYS[3], ARGV[5] .. '#' .. string.match(following, '^%d+'))
+end
+return false
+"""
+
+# A held chat let go unfinished (at shutdown): first in line again.
+_RELEASE = """
+if redis.call('LREM', KEYS[2], 1, ARGV[1]) == 0 then return end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head then redis.call('RPUSH', KEYS[3], ARGV[2] .. '#' .. string.match(head, '^%d+')) end
 """
 
 # Everything a consumer whose lease lapsed was holding goes back, first in line. It is
 # forgotten only once found holding nothing.
 _RECLAIM = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-local chats = redis.call('LRANGE', KEYS[1], 0, -1)
-for _, chat in ipairs(chats) do redis.call('RPUSH', KEYS[2], chat) end
+local claims = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, claim in ipairs(claims) do redis.call('RPUSH', KEYS[2], claim) end
 redis.call('DEL', KEYS[1])
-if #chats == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
-return #chats
+if #claims == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
+return #claims
 """
 
 
@@ -180,8 +194,8 @@ class Inbox:
             keys.append(self.key("batch", batch))
         envelope = json.dumps({"b": batch, "u": update}, ensure_ascii=False,
                               separators=(",", ":"))
-        return bool(await self._put(keys=keys, args=[f"{update_id} {envelope}", chat,
-                                                     SEEN_SECONDS]))
+        return bool(await self._put(keys=keys, args=[f"{update_id} {envelope}",
+                                                     f"{chat}#{update_id}", SEEN_SECONDS]))
 
     async def wait_batch(self, batch: str, seconds: float) -> bool:
         """Block until every update queued with `batch` is handled (or `seconds` pass)."""
@@ -213,8 +227,8 @@ class Inbox:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            for chat in await self.redis.lrange(self.key("hand", self.me), 0, -1):
-                await self._let_go(chat.decode())
+            for claim in await self.redis.lrange(self.key("hand", self.me), 0, -1):
+                await self._let_go(claim.decode())
             await self.redis.delete(self.key("alive", self.me))
             await self.redis.srem(self.key("consumers"), self.me)
         except (RedisError, OSError):
@@ -230,27 +244,27 @@ class Inbox:
         while True:
             await slots.acquire()
             try:
-                chat = await self.redis.brpoplpush(ready, hand, timeout=self.wake)
+                claim = await self.redis.brpoplpush(ready, hand, timeout=self.wake)
             except (RedisError, OSError) as exc:
                 slots.release()
                 log.warning("cannot take updates from Redis (%s); trying again", exc)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            if chat is None:
+            if claim is None:
                 slots.release()
                 continue
-            task = asyncio.create_task(self._work(chat.decode(), handle))
+            task = asyncio.create_task(self._work(claim.decode(), handle))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _: slots.release())
 
-    async def _work(self, chat: str, handle: Handle) -> None:
+    async def _work(self, claim: str, handle: Handle) -> None:
         """Handle a held chat's updates in order until its queue is empty."""
-        out = self.key("out", "")
-        taken = await self._retrying(
-            lambda: self._take(keys=[self.key("q", chat)], args=[out, SEEN_SECONDS]))
-        if not taken:  # nothing queued after all (Redis lost it): let the chat go
-            await self._retrying(lambda: self._let_go(chat))
+        chat = claim.rsplit("#", 1)[0]
+        out, hand = self.key("out", ""), self.key("hand", self.me)
+        taken = await self._retrying(lambda: self._take(
+            keys=[self.key("q", chat), hand], args=[out, SEEN_SECONDS, claim]))
+        if not taken:  # nothing queued after all, or no longer ours
             return
         payload, earlier = taken
         while payload is not None:
@@ -275,15 +289,14 @@ class Inbox:
                 log.exception("update %s could not be handled", update.get("update_id"))
             finally:
                 handling.reset(token)
-            keys = [self.key("q", chat), self.key("hand", self.me),
-                    self.key("seen", now.update_id)]
+            keys = [self.key("q", chat), hand, self.key("ready"), self.key("seen", now.update_id)]
             if batch is not None:
                 keys += [self.key("batch", batch), self.key("batch", batch, "done")]
             payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
-                keys=keys, args=[chat, handled, SEEN_SECONDS, out]))
+                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat]))
             earlier = []
             if payload is not None and self._stopping.is_set():
-                await self._let_go(chat)
+                await self._let_go(claim)
                 return
 
     async def record(self, now: Handling, sent: dict[str, Any]) -> None:
@@ -291,9 +304,10 @@ class Inbox:
         await self.redis.rpush(self.key("out", now.update_id),
                                json.dumps(sent, ensure_ascii=False, separators=(",", ":")))
 
-    async def _let_go(self, chat: str) -> None:
+    async def _let_go(self, claim: str) -> None:
+        chat = claim.rsplit("#", 1)[0]
         await self._release(keys=[self.key("q", chat), self.key("hand", self.me),
-                                  self.key("ready")], args=[chat])
+                                  self.key("ready")], args=[claim, chat])
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """A step that must reach Redis: tried until it does (an outage holds the chat)."""

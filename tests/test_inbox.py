@@ -272,8 +272,9 @@ async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
         # What the dead process held: the update at the head of each chat in its hands.
         in_hand: set[int] = set()
         for consumer in await redis.smembers(f"{prefix}:in:consumers"):
-            for chat in await redis.lrange(f"{prefix}:in:hand:{consumer.decode()}", 0, -1):
-                head = await redis.lindex(f"{prefix}:in:q:{chat.decode()}", 0)
+            for claim in await redis.lrange(f"{prefix}:in:hand:{consumer.decode()}", 0, -1):
+                chat = claim.decode().rsplit("#", 1)[0]
+                head = await redis.lindex(f"{prefix}:in:q:{chat}", 0)
                 if head is not None:
                     in_hand.add(int(head.split(b" ", 1)[0]))
         assert len(in_hand) <= CONCURRENCY
