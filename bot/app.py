@@ -471,7 +471,7 @@ def create_app(
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     metrics = Metrics()
-    inbox = Inbox(redis, prefix)
+    inbox = Inbox(redis, prefix, metrics=metrics)
     bot.session.middleware(SendOnce(inbox))
     bot.session.middleware(ForgiveLateAnswers())
     bot.session.middleware(PaceAndRetry(Pacer(redis, f"{prefix}:out", sleep=sleep,
@@ -610,6 +610,7 @@ class SendOnce(BaseRequestMiddleware):
             if earlier["method"] == name and earlier["chat"] == chat_id:
                 log.info("%s to %s was sent before the process stopped: not sent again",
                          name, chat_id)
+                self.inbox.metrics.sends_not_repeated.inc()
                 return returns.validate_python(earlier["result"], context={"bot": bot})
         result = await make_request(bot, method)
         try:

@@ -40,6 +40,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.metrics import Metrics
+
 log = logging.getLogger("shopbot.inbox")
 
 Update = dict[str, Any]
@@ -164,7 +166,8 @@ def chat_key(update: Update) -> str:
 
 class Inbox:
     def __init__(self, redis: Redis, prefix: str, *, concurrency: int = CONCURRENCY,
-                 lease: float = LEASE_SECONDS, wake: float = WAKE_SECONDS) -> None:
+                 lease: float = LEASE_SECONDS, wake: float = WAKE_SECONDS,
+                 metrics: Metrics | None = None) -> None:
         if lease < 2 * wake:
             raise ValueError("the lease must be at least twice the wake-up time")
         self.redis = redis
@@ -172,6 +175,7 @@ class Inbox:
         self.me = uuid.uuid4().hex[:12]
         self.concurrency = concurrency
         self.lease, self.wake = lease, wake
+        self.metrics = metrics or Metrics()
         self._put = redis.register_script(_PUT)
         self._done = redis.register_script(_DONE)
         self._release = redis.register_script(_RELEASE)
@@ -275,12 +279,14 @@ class Inbox:
                                             if sent != b"begun"], bool(earlier))
             tries = earlier.count(b"begun")
             if tries:
+                self.metrics.updates_again.inc()
                 log.warning("update %s is handled again: its process stopped while handling "
                             "it (%s send(s) made then)", now.update_id, len(now.earlier))
             token = handling.set(now)
             try:
                 if tries >= TRIES:
                     # Perhaps it is what kills the process: the chat must not wait on it forever.
+                    self.metrics.updates_set_aside.inc()
                     log.error("update %s set aside unhandled: %s processes stopped while "
                               "handling it: %s", now.update_id, tries, envelope[:2000])
                 else:

@@ -35,6 +35,17 @@ class Metrics:
                               registry=r)
         self.flood_notices = Counter("shopbot_flood_notices",
                                      "Shoppers told to slow down", registry=r)
+        self.updates_again = Counter(
+            "shopbot_updates_again", "Updates handled again: their process stopped mid-way",
+            registry=r)
+        self.updates_set_aside = Counter(
+            "shopbot_updates_set_aside",
+            "Updates set aside unhandled: three processes stopped while handling them",
+            registry=r)
+        self.sends_not_repeated = Counter(
+            "shopbot_sends_not_repeated",
+            "Sends a second try of an update found already made, and did not repeat",
+            registry=r)
         self.redis_up = Gauge("shopbot_redis_up", "1 while Redis answers, 0 while it does not",
                               registry=r)
         self.redis_up.set(1)

@@ -171,6 +171,7 @@ async def test_a_dead_consumers_chats_are_taken_back(redis: Redis, prefix: str) 
             return len(got) == 2
         await until(both, 10, "the dead consumer's chat handled by the live one")
         assert got == ["first", "second"]  # interrupted: handled again, and in order
+        assert alive.metrics.registry.get_sample_value("shopbot_updates_again_total") == 1
         assert await alive.state(2) == "handled"
 
         async def forgotten() -> bool:  # once found holding nothing
@@ -277,6 +278,11 @@ async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
                 head = await redis.lindex(f"{prefix}:in:q:{chat}", 0)
                 if head is not None:
                     in_hand.add(int(head.split(b" ", 1)[0]))
+        # What those had sent before the kill: the second try must not send it again.
+        sent_before = 0
+        for update_id in in_hand:
+            records = await redis.lrange(f"{prefix}:in:out:{update_id}", 0, -1)
+            sent_before += len([record for record in records if record != b"begun"])
         assert len(in_hand) <= CONCURRENCY
 
         bot = await start_shopbot(api, prefix, port, tmp_path)
@@ -284,8 +290,16 @@ async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
         async def all_handled() -> bool:
             return await handled() == 1000
         await until(all_handled, 120, "all 1,000 updates handled after the restart")
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            metrics = {line.split()[0]: float(line.split()[1])
+                       for line in (await response.text()).splitlines()
+                       if line and not line.startswith("#")}
+        assert metrics["shopbot_updates_again_total"] == len(in_hand)  # the operator sees it
+        assert metrics["shopbot_sends_not_repeated_total"] == sent_before
     finally:
-        bot.terminate()
+        if bot.returncode is None:
+            bot.terminate()
         await bot.wait()
 
     # Each shopper said the same five things: each must see the same answers, once each,
@@ -298,7 +312,8 @@ async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
                         if u["message"]["from"]["id"] == shopper.id], shopper.id
         answers[shopper.id] = len(api.sent_to(shopper.id))
     assert len(set(answers.values())) == 1, sorted(set(answers.values()))
-    print(f"{at_kill} handled before SIGKILL, {len(in_hand)} in hand; every shopper got "
+    print(f"{at_kill} handled before SIGKILL, {len(in_hand)} in hand ({sent_before} sends made); "
+          f"every shopper got "
           f"{answers[shoppers[0].id]} messages")
 
 
@@ -357,6 +372,7 @@ async def test_an_update_that_keeps_killing_its_process_is_set_aside(
         assert got == ["next"]  # the chat goes on
         assert await inbox.state(1) == "handled"
         assert "update 1 set aside unhandled" in caplog.text
+        assert inbox.metrics.registry.get_sample_value("shopbot_updates_set_aside_total") == 1
     finally:
         await inbox.stop()
         await inbox.redis.aclose()
