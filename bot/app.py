@@ -24,6 +24,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     RestartingTelegram,
@@ -267,7 +268,15 @@ class App:
         self._stopping.set()
 
     async def handle(self, update: dict[str, Any]) -> None:
-        await self.dispatcher.feed_raw_update(self.bot, update)
+        """Handle one update. Every line logged meanwhile names it and its chat, from the
+        first of aiogram's middlewares on (its FSM reads Redis before any of the bot's run,
+        and fails when Redis is gone). After a failure the names stay set, for the inbox's
+        line about it; the next update sets its own."""
+        parsed = Update.model_validate(update, context={"bot": self.bot})
+        chat = UserContextMiddleware.resolve_event_context(parsed).chat
+        named = logcontext.enter(parsed.update_id, chat.id if chat is not None else None)
+        await self.dispatcher.feed_update(self.bot, parsed)
+        logcontext.leave(named)
 
     async def run_polling(self) -> None:
         await self.check()
@@ -514,7 +523,7 @@ def create_app(
     )
     flood = FloodGuard(store, clock, limit=settings.flood_messages,
                        seconds=settings.flood_seconds)
-    dispatcher.update.outer_middleware(UpdateContext(metrics))
+    dispatcher.update.outer_middleware(CountUpdates(metrics))
     dispatcher.message.outer_middleware(FloodMiddleware(flood, metrics))
     dispatcher.include_router(setup_routers())
     dispatcher.errors.register(_on_error)
@@ -679,8 +688,9 @@ _GROUP_PACED = frozenset({"EditMessageText", "EditMessageCaption", "EditMessageR
                           "CreateForumTopic", "EditForumTopic"})
 
 
-class UpdateContext(BaseMiddleware):
-    """Around each update: the log context (update id, chat), its count and its latency."""
+class CountUpdates(BaseMiddleware):
+    """Around each update: its count, its latency and its failures. (The log context is set
+    before aiogram's own middlewares run, in `App.handle`.)"""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
@@ -688,21 +698,12 @@ class UpdateContext(BaseMiddleware):
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        chat = data.get("event_chat")
-        update_token = logcontext.update_id.set(event.update_id)
-        chat_token = logcontext.chat_id.set(chat.id if chat is not None else None)
         started = time.perf_counter()
         try:
-            result = await handler(event, data)
+            return await handler(event, data)
         except Exception:
-            # The context stays set: aiogram's error handlers run after this middleware,
-            # and their log lines must name the update too. The next update sets its own.
             self.metrics.update_errors.inc()
             raise
-        else:
-            logcontext.chat_id.reset(chat_token)
-            logcontext.update_id.reset(update_token)
-            return result
         finally:
             self.metrics.latency.observe(time.perf_counter() - started)
             self.metrics.updates.labels(event.event_type).inc()

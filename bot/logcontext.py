@@ -7,13 +7,27 @@ from __future__ import annotations
 
 import json
 import logging
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 update_id: ContextVar[int | None] = ContextVar("update_id", default=None)
 chat_id: ContextVar[int | None] = ContextVar("chat_id", default=None)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [update=%(update_id)s chat=%(chat_id)s]: " \
               "%(message)s"
+
+
+Tokens = tuple[Token[int | None], Token[int | None]]
+
+
+def enter(update: int | None, chat: int | None) -> Tokens:
+    """Name `update` and `chat` on every line logged from here (in this task) until `leave`."""
+    return update_id.set(update), chat_id.set(chat)
+
+
+def leave(tokens: Tokens) -> None:
+    update_token, chat_token = tokens
+    chat_id.reset(chat_token)
+    update_id.reset(update_token)
 
 
 class ContextFilter(logging.Filter):

@@ -140,3 +140,29 @@ async def test_a_redis_outage_gets_an_apology_and_the_bot_recovers(
     finally:
         await bot.stop()
         await server.stop()
+
+
+async def test_a_failure_before_the_handlers_still_names_the_update_and_the_chat(
+        api: FakeBotAPI, clock: FakeClock, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Redis gone: the update fails in aiogram's own middlewares (its FSM reads Redis), before
+    any of the bot's. The log line an operator reads still says which update and chat."""
+    caplog.handler.addFilter(logcontext.ContextFilter())
+    caplog.handler.setFormatter(logging.Formatter(logcontext.TEXT_FORMAT))
+    server = RedisServer(tmp_path)
+    await server.start()
+    bot = Harness(create_app(settings_for(api, "outage", redis_url=server.url),
+                             clock=clock), api)
+    await bot.start()
+    try:
+        ann = api.new_shopper(first_name="Ann")
+        await server.stop()
+        update = api.message_update(ann, "do you have linen shirts?")
+        calls = await bot.feed(update)
+        assert [c.chat_id for c in calls if c.method == "sendMessage"] == [ann.id]  # the apology
+    finally:
+        await bot.stop()
+        await server.stop()
+    failed = [line for line in caplog.text.splitlines() if " ERROR " in line]
+    assert failed and f"update {update['update_id']} failed" in failed[0]
+    assert f"[update={update['update_id']} chat={ann.id}]" in failed[0]
