@@ -51,7 +51,7 @@ from aiogram.types import BotCommand, ErrorEvent, TelegramObject, Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
@@ -271,8 +271,19 @@ class App:
         """Handle one update. Every line logged meanwhile names it and its chat, from the
         first of aiogram's middlewares on (its FSM reads Redis before any of the bot's run,
         and fails when Redis is gone). After a failure the names stay set, for the inbox's
-        line about it; the next update sets its own."""
-        parsed = Update.model_validate(update, context={"bot": self.bot})
+        line about it; the next update sets its own.
+
+        One that does not parse (the webhook refuses those, but Redis may hold one stored
+        before, or by another version) is logged in one line and skipped."""
+        try:
+            parsed = Update.model_validate(update, context={"bot": self.bot})
+        except ValidationError as exc:
+            update_id = update.get("update_id")
+            named = logcontext.enter(update_id if type(update_id) is int else None, None)
+            log.error("update %s skipped: it is not an update the bot can read (%s)",
+                      update_id, _problems(exc))
+            logcontext.leave(named)
+            return
         chat = UserContextMiddleware.resolve_event_context(parsed).chat
         named = logcontext.enter(parsed.update_id, chat.id if chat is not None else None)
         await self.dispatcher.feed_update(self.bot, parsed)
@@ -369,7 +380,13 @@ class App:
             update = await request.json()
         except ValueError:
             return web.Response(status=400, text="not JSON")
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        if not isinstance(update, dict) or type(update.get("update_id")) is not int:
+            return web.Response(status=400, text="not an update")
+        try:
+            Update.model_validate(update)  # what cannot be handled is not queued
+        except ValidationError as exc:
+            log.warning("webhook: update %s is not an update the bot can read (%s); "
+                        "answered 400", update["update_id"], _problems(exc))
             return web.Response(status=400, text="not an update")
         try:
             await self.inbox.put(update)
@@ -531,6 +548,14 @@ def create_app(
               order_desk, followups, inbox, metrics)
     dispatcher["reload_shop"] = app.reload_shop
     return app
+
+
+def _problems(exc: ValidationError, shown: int = 3) -> str:
+    """A validation error in one short line: `message.date: Field required; ...`."""
+    errors = exc.errors(include_url=False, include_input=False)
+    text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'update'}: {e['msg']}"
+                     for e in errors[:shown])
+    return text + (f"; and {len(errors) - shown} more" if len(errors) > shown else "")
 
 
 def _session(settings: Settings) -> AiohttpSession:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -11,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from redis.asyncio import Redis
 
+from bot import logcontext
 from tests.conftest import Harness, texts_to
 
 UNSUPPORTED = "only read text"
@@ -132,3 +134,25 @@ async def test_a_button_answered_too_late_still_does_its_work(shopbot: Harness) 
     assert any(c.method == "answerCallbackQuery" and not c.ok for c in calls)
     [text] = texts_to(calls, shopper.id)
     assert "Льняной переулок" in text
+
+
+async def test_a_stored_update_that_cannot_be_read_is_logged_once_and_skipped(
+        shopbot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """An update in the inbox that does not parse (stored by an older version, say): one clear
+    line naming it, no traceback, and the chat's next update is served."""
+    caplog.handler.addFilter(logcontext.ContextFilter())
+    caplog.handler.setFormatter(logging.Formatter(logcontext.TEXT_FORMAT))
+    shopper = shopbot.api.new_shopper(language_code="en")
+    broken = {"update_id": 900_000_001, "message": {"x": 1, "chat": {"id": shopper.id}}}
+    assert await shopbot.app.inbox.put(broken)
+    for _ in range(200):
+        if await shopbot.app.inbox.state(broken["update_id"]) == "handled":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the broken update was never taken out of the inbox")
+    assert not shopbot.api.sent_to(shopper.id)
+    assert await shopbot.send(shopper, "/start")
+    lines = [line for line in caplog.text.splitlines() if "900000001" in line]
+    assert len(lines) == 1 and "[update=900000001 " in lines[0], caplog.text
+    assert "Traceback" not in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import socket
@@ -162,3 +163,44 @@ async def test_webhook_checks_the_secret_token(api: FakeBotAPI, prefix: str) -> 
     finally:
         server.cancel()
         await asyncio.gather(server, return_exceptions=True)
+
+
+async def test_webhook_answers_400_to_a_body_that_is_not_an_update(
+        api: FakeBotAPI, prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    """What Telegram would never send gets 400, is not queued, and leaves no traceback."""
+    port = free_port()
+    settings = settings_for(api, prefix, webhook_url="https://shop.example/tg/hook",
+                            webhook_secret="s3cret_token-1", host="127.0.0.1", port=port)
+    app = create_app(settings, clock=FakeClock(), rng=random.Random(3))
+    server = asyncio.create_task(app.run())
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_token-1"}
+    bodies: list[object] = [
+        {"update_id": 5, "message": {"x": 1}},
+        {"update_id": 6, "message": {"message_id": 1, "date": 0, "chat": {"id": "me"}}},
+        {"update_id": 7, "callback_query": "press"},
+        {"update_id": "8"}, {"update_id": None}, {"message": {"x": 1}}, [1, 2], "update", 9,
+    ]
+    try:
+        await api.wait_for(lambda c: c.method == "setWebhook", timeout=15)
+        await until_listening(port)
+        async with aiohttp.ClientSession() as http:
+            for body in bodies:
+                async with http.post(url, json=body, headers=secret) as response:
+                    assert response.status == 400, body
+            async with http.post(url, data=b"{not json", headers=secret) as response:
+                assert response.status == 400
+            for update_id in (5, 6, 7, 8):
+                assert await app.inbox.state(update_id) is None  # nothing queued
+            # A real update still gets in, and an answer.
+            shopper = api.new_shopper(first_name="Lin")
+            async with http.post(url, json=api.message_update(shopper, "/start"),
+                                 headers=secret) as response:
+                assert response.status == 200
+        call = await api.wait_for(lambda c: c.method == "sendMessage", timeout=10)
+        assert call.chat_id == shopper.id
+    finally:
+        server.cancel()
+        await asyncio.gather(server, return_exceptions=True)
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
