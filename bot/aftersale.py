@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.orders import Order, OrderBook, order_numbers, spent
@@ -23,6 +23,8 @@ REASONS = ("size", "damaged", "wrong", "changed_mind", "other")
 RESOLUTIONS = ("exchange", "refund")
 RETURN_STATUSES = ("requested", "approved", "declined", "received", "refunded", "exchanged")
 DRAFT_TTL = int(timedelta(days=1).total_seconds())
+# How old a delivery may be for "has everything arrived?" to still make sense.
+CHECK_WITHIN = timedelta(days=7)
 
 
 @dataclass
@@ -126,11 +128,21 @@ class AfterSale:
         return earned
 
     # -- after delivery ---------------------------------------------------------------------
-    def check_time(self, delivered: datetime, delay: timedelta,
-                   day: tuple[time, time]) -> datetime:
+    def check_time(self, delivered: datetime, delay: timedelta, day: tuple[time, time],
+                   now: datetime) -> datetime | None:
         """When to ask whether everything arrived: `delay` after delivery, moved to the next
-        morning when that falls in the night (the shop's time zone)."""
-        local = (delivered + delay).astimezone(self.shop.tz)
+        morning when that falls in the night (the shop's time zone).
+
+        A delivery reported late (a backend catching up, an import) is asked about as soon
+        as the day allows, while the question still makes sense; None once the delivery is
+        more than CHECK_WITHIN old: nobody wants "has it arrived?" weeks after it did."""
+        if now - delivered > CHECK_WITHIN:
+            return None
+        return self.daytime(max(delivered + delay, now), day)
+
+    def daytime(self, at: datetime, day: tuple[time, time]) -> datetime:
+        """`at`, or the next start of the day when it falls in the night (the shop's zone)."""
+        local = at.astimezone(self.shop.tz)
         start, end = day
         if local.time() < start:
             local = local.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
@@ -138,6 +150,11 @@ class AfterSale:
             local = (local + timedelta(days=1)).replace(hour=start.hour, minute=start.minute,
                                                         second=0, microsecond=0)
         return local
+
+    def check_too_late(self, order: Order, now: datetime) -> bool:
+        """The check's job ran late (the workers were down): past CHECK_WITHIN, not sent."""
+        delivered = order.when("delivered")
+        return delivered is None or now - delivered > CHECK_WITHIN
 
     def delivery_check(self, customer: Customer | None, order: Order) -> Reply:
         return Reply("delivery_check", {**self._base(customer), "order": self._view(order)},
@@ -353,6 +370,19 @@ class AfterSale:
 
 def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
+
+
+def birthday_today(month_day: str, year: int, now: datetime, tz: Any) -> bool:
+    """The greeting of `year` is due today (the shop's zone): the date is still the
+    customer's and today is that day (the 28th for 29 February in a common year)."""
+    if not month_day:
+        return False
+    month, day = (int(part) for part in month_day.split("-")[-2:])
+    try:
+        wanted = date(year, month, day)
+    except ValueError:
+        wanted = date(year, month, 28)
+    return now.astimezone(tz).date() == wanted
 
 
 def next_birthday(month_day: str, now: datetime, tz: Any, *, after_year: int | None = None,

@@ -18,11 +18,12 @@ from typing import Any
 
 import arq.worker
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix, retry_key_prefix
 from arq.worker import Worker, func
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from bot.aftersale import AfterSale, next_birthday
+from bot.aftersale import AfterSale, birthday_today, next_birthday
 from bot.broadcast_sender import SLICE, Sender
 from bot.courier import Courier
 from bot.orders import Order
@@ -32,6 +33,9 @@ from bot.storage import Store
 
 log = logging.getLogger(__name__)
 KEEP_RESULT = timedelta(days=7)  # how long a finished job's id keeps a twin from queueing
+# How long past its time a queued job may still start (arq drops it then); the jobs' own
+# rules decide whether a late one still makes sense.
+JOB_LIFETIME = timedelta(days=8)
 _arq_redis_info = arq.worker.log_redis_info
 
 
@@ -46,12 +50,36 @@ async def _redis_info(redis: Any, log_func: Callable[[str], Any]) -> None:
 arq.worker.log_redis_info = _redis_info
 
 
+def queue_key(store: Store) -> str:
+    return store.key("arq", "queue")
+
+
+async def forget_jobs(store: Store, customer_id: int) -> int:
+    """Erase every job about the customer (/forget): queued birthday greetings, arq's
+    results of those that ran, and their sent marks. Returns how many jobs were queued."""
+    redis, queue = store.redis, queue_key(store)
+    mine = store.key("birthday", f"{customer_id}:")
+    queued = [job async for job, _ in redis.zscan_iter(queue, match=f"{mine}*")]
+    done = [key async for key in redis.scan_iter(match=f"{result_key_prefix}{mine}*")]
+    marks = [key async for key in redis.scan_iter(
+        match=store.key("sent", "birthday", f"{customer_id}:*"))]
+    async with redis.pipeline(transaction=True) as pipe:
+        for raw in queued:
+            job = raw.decode() if isinstance(raw, bytes) else raw
+            pipe.zrem(queue, job)
+            pipe.delete(job_key_prefix + job, retry_key_prefix + job)
+        if done or marks:
+            pipe.delete(*done, *marks)
+        await pipe.execute()
+    return len(queued)
+
+
 class Followups:
     def __init__(self, redis: Redis, store: Store, aftersale: AfterSale, courier: Courier,
                  stats: Stats, clock: Callable[[], datetime], *, delay: timedelta,
                  day: tuple[time, time]) -> None:
         self.arq = ArqRedis(redis.connection_pool)
-        self.queue = store.key("arq", "queue")
+        self.queue = queue_key(store)
         self.store = store
         self.aftersale = aftersale
         self.courier = courier
@@ -63,16 +91,28 @@ class Followups:
 
     # -- scheduling ------------------------------------------------------------------------
     async def schedule(self, job: str, key: str, at: datetime, *args: Any) -> bool:
-        """Queue `job` for `at`; False when a job with this key is queued or done already."""
+        """Queue `job` for `at`, or at once when `at` is past; False when a job with this key
+        is queued or done already."""
+        # arq gives a job's record a lifetime of "due time minus its own wall clock, plus a
+        # day": negative, and a refused write, for a time more than a day past (a late order
+        # event). The lifetime is given here instead, as a span from the bot's own clock, so
+        # no time in the past (or a test's clock) can make it fail.
+        wait = max(at - self.clock(), timedelta(0))
         queued = await self.arq.enqueue_job(job, *args, _job_id=self.store.key(job, key),
-                                            _queue_name=self.queue, _defer_until=at)
+                                            _queue_name=self.queue, _defer_until=at,
+                                            _expires=wait + JOB_LIFETIME)
         return queued is not None
 
     async def delivered(self, order: Order) -> datetime | None:
+        """Queue the delivery check; None when there is nobody to ask, or the delivery is too
+        old to ask about (recorded, so it is never sent later)."""
         at = order.when("delivered")
         if at is None or order.customer is None:
             return None
-        when = self.aftersale.check_time(at, self.delay, self.day)
+        when = self.aftersale.check_time(at, self.delay, self.day, self.clock())
+        if when is None:
+            await self._skip(f"delivery_check:{order.id}", "the delivery is too old to ask about")
+            return None
         await self.schedule("delivery_check", order.id, when, order.id)
         return when
 
@@ -84,11 +124,19 @@ class Followups:
                             when.year)
         return when
 
+    async def _skip(self, what: str, why: str) -> None:
+        """Recorded as handled, so neither a retry nor the same event posted again sends it."""
+        await self.store.redis.set(self.store.key("sent", what), "skipped", nx=True)
+        log.info("%s skipped: %s", what, why)
+
     # -- the jobs --------------------------------------------------------------------------
     async def delivery_check(self, order_id: str) -> bool:
         order = await self.aftersale.orders.get(order_id)
         if order is None or order.customer is None or order.status != "delivered":
             return False  # cancelled or returned meanwhile, or nobody to ask
+        if self.aftersale.check_too_late(order, self.clock()):
+            await self._skip(f"delivery_check:{order_id}", "it ran too long after the delivery")
+            return False
         customer = await self.store.customer(order.customer)
         reply = self.aftersale.delivery_check(customer, order)
         return await self._send_once(f"delivery_check:{order_id}", order.customer, reply,
@@ -100,6 +148,11 @@ class Followups:
             await self.birthday_known(customer_id, flags["birthday"], after_year=year)
         customer = await self.store.customer(customer_id)
         if customer is None:
+            return False
+        if not birthday_today(flags["birthday"], year, self.clock(), self.aftersale.shop.tz):
+            # The job ran on another day (the workers were down, or the date was erased or
+            # changed): a late "happy birthday" is worse than none.
+            await self._skip(f"birthday:{customer_id}:{year}", "it is not the birthday today")
             return False
         reply = Reply("birthday", {"shop": self.aftersale.shop, "name": customer.first_name})
         return await self._send_once(f"birthday:{customer_id}:{year}", customer_id, reply,

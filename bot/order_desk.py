@@ -30,9 +30,14 @@ class OrderDesk:
     async def report(self, event: OrderEventIn) -> Applied:
         """One event from the backend (OrderError when it cannot apply)."""
         applied = await self.orders.apply(event, self.clock())
-        if applied.duplicate:
-            return applied
         order = applied.order
+        if applied.duplicate:
+            # Posted again (a backend's retry): make sure its check is queued. It queues
+            # nothing while the job is known, and the check is sent once whatever happens.
+            if event.event == "delivered" and order.status == "delivered" \
+                    and order.customer is not None:
+                await self.followups.delivered(order)
+            return applied
         if order.customer is not None and event.birthday:
             month_day = event.birthday[-5:]
             await self.store.set_birthday(order.customer, month_day)

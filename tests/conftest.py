@@ -250,14 +250,17 @@ DRESS = {"product": "wrap-dress", "quantity": 1, "price": 5990, "size": "S",
 
 
 async def run_due(app: App) -> None:
-    """Time comes for every queued follow-up: an arq worker runs them, then stops."""
+    """Time comes for each queued follow-up in turn (the test's clock moves on to its time,
+    never back): an arq worker runs it, then stops. Jobs these queue are left queued."""
     redis = app.followups.arq
     queue = app.followups.queue
-    jobs = await redis.zrange(queue, 0, -1)
-    if jobs:
-        await redis.zadd(queue, dict.fromkeys(jobs, 1))  # 1 ms after 1970: due (0 reads as "none")
+    clock = app.followups.clock
+    for job, score in await redis.zrange(queue, 0, -1, withscores=True):
+        if isinstance(clock, FakeClock):
+            clock.now = max(clock.now, datetime.fromtimestamp(score / 1000, tz=UTC))
+        await redis.zadd(queue, {job: 1})  # 1 ms after 1970: due (0 reads as "none")
         # Not closed afterwards: closing an arq worker closes the app's Redis pool too.
-        await app.followups.worker(burst=True, jobs=len(jobs)).async_run()
+        await app.followups.worker(burst=True, jobs=1).async_run()
 
 
 async def queued(app: App) -> dict[str, datetime]:
