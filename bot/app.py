@@ -146,7 +146,7 @@ class App:
         except (RedisError, OSError) as exc:
             raise StartupError(f"cannot reach Redis at {self.settings.redis_url}: {exc}") from None
         try:
-            me = await self.bot.get_me()
+            me = await self.bot.me()  # kept: commands' @mentions are checked against it
         except TelegramUnauthorizedError:
             raise StartupError("Telegram refused BOT_TOKEN: check it with @BotFather") from None
         except TelegramNetworkError as exc:

@@ -16,6 +16,7 @@ def setup_routers() -> Router:
         commands,
         compose,
         consent,
+        elsewhere,
         fallback,
         owner,
         privacy,
@@ -25,6 +26,8 @@ def setup_routers() -> Router:
     from handlers.middlewares import CustomerMiddleware
 
     root = Router(name="shopbot")
+    # A command addressed to another bot is no one's business here, whoever sent it.
+    root.include_router(elsewhere.build())
     # First the staff chat, then shoppers whose conversation a person holds (the bot only
     # passes their messages on), then the bot's own conversation.
     root.include_router(staff.build())

@@ -13,6 +13,7 @@ from aiogram.types import Message
 from redis.asyncio import Redis
 
 from bot import logcontext
+from bot.bot_api_emulator import FakeBotAPI
 from tests.conftest import Harness, texts_to
 
 UNSUPPORTED = "only read text"
@@ -156,3 +157,47 @@ async def test_a_stored_update_that_cannot_be_read_is_logged_once_and_skipped(
     lines = [line for line in caplog.text.splitlines() if "900000001" in line]
     assert len(lines) == 1 and "[update=900000001 " in lines[0], caplog.text
     assert "Traceback" not in caplog.text
+
+
+# -- commands addressed to another bot -----------------------------------------------------------
+
+OURS = "shopbot_test_bot"  # the fake Bot API's getMe
+ELSEWHERE = ["/start@SomeOtherBot", "/catalog@SomeOtherBot now", "/stop@other_bot",
+             "/forget@SomeOtherBot", "/unknown@SomeOtherBot", "/person@SomeOtherBot"]
+
+
+async def test_a_command_for_another_bot_gets_no_answer(shopbot: Harness) -> None:
+    """`/start@SomeOtherBot` is someone else's command: not a message to read, not a reply."""
+    shopper = shopbot.api.new_shopper(language_code="en")
+    for text in ELSEWHERE:
+        calls = await shopbot.feed(shopbot.api.message_update(shopper, text))
+        assert calls == [], text
+    photo = shopbot.api.message_update(shopper, photo=shopbot.api.photo(),
+                                       caption="/start@SomeOtherBot")
+    assert await shopbot.feed(photo) == []
+    # Addressed to this bot, in any case, it is served.
+    assert "Linen Lane" in (await shopbot.send(shopper, f"/start@{OURS}"))[0]
+    assert await shopbot.send(shopper, "/catalog@ShopBot_Test_Bot")
+
+
+STAFF = -1001234567890
+
+
+async def test_a_command_for_another_bot_is_left_alone_in_the_staff_chat(
+        api: FakeBotAPI, make_shopbot: Callable[..., Awaitable[Harness]]) -> None:
+    api.forum(STAFF)
+    bot = await make_shopbot(staff_chat_id=STAFF)
+    assert bot.app.desk is not None and bot.app.desk.ready
+    ann, olga = api.new_shopper(first_name="Ann"), api.new_shopper(first_name="Olga")
+    await bot.send(ann, "I want to talk to a person")
+    [topic] = api.topics[STAFF]
+    for text in [*ELSEWHERE, "/done@SomeOtherBot"]:
+        for thread in ({"message_thread_id": topic}, {}):  # her topic, and General
+            calls = await bot.feed(api.message_update(olga, text, chat=STAFF, **thread))
+            assert calls == [], (text, thread)
+        # Nor is Ann's copied to her topic while a person holds her conversation.
+        assert await bot.feed(api.message_update(ann, text)) == [], text
+    assert await bot.app.desk.holds(ann.id)
+    await bot.feed(api.message_update(olga, f"/done@{OURS}", chat=STAFF,
+                                      message_thread_id=topic))
+    assert not await bot.app.desk.holds(ann.id)
