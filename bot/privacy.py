@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.followups import forget_jobs
 from bot.storage import Store, _str
 
 FORMAT_VERSION = 1
@@ -96,4 +97,5 @@ class Privacy:
             if topic:
                 pipe.hdel(k("topics"), topic)
             await pipe.execute()
+        await forget_jobs(self.store, user_id)  # a queued birthday carries the erased date
         return int(topic) if topic else None

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from bot.bot_api_emulator import FakeBotAPI, Shopper
-from tests.conftest import SHIRT, FakeClock, Harness, ShopBackend, texts_to
+from tests.conftest import SHIRT, FakeClock, Harness, ShopBackend, run_due, texts_to
 
 STAFF = -1001234567890
 
@@ -93,3 +93,47 @@ async def test_conversation_lines_are_kept_no_longer_than_the_retention(
     await bot.send(ann, "second visit")
     lines = [json.loads(raw)["text"] for raw in await redis.lrange(key, 0, -1)]
     assert "first visit question" not in lines and "second visit" in lines
+
+
+async def _mentions(redis: Redis, key: bytes, needle: str) -> bool:
+    kind = (await redis.type(key)).decode()
+    if kind == "string":
+        values = [await redis.get(key)]
+    elif kind == "hash":
+        values = [part for pair in (await redis.hgetall(key)).items() for part in pair]
+    elif kind == "list":
+        values = await redis.lrange(key, 0, -1)
+    elif kind == "set":
+        values = list(await redis.smembers(key))
+    elif kind == "zset":
+        values = [member for member, _ in await redis.zrange(key, 0, -1, withscores=True)]
+    else:
+        values = []
+    return needle in key.decode() or any(needle in repr(v) for v in values)
+
+
+async def test_forget_leaves_no_key_or_value_that_names_the_shopper(
+        shop: tuple[Harness, ShopBackend], api: FakeBotAPI, clock: FakeClock,
+        redis: Redis) -> None:
+    bot, backend = shop
+    ann = api.new_shopper(first_name="Ann")
+    await bot.send(ann, "hi, do you have the linen shirt in M?")
+    await backend.event("A-300", "created", customer_id=ann.id, items=[SHIRT], total=3490,
+                        birthday="1990-12-31")
+    await backend.event("A-300", "paid")
+    await backend.event("A-300", "shipped", tracking="CD1", carrier="CDEK")
+    await backend.event("A-300", "delivered")
+    prefix = bot.app.store.prefix
+    queue = bot.app.followups.queue
+    assert any(str(ann.id) in job.decode() for job in await redis.zrange(queue, 0, -1))
+    await erase(bot, ann)
+    # What the README lists as kept: broadcasts' per-recipient states (none here).
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    keys += [key async for key in redis.scan_iter(match=f"arq:*{prefix}*")]
+    named = [key.decode() for key in keys if await _mentions(redis, key, str(ann.id))]
+    assert named == []
+    # The delivery check is about the shop's order, kept unlinked: it asks nobody.
+    since = len(api.calls)
+    clock.advance(days=2)
+    await run_due(bot.app)
+    assert not [c for c in api.calls[since:] if c.chat_id == ann.id]
