@@ -474,8 +474,9 @@ def create_app(
 ) -> App:
     """Wire the bot. `clock` and `sleep` are injectable together, so tests can let the staff
     chat's queue wait minutes in no time."""
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise StartupError("BOT_TOKEN is not set: get one from @BotFather and set BOT_TOKEN")
+    problem = settings.token_problem()
+    if problem is not None:
+        raise StartupError(problem)
     shop = shop or load_shop(settings.shop_file)
     prefix = settings.redis_prefix or f"shopbot:{shop.id}"
     redis, persistent = _redis(settings)

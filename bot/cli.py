@@ -17,7 +17,10 @@ from pydantic import ValidationError
 
 from bot import logcontext
 from bot.languages import LANGUAGES
-from bot.shop import ShopFileError, load_shop
+
+# Nothing heavy at the top: `shopbot run` checks its settings before the shop file, aiogram
+# and the rest of the bot are loaded (they take seconds of CPU), so a missing token is told
+# at once.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +76,8 @@ def _settings():
 
 
 def _check(path: Path | None) -> int:
+    from bot.shop import ShopFileError, load_shop
+
     path = path or _settings().shop_file
     try:
         shop = load_shop(path)
@@ -87,6 +92,7 @@ def _check(path: Path | None) -> int:
 
 
 def _classify(path: Path | None, text: str | None, lang: str | None, explain: bool) -> int:
+    from bot.shop import ShopFileError, load_shop
     from bot.understanding import Understanding
 
     path = path or _settings().shop_file
@@ -135,6 +141,7 @@ def _classify(path: Path | None, text: str | None, lang: str | None, explain: bo
 def _demo(shop_file: Path | None, host: str, port: int, redis_url: str | None) -> int:
     from bot.app import StartupError
     from bot.demo import serve
+    from bot.shop import ShopFileError
 
     logcontext.configure("WARNING")
 
@@ -179,11 +186,14 @@ def _loop_run(main: Coroutine[Any, Any, None]) -> None:
 
 
 def _run(*, worker_only: bool = False) -> int:
-    from aiogram.utils.token import TokenValidationError
+    settings = _settings()
+    problem = settings.token_problem()
+    if problem is not None:
+        return _fail(problem)  # before the shop file and aiogram are loaded
 
     from bot.app import StartupError, create_app
+    from bot.shop import ShopFileError
 
-    settings = _settings()
     logcontext.configure(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
@@ -192,8 +202,6 @@ def _run(*, worker_only: bool = False) -> int:
             print(line, file=sys.stderr)
         return _fail(f"the shop file {exc.path} has {len(exc.problems)} problem(s); "
                      "run `shopbot check` after fixing it")
-    except TokenValidationError:
-        return _fail("BOT_TOKEN does not look like a bot token (it reads like 123456:ABC-DEF...)")
     except StartupError as exc:
         return _fail(str(exc))
     try:

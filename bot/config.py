@@ -84,6 +84,18 @@ class Settings(BaseSettings):
             raise ValueError("Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
+    def token_problem(self) -> str | None:
+        """Why BOT_TOKEN cannot serve, in one line (None when it may): checked before anything
+        heavy is loaded. Only Telegram can tell whether a well-formed token is valid."""
+        token = self.bot_token.get_secret_value().strip() if self.bot_token else ""
+        if not token:
+            return "BOT_TOKEN is not set: get one from @BotFather and set BOT_TOKEN"
+        # The form aiogram accepts (`aiogram.utils.token.validate_token`), without importing it.
+        bot_id, colon, secret = token.partition(":")
+        if not colon or not bot_id.isdigit() or not secret or any(c.isspace() for c in token):
+            return "BOT_TOKEN does not look like a bot token (it reads like 123456:ABC-DEF...)"
+        return None
+
     def followup_day(self) -> tuple[time, time]:
         """The part of the day follow-ups may be sent in (the shop's time zone)."""
         start, end = self.followup_hours.split("-")

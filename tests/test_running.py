@@ -87,6 +87,32 @@ async def test_run_fails_with_one_clear_line(tmp_path: Path, env: dict[str, str]
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize(("token", "expected"), [
+    (None, "BOT_TOKEN is not set"), ("  ", "BOT_TOKEN is not set"),
+    ("not-a-token", "BOT_TOKEN does not look like a bot token"),
+    ("123456:", "BOT_TOKEN does not look like a bot token"),
+])
+async def test_run_says_what_the_token_lacks_before_loading_anything(
+        tmp_path: Path, token: str | None, expected: str) -> None:
+    """The settings are checked first: no shop file read, not even aiogram imported (that
+    alone took seconds of CPU), so the owner hears of a missing token at once."""
+    shop = tmp_path / "shop.yaml"
+    shop.write_text("id: x\nname: X\ntimezone: Atlantis/Capital\n")  # never reached
+    env = shopbot_env(SHOP_FILE=str(shop), **({"BOT_TOKEN": token} if token is not None else {}))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-X", "importtime", "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    said = [line for line in err.decode().splitlines() if not line.startswith("import time:")]
+    assert len(said) == 1 and said[0].startswith("shopbot: ") and expected in said[0]
+    imported = {line.split("|")[-1].strip() for line in err.decode().splitlines()
+                if line.startswith("import time:")}
+    assert "bot.cli" in imported  # -X importtime did report
+    assert not {"aiogram", "bot.app", "bot.shop", "yaml"} & imported
+    assert "Traceback" not in out.decode() + err.decode()
+
+
 async def test_run_refuses_a_broken_shop_file(tmp_path: Path) -> None:
     shop = tmp_path / "shop.yaml"
     shop.write_text("id: x\nname: X\ntimezone: Atlantis/Capital\n")
