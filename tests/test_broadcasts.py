@@ -6,6 +6,8 @@ import asyncio
 from collections import Counter
 from datetime import datetime
 
+import pytest
+
 from bot.bot_api_emulator import FakeBotAPI, Shopper
 from bot.broadcasts import RateLimit
 from bot.storage import Store
@@ -20,6 +22,9 @@ from tests.conftest import (
     run_due,
     texts_to,
 )
+
+# Run again by scripts/test with the machine's clock moved (a year ahead, 29 February).
+pytestmark = pytest.mark.dates
 
 OWNER = 5550001
 PROMO = {

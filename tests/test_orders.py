@@ -9,6 +9,9 @@ import pytest
 from bot.bot_api_emulator import FakeBotAPI, Shopper
 from tests.conftest import DRESS, SHIRT, Harness, ShopBackend, texts_to
 
+# Run again by scripts/test with the machine's clock moved (a year ahead, 29 February).
+pytestmark = pytest.mark.dates
+
 
 async def messages_to(api: FakeBotAPI, shopper: Shopper, since: int) -> list[str]:
     return texts_to(api.calls[since:], shopper.id)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.bot_api_emulator import FakeBotAPI, Shopper
 from tests.conftest import SHIRT, FakeClock, Harness, ShopBackend, run_due, texts_to
+
+# Run again by scripts/test with the machine's clock moved (a year ahead, 29 February).
+pytestmark = pytest.mark.dates
 
 STAFF = -1001234567890
 
