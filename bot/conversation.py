@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import products
 from bot.catalogue import FULL
+from bot.inbox import SEEN_SECONDS, handling
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
 from bot.shop import WEEKDAYS, Product, Shop
@@ -401,12 +402,38 @@ class Assistant:
     # -- helpers -------------------------------------------------------------------------
     async def _current(self, customer: Customer, now: datetime) -> Conversation | None:
         """The conversation going on, or None when the next message starts a new one."""
+        await self._as_first_found(customer)
         conversation = await self.store.conversation(customer.id)
         if conversation is None or conversation.closed or conversation.last_message_at is None:
             return None
         if now - conversation.last_message_at >= self.quiet_period:
             return None
         return conversation
+
+    async def _as_first_found(self, customer: Customer) -> None:
+        """Decide an update's replies from the state its first try found, on every try.
+
+        Why: an update whose process died while handling it is handled again (bot/inbox.py),
+        and nobody knows how far the first try got. It may have opened the conversation,
+        counted the visit, a refusal or a gift, and died before the reply went out. Deciding
+        again from what it left would answer another message than the one the shopper sent:
+        no greeting ("already opened"), the bargaining ladder's next rung, "you have your
+        gift already". So, before this update writes anything of the shopper's, its first
+        try pins their state under the update's id; a second try puts that state back and
+        decides from it, as the first did. Its sends then match the first try's one for one,
+        and those already made are answered from their record (`SendOnce` in bot/app.py)
+        rather than sent again; its writes land on the state they were first made on.
+
+        Writes stay immediate rather than held back until the replies are sent: the update's
+        own later reads, the staff's card and the tests see them at once, and a process dying
+        between its sends and its held writes would open the same hole again. The pin goes
+        when the update is handled. What it does not rewind: the day's counts in stats, and
+        anything of another shopper's (a gift taken back can meanwhile go to someone else)."""
+        now = handling.get()
+        if now is None or not now.pins or customer.id in now.pinned:
+            return  # not from the inbox (a test, Redis away), or pinned by this try already
+        now.pinned.add(customer.id)
+        customer.visits = await self.store.pin(customer.id, now.pins, SEEN_SECONDS)
 
     async def _open(self, customer: Customer, now: datetime) -> None:
         await self.store.open_conversation(customer.id, now)

@@ -19,11 +19,15 @@ Keys, under `<prefix>:in:`
   batch:<id>         how many updates of a polled batch are still unhandled
   out:<update_id>    while an update is in hand: "begun" for each attempt, then what each
                      of its sends returned, in order
+  pin:<update_id>    while an update is in hand: per shopper, the state its first try found,
+                     for a second try to start from (`Store.pin`)
 
 A chat whose queue is not empty is always in exactly one place: `ready` or one `hand:`.
 A consumer killed while handling leaves that update at the head of its chat's queue: it is
-handled again once the lease lapses. That second attempt knows (`handling`) what the first
-one sent, and a send it repeats is answered from the record instead of going to Telegram.
+handled again once the lease lapses. That second attempt starts from the shopper's state as
+the first one found it (`pin:`), so it decides the same replies; it knows (`handling`) what
+the first one sent, and a send it repeats is answered from the record instead of going to
+Telegram.
 """
 
 from __future__ import annotations
@@ -60,12 +64,14 @@ TRIES = 3  # an update whose process died this many times while handling it is s
 
 @dataclass
 class Handling:
-    """The update being handled, as far as its sends are concerned."""
+    """The update being handled, as far as a second try of it is concerned."""
 
     update_id: int
     earlier: list[dict[str, Any]] = field(default_factory=list)  # an interrupted try's sends
     again: bool = False  # an earlier try began (and was interrupted)
     sends: int = 0  # sends made, or found made, so far
+    pins: str = ""  # the key of the state pinned for this update; gone once it is handled
+    pinned: set[int] = field(default_factory=set)  # shoppers whose state this try pinned
 
 
 handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
@@ -100,7 +106,8 @@ redis.call('EXPIRE', out, ARGV[2])
 return {head, earlier}
 """
 
-# An update handled: off its queue, marked, counted off its batch. While the claim holds
+# An update handled: off its queue, marked, counted off its batch, its records (`out:`,
+# `pin:`) dropped. While the claim holds
 # and the update was still the head, the consumer goes on with the chat's next update
 # (returned); otherwise the chat is let go, ready again if anything is queued.
 _DONE = """
@@ -113,6 +120,7 @@ if KEYS[5] and redis.call('DECR', KEYS[5]) <= 0 then
   redis.call('EXPIRE', KEYS[6], 3600)
 end
 redis.call('DEL', ARGV[4] .. string.match(ARGV[2], '^%d+'))
+redis.call('DEL', ARGV[6] .. string.match(ARGV[2], '^%d+'))
 if not redis.call('LPOS', KEYS[2], ARGV[1]) then return false end
 local following = redis.call('LINDEX', KEYS[1], 0)
 if following and head == ARGV[2] then
@@ -276,7 +284,8 @@ class Inbox:
             data = json.loads(envelope)
             update, batch = data["u"], data["b"]
             now = Handling(int(update_id), [json.loads(sent) for sent in earlier
-                                            if sent != b"begun"], bool(earlier))
+                                            if sent != b"begun"], bool(earlier),
+                           pins=self.key("pin", int(update_id)))
             tries = earlier.count(b"begun")
             if tries:
                 self.metrics.updates_again.inc()
@@ -299,7 +308,7 @@ class Inbox:
             if batch is not None:
                 keys += [self.key("batch", batch), self.key("batch", batch, "done")]
             payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
-                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat]))
+                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat, self.key("pin", "")]))
             earlier = []
             if payload is not None and self._stopping.is_set():
                 await self._let_go(claim)

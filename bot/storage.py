@@ -54,6 +54,36 @@ class Said:
 
 HISTORY = 30  # lines of conversation kept per customer
 
+# What the conversation decides from, for one shopper: the conversation itself, the visit
+# count, and the gifts granted to them. Pinned as the first try of an update found it; put
+# back by a second try (see `Store.pin`). Gifts granted by the first try go back to the stock.
+_PIN = """
+local pinned = redis.call('HGET', KEYS[1], ARGV[1])
+if not pinned then
+  local state = {conv = redis.call('HGETALL', KEYS[2]),
+                 visits = redis.call('HGET', KEYS[3], 'visits'),
+                 gifts = redis.call('HGET', KEYS[4], ARGV[1])}
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(state))
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return state.visits
+end
+local state = cjson.decode(pinned)
+redis.call('DEL', KEYS[2])
+if #state.conv > 0 then redis.call('HSET', KEYS[2], unpack(state.conv)) end
+if state.visits then
+  redis.call('HSET', KEYS[3], 'visits', state.visits)
+else
+  redis.call('HDEL', KEYS[3], 'visits')
+end
+local taken = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or 0) - tonumber(state.gifts or 0)
+if taken > 0 then
+  redis.call('HINCRBY', KEYS[4], ARGV[1], -taken)
+  redis.call('HINCRBY', KEYS[3], 'gifts_promised', -taken)
+  if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('INCRBY', KEYS[5], taken) end
+end
+return state.visits
+"""
+
 
 def _ts(value: datetime | None) -> str:
     return "" if value is None else str(value.timestamp())
@@ -80,6 +110,7 @@ class Store:
         self.prefix = prefix.rstrip(":")
         # No line of a conversation is kept longer than this (HISTORY_RETENTION_DAYS).
         self.history_retention = history_retention
+        self._pin = redis.register_script(_PIN)
 
     def key(self, *parts: object) -> str:
         return ":".join([self.prefix, *map(str, parts)])
@@ -174,6 +205,16 @@ class Store:
             pipe.hset(key, mapping={"started_at": _ts(now), "last_message_at": _ts(now),
                                     "closed": "0", "messages": 0})
             await pipe.execute()
+
+    async def pin(self, user_id: int, pins: str, keep: int) -> int:
+        """The shopper's state as the first try of an update found it: recorded under `pins`
+        (the update's key) on the first call, put back on any later call (a second try,
+        its process having died). Returns the visit count, as pinned."""
+        visits = await self._pin(
+            keys=[pins, self.key("conv", user_id), self.key("customer", user_id),
+                  self.key("gift", "given"), self.key("gift", "stock")],
+            args=[user_id, keep])
+        return int(visits or 0)
 
     async def note_message(self, user_id: int, now: datetime) -> None:
         key = self.key("conv", user_id)

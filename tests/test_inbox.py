@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import signal
 import sys
 from collections import defaultdict
+from html import unescape
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from redis.asyncio import Redis
 
-from bot.app import create_app
-from bot.bot_api_emulator import FakeBotAPI
+from bot import DEMO_SHOP
+from bot.app import App, create_app
+from bot.bot_api_emulator import FakeBotAPI, Shopper
 from bot.inbox import CONCURRENCY, TRIES, Inbox, chat_key
+from bot.shop import load_shop
 from bot.storage import Store
 from tests.conftest import TOKEN, FakeClock, Harness, redis_url, settings_for
 from tests.test_running import free_port, shopbot_env
@@ -383,3 +388,153 @@ async def test_an_update_that_keeps_killing_its_process_is_set_aside(
     finally:
         await inbox.stop()
         await inbox.redis.aclose()
+
+
+# -- an update handled again decides as its first try did --------------------------------------
+
+class KilledBeforeSending(BaseRequestMiddleware):
+    """Once armed, the process is killed as its `at`-th send to `chat` is about to go out:
+    the send never reaches Telegram, and nothing after it runs."""
+
+    def __init__(self, chat: int, at: int) -> None:
+        self.chat, self.at = chat, at
+        self.armed = False
+        self.sends = 0
+        self.killed = asyncio.Event()
+
+    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
+        if self.armed and type(method).__name__.startswith("Send") \
+                and getattr(method, "chat_id", None) == self.chat:
+            self.sends += 1
+            if self.sends == self.at:
+                self.killed.set()
+                await asyncio.Event().wait()  # the kill: this never returns
+        return await make_request(bot, method)
+
+
+async def kill(app: App) -> None:
+    """SIGKILL as Redis sees it: nothing of the process runs any more, nothing is given
+    back, and its lease has lapsed (no 15 s wait: the lease key goes at once)."""
+    inbox = app.inbox
+    tasks = [*inbox._serving, *inbox._tasks]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await app.redis.delete(inbox.key("alive", inbox.me))
+    await app.close()
+
+
+async def say(app: App, api: FakeBotAPI, shopper: Shopper, text: str) -> str:
+    """The shopper writes; returns the update's batch, to wait on with `wait_batch`."""
+    update = api.message_update(shopper, text)
+    batch = f"b{update['update_id']}"
+    assert await app.inbox.put(update, batch)
+    return batch
+
+
+async def handled(app: App, batch: str) -> None:
+    assert await app.inbox.wait_batch(batch, 60), f"{batch} not handled within 60 s"
+
+
+def replies(api: FakeBotAPI, shopper: Shopper) -> list[tuple[str, list[str]]]:
+    """What the shopper got, as what can be compared between shoppers: each send's method
+    and its buttons (the wording is picked at random)."""
+    return [(call.method, [button.get("callback_data") or button.get("url")
+                           for row in (call.params.get("reply_markup") or {}).get(
+                               "inline_keyboard", []) for button in row])
+            for call in api.sent_to(shopper.id)]
+
+
+async def killed_and_handled_again(api: FakeBotAPI, prefix: str, clock: FakeClock,
+                                   said: list[str], at: int) -> tuple[Shopper, App]:
+    """A shopper says `said`; the process handling the last message is killed just before
+    that message's `at`-th send, after the conversation's state for it was written; a new
+    process handles the message again. Returns the shopper and the new process, running."""
+    ann = api.new_shopper(first_name="Ann", language_code="en")
+    first = create_app(settings_for(api, prefix), clock=clock, rng=random.Random(1))
+    killer = KilledBeforeSending(ann.id, at)
+    first.bot.session.middleware(killer)
+    first.inbox.start(first.handle)
+    for text in said[:-1]:
+        await handled(first, await say(first, api, ann, text))
+    killer.armed = True
+    batch = await say(first, api, ann, said[-1])
+    await asyncio.wait_for(killer.killed.wait(), 60)
+    await kill(first)
+
+    second = create_app(settings_for(api, prefix), clock=clock, rng=random.Random(1))
+    second.inbox.start(second.handle)  # it takes back the dead process's chats first thing
+    await handled(second, batch)
+    assert second.metrics.registry.get_sample_value("shopbot_updates_again_total") == 1
+    return ann, second
+
+
+async def the_same_said_once(api: FakeBotAPI, app: App, said: list[str]) -> Shopper:
+    bob = api.new_shopper(first_name="Bob", language_code="en")
+    for text in said:
+        await handled(app, await say(app, api, bob, text))
+    return bob
+
+
+@pytest.mark.parametrize("at", [1, 2], ids=["before-the-greeting", "before-the-answer"])
+async def test_a_first_message_handled_again_is_greeted_once(
+        api: FakeBotAPI, redis: Redis, prefix: str, clock: FakeClock, at: int) -> None:
+    """The first try opens the conversation (in Redis), then its process dies before the
+    greeting (or the answer after it) reaches Telegram. The second try must not find the
+    conversation opened by the first: it greets, once, and answers."""
+    said = ["do you have linen shirts?"]
+    ann, second = await killed_and_handled_again(api, prefix, clock, said, at)
+    try:
+        bob = await the_same_said_once(api, second, said)
+        greeting = ("sendMessage", ["cat", "menu:order", "menu:contacts", "menu:language"])
+        assert replies(api, bob)[0] == greeting and len(replies(api, bob)) >= 2
+        assert replies(api, ann) == replies(api, bob)
+        first, *_ = api.sent_to(ann.id)
+        assert "Linen Lane" in first.params["text"] and "Ann" in first.params["text"]
+        assert not re.search(r"(?i)welcome back|see you again", first.params["text"])
+        assert (await second.store.customer(ann.id)).visits == 1  # type: ignore[union-attr]
+        conversation = await second.store.conversation(ann.id)
+        assert conversation is not None and conversation.messages == 0
+    finally:
+        await second.inbox.stop()
+        await second.close()
+
+
+async def test_a_discount_asked_again_after_a_kill_gets_the_first_refusal(
+        api: FakeBotAPI, redis: Redis, prefix: str, clock: FakeClock) -> None:
+    """The bargaining ladder counts refusals in the conversation: the count the first try
+    wrote must not move the second try a rung up."""
+    said = ["hello", "can I get a discount?"]
+    ann, second = await killed_and_handled_again(api, prefix, clock, said, 1)
+    try:
+        bob = await the_same_said_once(api, second, said)
+        assert replies(api, ann) == replies(api, bob)
+        refusal = api.sent_to(ann.id)[-1].params["text"]
+        assert "fixed" in refusal or "fair price" in refusal, refusal  # the first rung
+        assert await second.store.bargaining(ann.id) == \
+            await second.store.bargaining(bob.id) == {"discount": 1, "shipping": 0, "gift": 0}
+    finally:
+        await second.inbox.stop()
+        await second.close()
+
+
+async def test_a_gift_granted_by_a_killed_try_is_offered_by_the_next(
+        api: FakeBotAPI, redis: Redis, prefix: str, clock: FakeClock) -> None:
+    """The first try takes the shopper's gift from the stock and dies before saying so: the
+    second try must offer it (not "you have had yours"), and one gift only is gone."""
+    gift = load_shop(DEMO_SHOP).policy.gift
+    assert gift is not None and gift.per_customer == 1
+    said = ["any free gift with my order?", "not even a small freebie?"]
+    ann, second = await killed_and_handled_again(api, prefix, clock, said, 1)
+    try:
+        bob = await the_same_said_once(api, second, said)
+        assert replies(api, ann) == replies(api, bob)
+        offer = unescape(api.sent_to(ann.id)[-1].params["text"])
+        assert load_shop(DEMO_SHOP).text(gift.name, "en") in offer
+        assert "already promised" not in offer, offer
+        assert await redis.hget(f"{prefix}:gift:given", str(ann.id)) == b"1"
+        assert await redis.hget(f"{prefix}:customer:{ann.id}", "gifts_promised") == b"1"
+        assert int(await redis.get(f"{prefix}:gift:stock")) == gift.stock - 2  # Ann's, Bob's
+    finally:
+        await second.inbox.stop()
+        await second.close()
