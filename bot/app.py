@@ -513,7 +513,7 @@ def create_app(
     courier = Courier(bot, texts, store)
     followups = Followups(redis, store, aftersale, courier, stats, clock,
                           delay=timedelta(hours=settings.followup_delay_hours),
-                          day=settings.followup_day())
+                          day=settings.followup_day(), lanes=settings.broadcast_lanes)
     order_desk = OrderDesk(orders, aftersale, courier, followups, store, clock)
     broadcasts = Broadcasts(store, orders, lambda: assistant.shop, clock)
     followups.sender = Sender(

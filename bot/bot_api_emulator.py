@@ -265,6 +265,7 @@ class FakeBotAPI:
         self.rate_limit = rate_limit
         self._sent_times: collections.deque[float] = collections.deque()
         self._failures: list[_Failure] = []
+        self._delays: dict[tuple[str, int | None], float] = {}
         self._updates: list[JSON] = []
         self._allowed_updates: list[str] | None = None
         self._callbacks: dict[str, int] = {}  # unanswered callback query id -> chat id
@@ -406,6 +407,12 @@ class FakeBotAPI:
         name = method if method == "*" else self.canonical(method)
         self._failures.append(_Failure(name, error, times, chat_id))
 
+    def slow(self, method: str, seconds: float, chat_id: int | None = None) -> None:
+        """Answer every later call of `method` ("*": any), to `chat_id` or any chat, only
+        after `seconds`: a slow or overloaded Bot API."""
+        name = method if method == "*" else self.canonical(method)
+        self._delays[(name, chat_id)] = seconds
+
     def block(self, chat_id: int) -> None:
         self.blocked.add(chat_id)
 
@@ -541,6 +548,10 @@ class FakeBotAPI:
                 raise TelegramError(401, "Unauthorized")
             if handler is None:
                 raise TelegramError(404, "Not Found: method not found")
+            delay = max(self._delays.get((m, c), 0.0) for m in ("*", name)
+                        for c in (None, call.chat_id))
+            if delay:
+                await asyncio.sleep(delay)
             self._check_injected(name, call.chat_id)
             self._files = call.files
             result = handler(call.params)

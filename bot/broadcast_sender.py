@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -32,6 +33,7 @@ from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 SLICE = 20.0  # seconds a lane sends before handing over to its next slice
+SEND_TIMEOUT = 10  # seconds one send may take; then its outcome is unknown (not repeated)
 PROGRESS_EVERY = 5  # seconds between edits of the owner's progress message
 GONE = ("chat not found", "user is deactivated", "bot was kicked")
 
@@ -39,7 +41,8 @@ GONE = ("chat not found", "user is deactivated", "bot was kicked")
 class Sender:
     def __init__(self, bot: Bot, broadcasts: Broadcasts, limit: RateLimit, store: Store,
                  texts: Texts, stats: Stats, clock: Callable[[], datetime], *,
-                 rate: float, paid: bool, owner_lang: Callable[[], Lang]) -> None:
+                 rate: float, paid: bool, owner_lang: Callable[[], Lang],
+                 slice_seconds: float = SLICE, send_timeout: int = SEND_TIMEOUT) -> None:
         self.bot = bot
         self.broadcasts = broadcasts
         self.limit = limit
@@ -50,19 +53,29 @@ class Sender:
         self.rate = rate
         self.paid = paid
         self.owner_lang = owner_lang
+        self.slice = slice_seconds
+        self.send_timeout = send_timeout
 
-    async def run(self, bid: str, budget: float = SLICE) -> bool:
+    @property
+    def job_timeout(self) -> float:
+        """What the job queue allows one slice. A slice starts no send after its budget and
+        no send outlasts SEND_TIMEOUT, so this is twice the most it should take: room for a
+        loaded machine and slow Redis calls."""
+        return 2 * (self.slice + self.send_timeout)
+
+    async def run(self, bid: str) -> datetime | None:
+        """Send for up to a slice; when the broadcast needs more, the next slice's time."""
         pacing.own_retries.set(True)  # a 429 pauses every sender: see _send()
-        """Send for up to `budget` seconds; True when the broadcast needs more slices."""
         broadcast = await self._start(bid)
         if broadcast is None:
-            return False
+            return None
         sender = new_sender()
         await self.broadcasts.alive(bid, sender)
         await self.broadcasts.rescue(bid)
         started = self.clock().timestamp()
+        deadline = started + self.slice
         beat = started
-        while self.clock().timestamp() - started < budget:
+        while self.clock().timestamp() < deadline:
             if self.clock().timestamp() - beat > 5:
                 beat = self.clock().timestamp()
                 await self.broadcasts.alive(bid, sender)
@@ -72,18 +85,19 @@ class Sender:
                 await self._report(bid)
             # The rate first, then the recipient: taken and marked `sending` only when the
             # message can go at once, so a crash leaves almost no one with an unknown outcome.
-            await self.limit.wait(self.rate)
+            if not await self.limit.wait(self.rate, until=deadline):
+                return await self.limit.free_at()  # after a 429, say: the next slice waits
             recipient = await self.broadcasts.take(bid, sender)
             if recipient is None:
                 break
             await self._send_one(broadcast, sender, recipient)
         else:
-            return True
+            return self.clock()
         done = await self.broadcasts.finished(bid)
         if done is not None:
             await self.stats.count("broadcasts")
         await self._report(bid, final=done is not None)
-        return False
+        return None
 
     async def _start(self, bid: str) -> Broadcast | None:
         def begin(b: Broadcast) -> bool:
@@ -143,12 +157,14 @@ class Sender:
         rows.append([InlineKeyboardButton(text=self.texts.label("unsubscribe", lang),
                                           callback_data="unsub")])
         markup = InlineKeyboardMarkup(inline_keyboard=rows)
-        extra = {"allow_paid_broadcast": True} if self.paid else {}
+        extra: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}
         if variant.get("photo"):
             await self.bot.send_photo(chat, variant["photo"], caption=variant["text"],
-                                      reply_markup=markup, **extra)
+                                      reply_markup=markup, request_timeout=self.send_timeout,
+                                      **extra)
         else:
-            await self.bot.send_message(chat, variant["text"], reply_markup=markup, **extra)
+            await self.bot.send_message(chat, variant["text"], reply_markup=markup,
+                                        request_timeout=self.send_timeout, **extra)
 
     async def preview(self, broadcast: Broadcast, chat: int, lang: Lang) -> None:
         """The owner sees each language's message as customers will."""
@@ -168,7 +184,8 @@ class Sender:
             await self.bot.edit_message_text(
                 text=self.progress_text(progress, owner.lang if owner else None),
                 chat_id=progress.broadcast.owner_chat,
-                message_id=progress.broadcast.status_message)
+                message_id=progress.broadcast.status_message,
+                request_timeout=self.send_timeout)
         except TelegramAPIError as exc:
             log.info("progress of %s not shown: %s", bid, exc.message)
 

@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -242,6 +242,13 @@ class Broadcasts:
 
         return await self.update(bid, stop)
 
+    async def unfinished(self, due_before: float) -> list[Broadcast]:
+        """Broadcasts scheduled or running whose time came before `due_before`."""
+        ids = await self.redis.zrange(self.store.key("bcs"), 0, -1)
+        found = [await self.get(_str(i) or "") for i in ids]
+        return [b for b in found if b is not None and b.status in ("scheduled", "running")
+                and b.at < due_before]
+
     async def recent(self, count: int = 10) -> list[Broadcast]:
         ids = await self.redis.zrevrange(self.store.key("bcs"), 0, count - 1)
         found = [await self.get(_str(i) or "") for i in ids]
@@ -289,14 +296,20 @@ class Broadcasts:
             await pipe.execute()
 
     async def alive(self, bid: str, sender: str) -> None:
-        await self.redis.set(self._key(bid, "sender", sender), "1", ex=SENDER_TTL)
+        # The time on the bot's clock, which decides; Redis's expiry only clears it away.
+        await self.redis.set(self._key(bid, "sender", sender), self.clock().timestamp(),
+                             ex=SENDER_TTL * 10)
+
+    async def _is_alive(self, bid: str, sender: str) -> bool:
+        beat = await self.redis.get(self._key(bid, "sender", sender))
+        return beat is not None and float(beat) > self.clock().timestamp() - SENDER_TTL
 
     async def rescue(self, bid: str) -> int:
         """Recipients taken by senders that died, and not yet sent to: back to the queue."""
         rescued = 0
         async for key in self.redis.scan_iter(match=self._key(bid, "claimed", "*")):
             name = (_str(key) or "").rsplit(":", 1)[-1]
-            if await self.redis.exists(self._key(bid, "sender", name)):
+            if await self._is_alive(bid, name):
                 continue
             for raw in await self.redis.lrange(key, 0, -1):
                 rid = _str(raw) or ""
@@ -338,7 +351,9 @@ class RateLimit:
         self.key = store.key("bc_rate")
         self.pause_key = store.key("bc_pause")
 
-    async def wait(self, per_second: float) -> None:
+    async def wait(self, per_second: float, until: float | None = None) -> bool:
+        """Book the next free instant and wait for it; False, booking nothing, when that
+        instant is after `until` (a timestamp): the caller stops instead of overrunning."""
         step = 1.0 / per_second
 
         async def book(pipe: Pipeline) -> tuple[float, float]:
@@ -346,14 +361,26 @@ class RateLimit:
             booked = float(await pipe.get(self.key) or 0)
             paused = float(await pipe.get(self.pause_key) or 0)
             at = max(now, booked, paused)
+            if until is not None and at > until:
+                await pipe.unwatch()
+                return at, now
             pipe.multi()
             pipe.set(self.key, at + step, ex=60)
             await pipe.execute()
             return at, now
 
         at, now = await optimistic(self.redis, [self.key, self.pause_key], book)
+        if until is not None and at > until:
+            return False
         if at > now:
             await self.sleep(at - now)
+        return True
+
+    async def free_at(self) -> datetime:
+        """The next instant a send may go, for every sender of the shop."""
+        booked, paused = await self.redis.mget(self.key, self.pause_key)
+        at = max(self.clock().timestamp(), float(booked or 0), float(paused or 0))
+        return datetime.fromtimestamp(at, tz=UTC)
 
     async def pause(self, seconds: float) -> None:
         until = self.clock().timestamp() + seconds

@@ -19,12 +19,13 @@ from typing import Any
 import arq.worker
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix, retry_key_prefix
+from arq.cron import cron
 from arq.worker import Worker, func
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.aftersale import AfterSale, birthday_today, next_birthday
-from bot.broadcast_sender import SLICE, Sender
+from bot.broadcast_sender import Sender
 from bot.courier import Courier
 from bot.orders import Order
 from bot.replies import Reply
@@ -36,6 +37,10 @@ KEEP_RESULT = timedelta(days=7)  # how long a finished job's id keeps a twin fro
 # How long past its time a queued job may still start (arq drops it then); the jobs' own
 # rules decide whether a late one still makes sense.
 JOB_LIFETIME = timedelta(days=8)
+# A slice that failed: its lane goes on after this, when its dead sender's heartbeat has
+# lapsed (SENDER_TTL), so that the recipient it held is settled.
+FAILED_SLICE_PAUSE = timedelta(seconds=45)
+REVIVE_AFTER = timedelta(minutes=1)  # a broadcast this late with no slice queued is revived
 _arq_redis_info = arq.worker.log_redis_info
 
 
@@ -77,7 +82,7 @@ async def forget_jobs(store: Store, customer_id: int) -> int:
 class Followups:
     def __init__(self, redis: Redis, store: Store, aftersale: AfterSale, courier: Courier,
                  stats: Stats, clock: Callable[[], datetime], *, delay: timedelta,
-                 day: tuple[time, time]) -> None:
+                 day: tuple[time, time], lanes: int = 2) -> None:
         self.arq = ArqRedis(redis.connection_pool)
         self.queue = queue_key(store)
         self.store = store
@@ -87,6 +92,7 @@ class Followups:
         self.clock = clock
         self.delay = delay
         self.day = day
+        self.lanes = lanes  # a revived broadcast's senders
         self.sender: Sender | None = None  # sends broadcasts, once the app wired one
 
     # -- scheduling ------------------------------------------------------------------------
@@ -175,18 +181,44 @@ class Followups:
         return False
 
     # -- broadcasts ---------------------------------------------------------------------------
-    async def broadcast(self, bid: str, at: datetime, lanes: int) -> None:
+    async def broadcast(self, bid: str, at: datetime, lanes: int, generation: int = 0) -> None:
         """Start a broadcast at `at` on `lanes` senders, which any worker process may run."""
         for lane in range(lanes):
-            await self.schedule("broadcast", f"{bid}:{lane}:0", at, bid, lane, 0)
+            await self.schedule("broadcast", f"{bid}:{lane}:{generation}:0", at, bid, lane, 0,
+                                generation)
 
-    async def broadcast_slice(self, bid: str, lane: int, n: int) -> bool:
+    async def broadcast_slice(self, bid: str, lane: int, n: int, generation: int = 0) -> bool:
+        """One slice of a lane, then the lane's next slice is queued, however this one ended:
+        an error, or the job queue's timeout, must not end the lane with people unsent."""
         assert self.sender is not None
-        more = await self.sender.run(bid)
-        if more:
-            await self.schedule("broadcast", f"{bid}:{lane}:{n + 1}", self.clock(), bid, lane,
-                                n + 1)
-        return more
+        after: datetime | None = self.clock() + FAILED_SLICE_PAUSE
+        try:
+            after = await self.sender.run(bid)
+        finally:
+            if after is not None:
+                await self.schedule("broadcast", f"{bid}:{lane}:{generation}:{n + 1}", after,
+                                    bid, lane, n + 1, generation)
+        return after is not None
+
+    async def revive_broadcasts(self) -> list[str]:
+        """Broadcasts due for a while, not finished, with no slice queued or running: their
+        lanes all died (a slice that could not queue its successor). Started on new lanes;
+        the recipients' states keep anyone from getting it twice."""
+        assert self.sender is not None
+        now = self.clock()
+        due = (now - REVIVE_AFTER).timestamp()
+        revived = []
+        for broadcast in await self.sender.broadcasts.unfinished(due_before=due):
+            slices = self.store.key("broadcast", broadcast.id) + ":*"
+            if [job async for job, _ in self.arq.zscan_iter(self.queue, match=slices)]:
+                continue
+            generation = await self.store.redis.incr(
+                self.store.key("bc", broadcast.id, "generation"))
+            await self.broadcast(broadcast.id, now, self.lanes, generation)
+            log.warning("broadcast %s had no sender left: started again on %d lanes",
+                        broadcast.id, self.lanes)
+            revived.append(broadcast.id)
+        return revived
 
     def worker(self, *, burst: bool = False, jobs: int = -1) -> Worker:
         """The arq worker for these jobs (burst: run what is due, or `jobs` of it, then
@@ -198,13 +230,23 @@ class Followups:
         async def birthday(ctx: dict[str, Any], customer_id: int, year: int) -> bool:
             return await self.birthday(customer_id, year)
 
-        async def broadcast(ctx: dict[str, Any], bid: str, lane: int, n: int) -> bool:
-            return await self.broadcast_slice(bid, lane, n)
+        async def broadcast(ctx: dict[str, Any], bid: str, lane: int, n: int,
+                            generation: int = 0) -> bool:
+            return await self.broadcast_slice(bid, lane, n, generation)
 
+        async def revive_broadcasts(ctx: dict[str, Any]) -> list[str]:
+            return await self.revive_broadcasts()
+
+        assert self.sender is not None
         return Worker(
             functions=[func(delivery_check, name="delivery_check"),  # type: ignore[arg-type]
                        func(birthday, name="birthday"),  # type: ignore[arg-type]
-                       func(broadcast, name="broadcast", timeout=SLICE + 20)],  # type: ignore[arg-type]
+                       func(broadcast, name="broadcast",  # type: ignore[arg-type]
+                            timeout=self.sender.job_timeout)],
+            # Every minute, and once at start; not in a burst, which runs queued jobs only.
+            cron_jobs=[] if burst else [cron(revive_broadcasts,  # type: ignore[arg-type]
+                                             name=self.store.key("revive_broadcasts"),
+                                             run_at_startup=True)],
             redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
             poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
             job_timeout=60, max_burst_jobs=jobs,
