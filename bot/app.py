@@ -480,12 +480,11 @@ def create_app(
     shop = shop or load_shop(settings.shop_file)
     prefix = settings.redis_prefix or f"shopbot:{shop.id}"
     redis, persistent = _redis(settings)
-    store = Store(redis, prefix, timedelta(days=settings.history_retention_days))
+    clock = clock or (lambda: datetime.now(UTC))
+    store = Store(redis, prefix, timedelta(days=settings.history_retention_days), clock)
     key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
     storage: BaseStorage = (RedisStorage(redis, key_builder=key_builder) if persistent
                             else MemoryStorage())
-
-    clock = clock or (lambda: datetime.now(UTC))
     texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng,
                   shop.default_language)
     assistant = Assistant(

@@ -47,8 +47,8 @@ class Day:
 
 
 def merge(days: list[Day]) -> Day:
-    """Several days as one (a week)."""
-    total = Day(days[0].day if days else date.today())
+    """Several days as one (a week); `days` is not empty."""
+    total = Day(days[0].day)
     for d in days:
         for name in COUNTERS:
             setattr(total, name, getattr(total, name) + getattr(d, name))

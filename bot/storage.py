@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -105,11 +106,13 @@ class Store:
     """The shop's data in Redis. Key layout: `<prefix>:customer:<id>`, `<prefix>:conv:<id>`."""
 
     def __init__(self, redis: Redis, prefix: str,
-                 history_retention: timedelta = timedelta(days=90)) -> None:
+                 history_retention: timedelta = timedelta(days=90),
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.redis = redis
         self.prefix = prefix.rstrip(":")
         # No line of a conversation is kept longer than this (HISTORY_RETENTION_DAYS).
         self.history_retention = history_retention
+        self.clock = clock
         self._pin = redis.register_script(_PIN)
 
     def key(self, *parts: object) -> str:
@@ -292,8 +295,9 @@ class Store:
     async def history(self, user_id: int, last: int = HISTORY) -> list[Said]:
         raw = await self.redis.lrange(self.key("history", user_id), -last, -1)
         lines = [json.loads(item) for item in raw]
-        # Wall-clock time: a line past retention is never shown, even if nobody wrote since.
-        cutoff = datetime.now(UTC) - self.history_retention
+        # Now, not the last line's time: a line past retention is never shown, even if
+        # nobody wrote since.
+        cutoff = self.clock() - self.history_retention
         said = [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
                 for line in lines]
         return [line for line in said if line.at >= cutoff]

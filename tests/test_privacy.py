@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -141,3 +142,16 @@ async def test_forget_leaves_no_key_or_value_that_names_the_shopper(
     clock.advance(days=2)
     await run_due(bot.app)
     assert not [c for c in api.calls[since:] if c.chat_id == ann.id]
+
+
+async def test_retention_is_reckoned_on_the_bots_clock(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI,
+        clock: FakeClock) -> None:
+    bot = await make_shopbot(history_retention_days=1)
+    clock.now = datetime.now(UTC) - timedelta(days=3)  # the bot's clock, not the machine's
+    ann = api.new_shopper(first_name="Ann")
+    await bot.send(ann, "a question asked just now")
+    said = [line.text for line in await bot.app.store.history(ann.id)]  # the staff card's
+    assert "a question asked just now" in said
+    clock.advance(days=2)
+    assert await bot.app.store.history(ann.id) == []
