@@ -36,6 +36,15 @@ log = logging.getLogger(__name__)
 CARD_LINES = 8  # lines of conversation on the card
 MEMBER_CACHE = 300  # seconds a staff membership check is trusted
 TOPIC_WAIT = 300  # seconds another process may take to make a customer's topic
+TOPIC_LOOK = 5  # a process waiting for another's topic looks again this often, to be safe
+
+# One process makes a customer's topic: it holds the lock, and whatever an earlier topic
+# (since deleted by staff) left in the list waiters block on is cleared.
+_CLAIM_TOPIC = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[2])
+return 1
+"""
 _GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 Deliver = Callable[[Bot, int, list[Any], Texts, Lang], Awaitable[None]]
 
@@ -72,6 +81,7 @@ class StaffDesk:
         self.orders: OrderBook | None = None  # for the card, when the app knows orders
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
             weakref.WeakValueDictionary()
+        self._claim_topic = self.store.redis.register_script(_CLAIM_TOPIC)
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -385,31 +395,45 @@ class StaffDesk:
         if handoff.topic is not None:
             return handoff.topic, False
         # Another process may be making it this very moment (the customer's lock is only
-        # this process's): one makes it, the others wait for it. The wait is long because
-        # creating a topic may itself wait for the staff chat's budget.
+        # this process's): one makes it, the others wait until it is made. Made means with
+        # its card: the topic is recorded only once the card is in it, so no process takes
+        # a half-made topic for a finished one and posts a second card (a maker whose card
+        # was slow to go out used to cause exactly that). The others block in Redis on the
+        # maker's word (`topic_made`, which every waiter reads and leaves in place) rather
+        # than sleep and look. A maker that died lets its lock lapse after TOPIC_WAIT
+        # (long: creating a topic may itself wait for the staff chat's budget); the next
+        # process to look makes the topic then.
+        redis = self.store.redis
         lock = self.store.key("topic_lock", customer.id)
-        waited = 0.0
-        while not await self.store.redis.set(lock, "1", nx=True, ex=TOPIC_WAIT):
-            if waited >= TOPIC_WAIT:
-                break  # its maker died: make it here
-            await asyncio.sleep(0.2)
-            waited += 0.2
-            made = (await self.takeovers.get(customer.id)).topic
-            if made is not None:
-                return made, False
+        made = self.store.key("topic_made", customer.id)
+        while not await self._claim_topic(keys=[lock, made], args=[TOPIC_WAIT]):
+            await redis.brpoplpush(made, made, timeout=TOPIC_LOOK)
+            handoff = await self.takeovers.get(customer.id)
+            if handoff.topic is not None:
+                return handoff.topic, False
+        card: int | None = None
         try:
-            made = (await self.takeovers.get(customer.id)).topic
-            if made is not None:  # made between the first look and taking the lock
-                return made, False
+            handoff = await self.takeovers.get(customer.id)
+            if handoff.topic is not None:  # made between the first look and taking the lock
+                return handoff.topic, False
             name = topic_name(customer)
             created = await self.outbox.send(
                 lambda: self.bot.create_forum_topic(self.chat_id, name))
             topic = created.message_thread_id
-            await self.takeovers.set_topic(customer.id, topic, None)
+            try:
+                text = await self._card(customer)
+                posted = await self.outbox.send(lambda: self.bot.send_message(
+                    self.chat_id, text, message_thread_id=topic))
+                card = posted.message_id
+            finally:
+                # Without its card when posting it failed: the next handoff posts one.
+                await self.takeovers.set_topic(customer.id, topic, card)
+                async with redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(made, topic)
+                    pipe.expire(made, TOPIC_WAIT)
+                    await pipe.execute()
         finally:
-            await self.store.redis.delete(lock)
-        card = await self._post(customer, await self._card(customer), topic=topic)
-        await self.takeovers.set_card(customer.id, card)
+            await redis.delete(lock)
         return topic, True
 
     async def _refresh_card(self, customer: Customer) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 
-from bot.app import create_app
+from bot.app import App, create_app
 from bot.bot_api_emulator import Call, FakeBotAPI, Shopper
+from bot.takeover import Handoff
 from tests.conftest import FakeClock, Harness, settings_for, texts_to
 
 STAFF = -1001234567890
@@ -324,10 +328,16 @@ async def test_two_first_messages_at_once_make_one_topic(desk: Harness, api: Fak
 
 
 
+def another_process(api: FakeBotAPI, prefix: str, clock: FakeClock) -> App:
+    """A second bot process on the same Redis, its waits in the test's time like the first's."""
+    return create_app(settings_for(api, prefix, staff_chat_id=STAFF), clock=clock,
+                      rng=random.Random(2), sleep=clock.sleep)
+
+
 async def test_two_processes_make_one_topic(desk: Harness, api: FakeBotAPI, prefix: str,
                                             clock: FakeClock) -> None:
     """Two bot processes (one Redis) handing the same customer over at the same moment."""
-    other = create_app(settings_for(api, prefix, staff_chat_id=STAFF), clock=clock)
+    other = another_process(api, prefix, clock)
     try:
         assert other.desk is not None and desk.app.desk is not None
         await other.desk.check()
@@ -341,6 +351,63 @@ async def test_two_processes_make_one_topic(desk: Harness, api: FakeBotAPI, pref
         assert len(in_topic(api, topic_of(api, ann))) == 2  # one card, one notice
     finally:
         await other.close()
+
+
+class CardHeldUntil(BaseRequestMiddleware):
+    """Posts into the staff chat wait for `until`; `started` is set when the first one
+    would go out."""
+
+    def __init__(self, until: asyncio.Event) -> None:
+        self.until, self.started = until, asyncio.Event()
+
+    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
+        if type(method).__name__ == "SendMessage" and method.chat_id == STAFF:
+            self.started.set()
+            await self.until.wait()
+        return await make_request(bot, method)
+
+
+async def test_a_topic_another_process_is_making_is_awaited_with_its_card(
+        desk: Harness, api: FakeBotAPI, prefix: str, clock: FakeClock) -> None:
+    """The exact interleaving, step by step: process A takes the handoff; process B (which
+    took nothing, A had) makes the topic, and A looks for it while B's card is on its way.
+    A must wait for the topic with its card, not take it half made and post a card of its
+    own (two cards)."""
+    a = another_process(api, prefix, clock)
+    try:
+        assert a.desk is not None and desk.app.desk is not None
+        await a.desk.check()
+        ann = api.new_shopper(first_name="Ann")
+        await desk.send(ann, "hi")
+        customer = await desk.app.store.customer(ann.id)
+        assert customer is not None
+        a_looked, a_took = asyncio.Event(), asyncio.Event()
+        held = CardHeldUntil(a_looked)
+        desk.app.bot.session.middleware(held)  # B is the fixture's process
+        take, look = a.desk.takeovers.take, a.desk.takeovers.get
+
+        async def take_then_wait(*args: Any) -> bool:
+            taken = await take(*args)
+            a_took.set()
+            await held.started.wait()  # B is posting the card
+            return taken
+
+        async def look_and_tell(customer_id: int) -> Handoff:
+            handoff = await look(customer_id)
+            a_looked.set()  # B's card goes out only now
+            return handoff
+
+        a.desk.takeovers.take = take_then_wait  # type: ignore[method-assign]
+        a.desk.takeovers.get = look_and_tell  # type: ignore[method-assign]
+        by_a = asyncio.create_task(a.desk.hand_over(customer, "human"))
+        await asyncio.wait_for(a_took.wait(), 60)
+        by_b = asyncio.create_task(desk.app.desk.hand_over(customer, "human"))
+        assert await asyncio.wait_for(asyncio.gather(by_a, by_b), 60) == [True, True]
+        assert len([c for c in api.calls if c.method == "createForumTopic"]) == 1
+        card, notice = in_topic(api, topic_of(api, ann))
+        assert "Ann" in card["text"] and "asks to talk to a person" in notice["text"]
+    finally:
+        await a.close()
 
 
 async def test_a_customer_who_blocked_the_bot_is_reported(desk: Harness, api: FakeBotAPI,
