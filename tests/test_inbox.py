@@ -66,6 +66,7 @@ async def test_two_processes_keep_each_chat_in_order_and_share_the_chats(
     busy: set[int] = set()
     overlaps: list[int] = []
     most_at_once = 0
+    all_handled = asyncio.Event()
     rng = random.Random(7)
 
     def handler(inbox: Inbox):  # type: ignore[no-untyped-def]
@@ -80,6 +81,8 @@ async def test_two_processes_keep_each_chat_in_order_and_share_the_chats(
             seen[chat].append(int(update["message"]["text"]))
             by_consumer[inbox.me] += 1
             busy.discard(chat)
+            if sum(map(len, seen.values())) == 300:
+                all_handled.set()
         return handle
 
     for inbox in inboxes:
@@ -93,9 +96,7 @@ async def test_two_processes_keep_each_chat_in_order_and_share_the_chats(
         # Telegram sending one again (a lost 200) changes nothing.
         assert not await inboxes[0].put(message(1, 1, "0"))
 
-        async def all_done() -> bool:
-            return sum(map(len, seen.values())) == 300
-        await until(all_done, 30, "300 updates handled")
+        await asyncio.wait_for(all_handled.wait(), 120)  # a bound only if something is wrong
         assert {chat: order for chat, order in seen.items()} == \
             {chat: list(range(15)) for chat in range(1, 21)}
         assert overlaps == []  # never two updates of one chat at once
@@ -111,20 +112,28 @@ async def test_two_processes_keep_each_chat_in_order_and_share_the_chats(
 
 
 class CountingRedis(Redis):
-    """Counts the commands this client sends."""
+    """Counts the commands this client sends; `blocking` is set at its first blocking call."""
 
     sent = 0
 
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.blocking = asyncio.Event()
+
     async def execute_command(self, *args, **options):  # type: ignore[no-untyped-def]
         self.sent += 1
+        if args[0] == "BRPOPLPUSH":
+            self.blocking.set()
         return await super().execute_command(*args, **options)
 
 
 async def test_waiting_for_updates_polls_nothing(prefix: str) -> None:
     """Idle consumers block in Redis. A lock-polling design sends ~10 commands a second per
-    waiter; these send one blocking call per wake-up (5 s), and nothing else."""
+    waiter; these send nothing while they wait, and a put wakes one at once. (A wake-up
+    and a lease long enough that neither comes during the test: what is measured is the
+    waiting itself, from the moment each consumer is blocked.)"""
     clients = [CountingRedis.from_url(redis_url()) for _ in range(2)]
-    inboxes = [Inbox(client, prefix) for client in clients]
+    inboxes = [Inbox(client, prefix, lease=240, wake=120) for client in clients]
     handled = asyncio.Event()
 
     async def handle(update: dict) -> None:
@@ -133,14 +142,16 @@ async def test_waiting_for_updates_polls_nothing(prefix: str) -> None:
     for inbox in inboxes:
         inbox.start(handle)
     try:
-        await asyncio.sleep(0.5)  # both started: lease taken, first blocking call made
+        for client in clients:  # started: lease taken, first blocking call made
+            await asyncio.wait_for(client.blocking.wait(), 60)
         before = [client.sent for client in clients]
         assert min(before) >= 3  # lease, membership, a blocking call: the count works
-        await asyncio.sleep(3)
+        await asyncio.sleep(3)  # the idle time measured: nothing is sent in it
         assert [client.sent - sent for client, sent in zip(clients, before, strict=True)] \
-            in ([0, 0], [0, 1], [1, 0], [1, 1])
+            == [0, 0]
         await inboxes[0].put(message(1, 5, "hi"))
-        await asyncio.wait_for(handled.wait(), 5)  # and a put wakes one at once
+        # A put wakes one at once: well before either would wake up by itself.
+        await asyncio.wait_for(handled.wait(), 60)
     finally:
         for inbox, client in zip(inboxes, clients, strict=True):
             await inbox.stop()
@@ -158,37 +169,38 @@ async def test_a_dead_consumers_chats_are_taken_back(redis: Redis, prefix: str) 
     dead.start(hang)
     await dead.put(message(1, 77, "first"))
     await dead.put(message(2, 77, "second"))
-    await asyncio.wait_for(stuck.wait(), 5)
+    await asyncio.wait_for(stuck.wait(), 60)
     # The process dies mid-update: nothing of it runs any more, nothing is given back.
     for task in [*dead._serving, *dead._tasks]:
         task.cancel()
     await dead.redis.aclose()
 
     got: list[str] = []
+    both = asyncio.Event()
     alive = Inbox(Redis.from_url(redis_url()), prefix, lease=1, wake=0.5)
 
     async def handle(update: dict) -> None:
         got.append(update["message"]["text"])
+        if len(got) == 2:
+            both.set()
 
     alive.start(handle)
     try:
-        async def both() -> bool:
-            return len(got) == 2
-        await until(both, 10, "the dead consumer's chat handled by the live one")
+        # Once the dead one's lease lapses (1 s), the live one takes its chat back.
+        await asyncio.wait_for(both.wait(), 60)
         assert got == ["first", "second"]  # interrupted: handled again, and in order
         assert alive.metrics.registry.get_sample_value("shopbot_updates_again_total") == 1
         assert await alive.state(2) == "handled"
-
-        async def forgotten() -> bool:  # once found holding nothing
-            return await redis.smembers(f"{prefix}:in:consumers") == {alive.me.encode()}
-        await until(forgotten, 5, "the dead consumer forgotten")
+        # Forgotten once found holding nothing: by the next look, whoever makes it.
+        await alive.reclaim()
+        assert await redis.smembers(f"{prefix}:in:consumers") == {alive.me.encode()}
     finally:
         await alive.stop()
         await alive.redis.aclose()
 
 
 async def test_the_webhook_answers_200_once_queued_and_takes_a_repeat_once(
-        api: FakeBotAPI, prefix: str, tmp_path: Path) -> None:
+        api: FakeBotAPI, redis: Redis, prefix: str, tmp_path: Path) -> None:
     port = free_port()
     bot = await start_shopbot(api, prefix, port, tmp_path)
     url = f"http://127.0.0.1:{port}/hook"
@@ -204,8 +216,14 @@ async def test_the_webhook_answers_200_once_queued_and_takes_a_repeat_once(
                 async with http.post(url, json=update, headers={
                         "X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
                     assert response.status == 200
-        await api.wait_for(lambda c: c.chat_id == shopper.id, timeout=15)
-        await asyncio.sleep(1)
+        await api.wait_for(lambda c: c.chat_id == shopper.id, timeout=60)
+
+        async def all_handled() -> bool:
+            # Handled, and nothing of the chat left queued or in hand: had the repeat been
+            # queued, its greeting would be sent by now too.
+            return await redis.get(f"{prefix}:in:seen:{update['update_id']}") == b"2" \
+                and not await redis.exists(f"{prefix}:in:q:{shopper.id}")
+        await until(all_handled, 60, "the update handled, nothing of its chat queued")
         greetings = [c for c in api.sent_to(shopper.id) if "Ann" in c.params.get("text", "")]
         assert len(greetings) == 1
     finally:
@@ -342,22 +360,31 @@ async def test_polling_confirms_a_batch_only_once_it_is_handled(
         await handle(update)
 
     app.handle = slow  # type: ignore[method-assign]
+    waiting = asyncio.Event()
+    wait_batch = app.inbox.wait_batch
+
+    async def waits_for_the_batch(batch: str, seconds: float) -> bool:
+        waiting.set()
+        return await wait_batch(batch, seconds)
+
+    app.inbox.wait_batch = waits_for_the_batch  # type: ignore[method-assign]
     bot = Harness(app, api)
     await bot.start()
     try:
         ann = api.new_shopper(first_name="Ann")
         update_id = api.push_update(api.message_update(ann, "hello"))
-        await asyncio.wait_for(handling.wait(), 10)
-        await asyncio.sleep(0.5)  # time enough for a poll that should not happen
+        await asyncio.wait_for(handling.wait(), 60)
+        # The poller is past the point where it would have asked for the next batch.
+        await asyncio.wait_for(waiting.wait(), 60)
 
         def polls() -> list[int]:
             return [int(c.params.get("offset") or 0) for c in api.calls
                     if c.method == "getUpdates"]
         assert max(polls()) <= update_id  # not confirmed while in hand
         release.set()
-        await api.wait_for(lambda c: c.chat_id == ann.id, timeout=10)
+        await api.wait_for(lambda c: c.chat_id == ann.id, timeout=60)
         await api.wait_for(lambda c: c.method == "getUpdates"
-                           and int(c.params.get("offset") or 0) == update_id + 1, timeout=10)
+                           and int(c.params.get("offset") or 0) == update_id + 1, timeout=60)
         assert await app.inbox.state(update_id) == "handled"
     finally:
         release.set()
@@ -380,7 +407,7 @@ async def test_an_update_that_keeps_killing_its_process_is_set_aside(
 
     inbox.start(handle)
     try:
-        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.wait_for(done.wait(), 60)
         assert got == ["next"]  # the chat goes on
         assert await inbox.state(1) == "handled"
         assert "update 1 set aside unhandled" in caplog.text
