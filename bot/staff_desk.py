@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from bot.languages import Lang
 from bot.orders import OrderBook
 from bot.outbox import Outbox
 from bot.stats import Stats
-from bot.storage import Customer
+from bot.storage import Customer, _str
 from bot.takeover import Takeovers
 from bot.texts import Texts, plain
 
@@ -38,12 +39,13 @@ MEMBER_CACHE = 300  # seconds a staff membership check is trusted
 TOPIC_WAIT = 300  # seconds another process may take to make a customer's topic
 TOPIC_LOOK = 5  # a process waiting for another's topic looks again this often, to be safe
 
-# One process makes a customer's topic: it holds the lock, and whatever an earlier topic
-# (since deleted by staff) left in the list waiters block on is cleared.
+# One process makes a customer's topic: the lock holds its token (nil returned), or the
+# token of the process making it (returned), whose word the others wait for.
 _CLAIM_TOPIC = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[2])
-return 1
+local maker = redis.call('GET', KEYS[1])
+if maker then return maker end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
 """
 _GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 Deliver = Callable[[Bot, int, list[Any], Texts, Lang], Awaitable[None]]
@@ -399,15 +401,16 @@ class StaffDesk:
         # its card: the topic is recorded only once the card is in it, so no process takes
         # a half-made topic for a finished one and posts a second card (a maker whose card
         # was slow to go out used to cause exactly that). The others block in Redis on the
-        # maker's word (`topic_made`, which every waiter reads and leaves in place) rather
-        # than sleep and look. A maker that died lets its lock lapse after TOPIC_WAIT
-        # (long: creating a topic may itself wait for the staff chat's budget); the next
-        # process to look makes the topic then.
+        # maker's word (`topic_made:<its token>`, which every waiter reads and leaves in
+        # place; named by the token, not the customer, so it keeps nothing about them)
+        # rather than sleep and look. A maker that died lets its lock lapse after
+        # TOPIC_WAIT (long: creating a topic may itself wait for the staff chat's budget);
+        # the next process to look makes the topic then.
         redis = self.store.redis
-        lock = self.store.key("topic_lock", customer.id)
-        made = self.store.key("topic_made", customer.id)
-        while not await self._claim_topic(keys=[lock, made], args=[TOPIC_WAIT]):
-            await redis.brpoplpush(made, made, timeout=TOPIC_LOOK)
+        lock, token = self.store.key("topic_lock", customer.id), uuid.uuid4().hex
+        while (maker := await self._claim_topic(keys=[lock], args=[token, TOPIC_WAIT])):
+            said = self.store.key("topic_made", _str(maker))
+            await redis.brpoplpush(said, said, timeout=TOPIC_LOOK)
             handoff = await self.takeovers.get(customer.id)
             if handoff.topic is not None:
                 return handoff.topic, False
@@ -428,9 +431,10 @@ class StaffDesk:
             finally:
                 # Without its card when posting it failed: the next handoff posts one.
                 await self.takeovers.set_topic(customer.id, topic, card)
+                said = self.store.key("topic_made", token)
                 async with redis.pipeline(transaction=True) as pipe:
-                    pipe.rpush(made, topic)
-                    pipe.expire(made, TOPIC_WAIT)
+                    pipe.rpush(said, "1")
+                    pipe.expire(said, TOPIC_WAIT)
                     await pipe.execute()
         finally:
             await redis.delete(lock)
