@@ -206,6 +206,15 @@ class WorkingHours(_Model):
         return None
 
 
+class Voice(_Model):
+    """What makes the shop's refusals warm, in its own words. Each is optional: without one,
+    the bot says something neutral from its catalogues."""
+
+    fair_price: Localized | None = None  # why the price is what it is
+    instead_of_discount: Localized | None = None  # what the shop does instead of discounts
+    gift_reason: Localized | None = None  # why the small gift is given
+
+
 class Shop(_Model):
     id: Slug
     name: Localized
@@ -218,6 +227,7 @@ class Shop(_Model):
     order_url: Text | None = None
     policy: Policy = Field(default_factory=Policy)
     loyalty: Loyalty = Field(default_factory=Loyalty)
+    voice: Voice = Field(default_factory=Voice)  # the shop's own words for holding the price
     colors: dict[Slug, Localized] = Field(default_factory=dict)
     categories: list[Category] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)
