@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.shop import Localized, LocalizedList, Shop
 from bot.textproc import Analysed, TypoIndex, fold, stem
+from bot.units import Written, quantities
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+|[а-я]+")
@@ -27,7 +28,17 @@ class Mention:
     product: str | None  # the one product meant, when it is clear
     category: str | None
     sizes: tuple[str, ...]
-    colors: tuple[str, ...]
+    values: tuple[tuple[str, str], ...] = ()  # (option id, value id) named, any product's
+    quantities: tuple[Written, ...] = ()  # "250 g", "半斤": amounts with units
+
+    @property
+    def colors(self) -> tuple[str, ...]:
+        return tuple(value for option, value in self.values if option == "color")
+
+    @property
+    def options(self) -> bool:
+        """Something was said of a product's options: a size, a value, an amount."""
+        return bool(self.sizes or self.values or self.quantities)
 
     @property
     def named(self) -> bool:
@@ -36,12 +47,12 @@ class Mention:
 
     @property
     def anything(self) -> bool:
-        return bool(self.products or self.category or self.sizes or self.colors)
+        return bool(self.products or self.category or self.options)
 
 
 @dataclass
 class _Phrase:
-    owner: str  # product id, or "category:<id>", or "color:<id>"
+    owner: str  # product id, or "category:<id>", or "value:<option id>:<value id>"
     stems: frozenset[str] = frozenset()
     cjk: str = ""
 
@@ -60,9 +71,14 @@ class CatalogueIndex:
         for category in shop.categories:
             for text in _texts(category.name, None):
                 self._add(f"category:{category.id}", text, owners_per_stem)
-        for color_id, name in shop.colors.items():
-            for text in _texts(name, None):
-                self._add(f"color:{color_id}", text, owners_per_stem)
+        # Option values that are words ("dark roast", "white"): sizes and amounts are read
+        # by their own rules. Owned by option and value, whichever products sell them.
+        for product in shop.products:
+            for option in product.options:
+                for value in option.values:
+                    if value.quantity is None and value.id.lower() not in self.sizes:
+                        for text in _texts(value.name, value.synonyms):
+                            self._add(f"value:{option.id}:{value.id}", text, owners_per_stem)
         count = max(1, len(shop.products))
         self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
 
@@ -110,14 +126,16 @@ class CatalogueIndex:
                           key=lambda item: item[1], reverse=True)
         categories = sorted(((o[9:], s) for o, s in scores.items() if o.startswith("category:")
                              and s >= FULL), key=lambda item: item[1], reverse=True)
-        colors = tuple(o[6:] for o, s in sorted(scores.items(), key=lambda i: -i[1])
-                       if o.startswith("color:") and s >= 0.7)
+        values = tuple(tuple(o.split(":", 2)[1:]) for o, s in sorted(scores.items(),
+                                                                     key=lambda i: -i[1])
+                       if o.startswith("value:") and s >= 0.7)
         return Mention(
             products=tuple(products),
             product=_clear_winner(products),
             category=categories[0][0] if categories else None,
             sizes=self._sizes(message),
-            colors=colors,
+            values=values,  # type: ignore[arg-type]
+            quantities=quantities(message.folded),
         )
 
     def _word_score(self, phrase: _Phrase, present: set[str]) -> float:

@@ -10,13 +10,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import products
+from bot import products, variants
 from bot.catalogue import FULL
 from bot.inbox import SEEN_SECONDS, handling
 from bot.languages import LANGUAGES, Lang
 from bot.replies import Button, Reply
 from bot.shop import WEEKDAYS, Product, Shop
 from bot.stats import Stats
+from bot.variants import Choice
 
 if TYPE_CHECKING:
     from bot.aftersale import AfterSale
@@ -110,8 +111,7 @@ class Assistant:
         about_product = reading.mention.named and products.asked_about(reading.folded)
         if reading.intent == "product_question" or (
                 reading.intent == "faq" and about_product) or (
-                reading.intent == "other" and (reading.mention.sizes or reading.mention.colors)
-                and last):
+                reading.intent == "other" and reading.mention.options and last):
             # "How do I wash the linen blouse?" is about that blouse, not linen in general.
             return await self.product_answer(customer, reading, last)
         if reading.intent in ("discount", "free_shipping", "gift"):
@@ -205,11 +205,12 @@ class Assistant:
         policy = self.shop.policy
         threshold = policy.free_shipping_threshold
         missing = None
-        if threshold is not None and product is not None and product.price < threshold:
-            missing = threshold - product.price
+        price = product.prices[0] if product is not None else None
+        if threshold is not None and price is not None and price < threshold:
+            missing = threshold - price
         return {"cost": policy.shipping_cost, "threshold": threshold, "missing": missing,
                 "already_free": bool(threshold is not None and product is not None
-                                     and product.price >= threshold)}
+                                     and price is not None and price >= threshold)}
 
     # -- the catalogue ---------------------------------------------------------------------
     async def product_answer(self, customer: Customer, reading: Reading,
@@ -232,46 +233,51 @@ class Assistant:
             else:
                 return [self.product_unknown(customer)]
         await self.store.discuss(customer.id, product.id)
-        size = mention.sizes[0] if mention.sizes else None
-        color = mention.colors[0] if mention.colors else None
-        return [self.product_card(customer, product.id, size=size, color=color, asked=asked)]
+        return [self.product_card(customer, variants.choose(product, mention), asked=asked)]
 
-    def product_card(self, customer: Customer, product_id: str, *, size: str | None = None,
-                     color: str | None = None, asked: list[str] | None = None) -> Reply:
-        """The card: the fact asked about first, then name, price, stock, material."""
-        product = self.shop.product(product_id)
-        assert product is not None
-        stock = products.stock(product, size, color)
+    def product_card(self, customer: Customer, choice: Choice | str, *,
+                     asked: list[str] | None = None) -> Reply:
+        """The card: what was asked first (the combination, a fact), then name, prices,
+        options and stock; every fact from the `Choice` and the catalogue."""
+        if isinstance(choice, str):
+            product = self.shop.product(choice)
+            assert product is not None
+            choice = variants.choose(product)
+        product = choice.product
         asked = asked or []
         missing = [name for name in asked if name in products.ATTRIBUTES
                    and products.attribute(product, name) is None]
         alternatives = []
-        if stock.asked_available is False or not product.in_stock:
-            alternatives = products.alternatives(self.shop, product, size, color)
-        context = {**self._base(customer), "product": product, "stock": stock,
+        if choice.available is False or not product.in_stock:
+            alternatives = products.alternatives(self.shop, product, choice)
+        context = {**self._base(customer), "product": product, "choice": choice,
                    "asked": [a for a in asked if a not in missing], "missing": missing,
                    "alternatives": alternatives}
         buttons: list[list[Button]] = []
-        size_row = [Button("size", data=data, args={"size": name, "ok": ok})
-                    for name, ok in stock.sizes
-                    if (data := _data("sz", product.id, name)) is not None]
-        color_row = [Button("color", data=data, args={"color": self.shop.colors[cid], "ok": ok})
-                     for cid, ok in stock.colors
-                     if (data := _data("cl", product.id, cid)) is not None]
-        for row in (size_row[:4], size_row[4:8], color_row[:3], color_row[3:6]):
-            if row:
-                buttons.append(row)
+        for i, row in enumerate(choice.rows):
+            if len(row.values) < 2:
+                continue  # nothing to choose
+            picked = [Button("option_value", data=data,
+                             args={"value": value.name, "ok": ok,
+                                   "chosen": choice.asked.get(row.option.id) == value.id})
+                      for j, (value, ok) in enumerate(row.values)
+                      if (data := _select(product, choice.asked, i, j)) is not None]
+            width = 4 if all(len(v.name.get("en")) <= 6 for v, _ in row.values) else 2
+            buttons += [picked[k:k + width] for k in range(0, min(len(picked), 2 * width),
+                                                            width)]
         buttons += [[Button("product", data=f"p:{p.id}", args={"product": p.name})]
                     for p in alternatives]
         buttons.append([Button("order_this", data=f"ord:{product.id}"),
                         self._person_button()])
-        return Reply("product_card", context, buttons, photo=product.photo)
+        photo = choice.exact.photo if choice.exact is not None and choice.exact.photo else None
+        return Reply("product_card", context, buttons, photo=photo or product.photo)
 
     async def press(self, customer: Customer, data: str) -> list[Reply] | None:
         """A catalogue button. None when the data is not one the bot makes (forged, or
         from a product the shop no longer has): the handler answers it as stale."""
         parts = data.split(":")
         product = self.shop.product(parts[1]) if len(parts) in (2, 3) else None
+        selection = _selection(product, parts[2]) if product and parts[0] == "o" else None
         match parts:
             case ["cat"]:
                 return [self.categories(customer)]
@@ -281,13 +287,18 @@ class Assistant:
             case ["p", _] if product:
                 await self.store.discuss(customer.id, product.id)
                 return [self.product_card(customer, product.id)]
-            case ["sz", _, size] if product and any(v.size == size for v in product.variants):
+            case ["o", _, _] if product and selection is not None:
                 await self.store.discuss(customer.id, product.id)
-                return [self.product_card(customer, product.id, size=size)]
-            case ["cl", _, color] if product and any(v.color == color
-                                                     for v in product.variants):
+                return [self.product_card(customer, variants.choose(product,
+                                                                    selection=selection))]
+            # Buttons of cards sent before options had their own kind (a size, a colour).
+            case ["sz" | "cl" as kind, _, value] if product and any(
+                    v.options.get("size" if kind == "sz" else "color") == value
+                    for v in product.variants):
                 await self.store.discuss(customer.id, product.id)
-                return [self.product_card(customer, product.id, color=color)]
+                selection = {"size" if kind == "sz" else "color": value}
+                return [self.product_card(customer, variants.choose(product,
+                                                                    selection=selection))]
             case ["ord", _] if product:
                 return [self.order_info(customer, product.id)]
         return None
@@ -325,7 +336,7 @@ class Assistant:
             return None
         shown = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
         rows = [[Button("product_price", data=f"p:{p.id}",
-                        args={"product": p.name, "price": p.price})] for p in shown]
+                        args={"product": p})] for p in shown]
         nav = []
         if page > 0:
             nav.append(Button("previous", data=f"cat:{category_id}:{page - 1}"))
@@ -480,8 +491,29 @@ def _in(reading: Reading, replies: list[Reply]) -> list[Reply]:
     return [replace(reply, lang=reading.written_in) for reply in replies]
 
 
-def _data(kind: str, product_id: str, value: str) -> str | None:
-    """Callback data for a size or colour button, or None when it would not fit Telegram's
-    64 bytes or could not be split back (a ':' in the value)."""
-    data = f"{kind}:{product_id}:{value}"
-    return data if ":" not in value and len(data.encode()) <= 64 else None
+def _select(product: Product, asked: dict[str, str], option: int, value: int) -> str | None:
+    """Callback data for a value button: the selection after pressing it (what was asked,
+    with this option's value replaced, or dropped when pressed again), as option.value
+    indexes; None when it would not fit Telegram's 64 bytes."""
+    chosen = {i: j for i, o in enumerate(product.options) if o.id in asked
+              for j, v in enumerate(o.values) if v.id == asked[o.id]}
+    if chosen.get(option) == value:
+        del chosen[option]
+    else:
+        chosen[option] = value
+    data = f"o:{product.id}:" + ",".join(f"{i}.{j}" for i, j in sorted(chosen.items()))
+    return data if len(data.encode()) <= 64 else None
+
+
+def _selection(product: Product, text: str) -> dict[str, str] | None:
+    """The selection in a value button's data; None when it is not one this product has."""
+    selection: dict[str, str] = {}
+    for pair in filter(None, text.split(",")):
+        i, _, j = pair.partition(".")
+        if not (i.isdigit() and j.isdigit() and int(i) < len(product.options)):
+            return None
+        option = product.options[int(i)]
+        if int(j) >= len(option.values):
+            return None
+        selection[option.id] = option.values[int(j)].id
+    return selection

@@ -1,14 +1,15 @@
-"""What the catalogue says about a product: prices, stock per size and colour, the
-attribute a shopper asked about, alternatives in stock. Plain data, no Telegram."""
+"""What the catalogue says about a product beyond its variants (see bot/variants.py): the
+attribute a shopper asked about, the product meant, alternatives in stock. Plain data, no
+Telegram."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.catalogue import Mention
 from bot.shop import Localized, Product, Shop
+from bot.variants import Choice
 
 # What a question asks about, by words in any of the four languages (text already folded:
 # lower case, simplified Chinese). Matching is on purpose loose: it only picks which fact
@@ -29,41 +30,6 @@ _ASKS: dict[str, re.Pattern[str]] = {
 ATTRIBUTES = frozenset({"material", "fit", "care", "length", "origin"})
 
 
-@dataclass(frozen=True)
-class Stock:
-    """What is in stock for a product, and for the size and colour asked about."""
-
-    sizes: tuple[tuple[str, bool], ...]  # (size, any in stock), in catalogue order
-    colors: tuple[tuple[str, bool], ...]  # (colour id, any in stock)
-    asked_size: str | None
-    asked_color: str | None
-    asked_available: bool | None  # None when nothing specific was asked
-
-    @property
-    def any(self) -> bool:
-        return any(ok for _, ok in self.sizes) or any(ok for _, ok in self.colors) or (
-            not self.sizes and not self.colors)
-
-
-def stock(product: Product, size: str | None = None, color: str | None = None) -> Stock:
-    sizes: dict[str, bool] = {}
-    colors: dict[str, bool] = {}
-    for variant in product.variants:
-        if variant.size:
-            sizes[variant.size] = sizes.get(variant.size, False) or variant.stock > 0
-        if variant.color:
-            colors[variant.color] = colors.get(variant.color, False) or variant.stock > 0
-    known_size = next((s for s in sizes if size and s.lower() == size.lower()), None)
-    asked_available: bool | None = None
-    if size or color:
-        matching = [v for v in product.variants
-                    if (size is None or (v.size or "").lower() == size.lower())
-                    and (color is None or v.color == color)]
-        asked_available = any(v.stock > 0 for v in matching)
-    return Stock(tuple(sizes.items()), tuple(colors.items()), known_size or size,
-                 color, asked_available)
-
-
 def asked_about(folded: str) -> list[str]:
     return [name for name, pattern in _ASKS.items() if pattern.search(folded)]
 
@@ -75,25 +41,30 @@ def attribute(product: Product, name: str) -> Localized | None:
     return product.attributes.get(name)
 
 
-def alternatives(shop: Shop, product: Product, size: str | None = None,
-                 color: str | None = None, limit: int = 3) -> list[Product]:
-    """In-stock products of the same category, in the size/colour asked when possible."""
-    same = [p for p in shop.products if p.category == product.category and p.id != product.id]
-    fitting = [p for p in same if stock(p, size, color).asked_available]
-    rest = [p for p in same if p not in fitting and stock(p).any and p.in_stock]
-    return (fitting + rest)[:limit]
+def alternatives(shop: Shop, product: Product, choice: Choice | None = None,
+                 limit: int = 3) -> list[Product]:
+    """In-stock products of the same category, first those that come in the values asked
+    (the same option and value: "dark roast", "white") when they can be had."""
+    same = [p for p in shop.products if p.category == product.category and p.id != product.id
+            and p.in_stock]
+    asked = choice.asked if choice is not None else {}
+    fitting = [p for p in same if asked and any(
+        v.stock > 0 and all(v.options.get(o) == value for o, value in asked.items())
+        for v in p.variants)]
+    return (fitting + [p for p in same if p not in fitting])[:limit]
 
 
 def lowest_price(products: list[Product]) -> Decimal | None:
-    return min((p.price for p in products), default=None)
+    return min((p.prices[0] for p in products), default=None)
 
 
 def pick_product(shop: Shop, mention: Mention, last: str | None,
                  follow_up: bool = False) -> Product | None:
     """The product meant: the one named, else the one just discussed when the message
-    only adds a size or colour ("and in blue?"), or is a follow-up ("I'll take it")."""
+    only adds an option ("and in blue?", "the 250 g one?"), or is a follow-up ("I'll take
+    it")."""
     if mention.product:
         return shop.product(mention.product)
-    if not mention.named and last and (follow_up or mention.sizes or mention.colors):
+    if not mention.named and last and (follow_up or mention.options):
         return shop.product(last)
     return None

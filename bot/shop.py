@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bot.languages import LANGUAGES, Lang
+from bot.units import Quantity, quantity
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -120,10 +121,95 @@ class FaqEntry(_Model):
     keywords: LocalizedList = Field(default_factory=LocalizedList)
 
 
+ValueId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def _price(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("price must be a number")
+    try:
+        return Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError("price must be a number") from None
+
+
+class OptionValue(_Model):
+    """One value of an option: "250 g", "dark roast", "128 GB". A plain string is a value
+    whose id and name are that string in every language."""
+
+    id: ValueId
+    name: Localized
+    synonyms: LocalizedList = Field(default_factory=LocalizedList)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return {"id": str(value), "name": str(value)}
+        if isinstance(value, dict) and "name" not in value and "id" in value:
+            return {**value, "name": str(value["id"])}
+        return value
+
+    @property
+    def quantity(self) -> Quantity | None:
+        """The amount it is, when it is one ("250 g" and "0.25 kg" alike)."""
+        return next(filter(None, (quantity(text) for text in self.name.values().values()
+                                  if text)), None)
+
+
+class Option(_Model):
+    """What a shopper chooses of a product: size, colour, weight, storage... any name."""
+
+    id: Slug
+    name: Localized | None = None  # the bot names the common ones itself (size, colour...)
+    values: list[OptionValue] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_values(self) -> Option:
+        problems: list[str] = []
+        _unique("values", [v.id for v in self.values], problems)
+        if problems:
+            raise ValueError(problems[0].split(": ", 1)[1])
+        return self
+
+    def value(self, value_id: str) -> OptionValue | None:
+        return next((v for v in self.values if v.id == value_id), None)
+
+
 class Variant(_Model):
-    size: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
-    color: Slug | None = None
+    """A combination of option values the shop sells, with its own stock, and maybe its
+    own price, SKU and photo. `size` and `color` are the options of older shop files."""
+
+    options: dict[Slug, ValueId] = Field(default_factory=dict)
     stock: int = Field(ge=0)
+    price: Decimal | None = Field(None, gt=0)
+    sku: Text | None = None
+    photo: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_and_color(cls, value: Any) -> Any:
+        if isinstance(value, dict) and ("size" in value or "color" in value):
+            value = dict(value)
+            legacy = {name: value.pop(name) for name in ("size", "color") if name in value}
+            value["options"] = {**{k: str(v) for k, v in legacy.items() if v is not None},
+                                **value.get("options", {})}
+        return value
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_number(cls, value: Any) -> Any:
+        return _price(value)
+
+    @property
+    def size(self) -> str | None:
+        return self.options.get("size")
+
+    @property
+    def color(self) -> str | None:
+        return self.options.get("color")
 
 
 class Product(_Model):
@@ -131,26 +217,76 @@ class Product(_Model):
     category: Slug
     name: Localized
     description: Localized | None = None
-    price: Decimal = Field(gt=0)
+    # A variant without a price of its own costs this; it may be left out when every
+    # variant has one.
+    price: Decimal | None = Field(None, gt=0)
+    stock: int | None = Field(None, ge=0)  # a product without variants; None: not counted
     material: Localized | None = None
     attributes: dict[Slug, Localized] = Field(default_factory=dict)
     photo: Text | None = None
     synonyms: LocalizedList = Field(default_factory=LocalizedList)
+    options: list[Option] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
 
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_number(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise ValueError("price must be a number")
-        try:
-            return Decimal(str(value).strip())
-        except ArithmeticError:
-            raise ValueError("price must be a number") from None
+        return _price(value)
+
+    @model_validator(mode="after")
+    def _variants_fit_options(self) -> Product:
+        problems: list[str] = []
+        _unique("options", [o.id for o in self.options], problems)
+        names = [o.id for o in self.options]
+        seen: set[tuple[str, ...]] = set()
+        for j, variant in enumerate(self.variants):
+            where = f"variants.{j}.options"
+            for name, value in variant.options.items():
+                option = self.option(name)
+                if option is None:
+                    problems.append(f"{where}.{name}: the product has no option {name!r}"
+                                    f" (options: {', '.join(names) or 'none'})")
+                elif option.value(value) is None:
+                    problems.append(f"{where}.{name}: {value!r} is not one of its values"
+                                    f" ({', '.join(v.id for v in option.values)})")
+            missing = [n for n in names if n not in variant.options]
+            if missing:
+                problems.append(f"{where}: names no value of {', '.join(missing)}")
+            combination = tuple(variant.options.get(n, "") for n in names)
+            if combination in seen:
+                problems.append(f"{where}: the same combination as an earlier variant")
+            seen.add(combination)
+            if variant.price is None and self.price is None:
+                problems.append(f"variants.{j}.price: is required when the product has no"
+                                " price")
+        if not self.variants and self.price is None:
+            problems.append("price: is required")
+        if self.variants and self.stock is not None:
+            problems.append("stock: a product with variants keeps its stock in each variant")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+    def price_of(self, variant: Variant | None) -> Decimal:
+        found = variant.price if variant is not None and variant.price else self.price
+        assert found is not None  # validated: a product or each of its variants has a price
+        return found
+
+    @property
+    def prices(self) -> tuple[Decimal, ...]:
+        """Every price it sells at, lowest first."""
+        if not self.variants:
+            return (self.price_of(None),)
+        return tuple(sorted({self.price_of(v) for v in self.variants}))
 
     @property
     def in_stock(self) -> bool:
-        return any(v.stock > 0 for v in self.variants) if self.variants else True
+        if self.variants:
+            return any(v.stock > 0 for v in self.variants)
+        return self.stock is None or self.stock > 0
 
 
 class WorkingHours(_Model):
@@ -235,6 +371,38 @@ class Shop(_Model):
     # The shop's own cues per intent and language, added to bot/intent_phrases.yaml.
     phrases: dict[str, LocalizedList] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sizes_and_colours_are_options(cls, data: Any) -> Any:
+        """Older shop files give variants a `size` and a `color` (an id under `colors`):
+        they become the product's two options, in the order the variants name them."""
+        if not isinstance(data, dict) or not isinstance(data.get("products"), list):
+            return data
+        colors = data.get("colors") if isinstance(data.get("colors"), dict) else {}
+        products, unknown = [], []
+        for i, product in enumerate(data["products"]):
+            variants = product.get("variants") if isinstance(product, dict) else None
+            if not isinstance(variants, list) or "options" in product or not any(
+                    isinstance(v, dict) and ("size" in v or "color" in v) for v in variants):
+                products.append(product)
+                continue
+            unknown += [f"products.{i}.variants.{j}.color: unknown colour {v['color']!r}"
+                        " (add it under colors)" for j, v in enumerate(variants)
+                        if isinstance(v, dict) and v.get("color") is not None
+                        and str(v["color"]) not in colors]
+            options = []
+            for name in ("size", "color"):
+                values = list(dict.fromkeys(str(v[name]) for v in variants
+                                            if isinstance(v, dict) and v.get(name) is not None))
+                if values:
+                    options.append({"id": name, "values": [
+                        {"id": value, "name": colors.get(value, value)}
+                        if name == "color" else value for value in values]})
+            products.append({**product, "options": options})
+        if unknown:
+            raise ValueError("\n".join(unknown))
+        return {**data, "products": products}
+
     @field_validator("phrases")
     @classmethod
     def _known_intents(cls, value: dict[str, LocalizedList]) -> dict[str, LocalizedList]:
@@ -278,12 +446,6 @@ class Shop(_Model):
                 problems.append(
                     f"products.{i}.category: unknown category {product.category!r}"
                 )
-            for j, variant in enumerate(product.variants):
-                if variant.color is not None and variant.color not in self.colors:
-                    problems.append(
-                        f"products.{i}.variants.{j}.color: unknown colour {variant.color!r}"
-                        " (add it under colors)"
-                    )
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -374,7 +536,11 @@ def _problems(exc: ValidationError, root: yaml.Node | None) -> list[Problem]:
         for part in message.split("\n"):
             field, _, text = part.partition(": ")
             if text and re.fullmatch(r"[\w.-]+", field) and "." in field:
-                problems.append(Problem(field, text, _line_of(root, field.split("."))))
+                # A path from the top of the file, or from where the error was raised.
+                path = field.split(".")
+                if path[0] not in Shop.model_fields:
+                    path = [p for p in loc if p != "function-after[_references()]"] + path
+                problems.append(Problem(".".join(path), text, _line_of(root, path)))
             else:
                 problems.append(Problem(".".join(loc), part, _line_of(root, loc)))
     return problems

@@ -69,14 +69,14 @@ class Understanding:
         elif intent == OTHER and scores.get(OTHER, 0) < MIN_SCORE:
             # The cues found nothing clear, or two intents too close to call: ask the
             # examples; on a tie their answer must be one of the two.
-            guess, probability = self.examples.classify(text)
+            guess, probability = self.examples.classify(_without_amounts(text, mention))
             allowed = detection.contenders or INTENTS
             if guess != OTHER and guess in allowed and probability > EXAMPLES_THRESHOLD:
                 intent, confidence = guess, round(0.8 * probability, 3)
                 cues = [*cues, f"{guess}:similar to examples ({probability:.2f})"]
         elif intent != OTHER and confidence < OVERRIDE_BELOW and not self._owners(intent, cues):
             # A hesitant cue reading gives way to examples that are sure of something else.
-            guess, probability = self.examples.classify(text)
+            guess, probability = self.examples.classify(_without_amounts(text, mention))
             if guess != intent and probability > OVERRIDE_THRESHOLD:
                 cues = [*cues, f"{guess}:similar to examples ({probability:.2f}), over {intent}"]
                 intent, confidence = guess, round(0.8 * probability, 3)
@@ -128,14 +128,27 @@ _QUESTION = re.compile(
 _PRICE = re.compile(r"(?<!\d)\d{3,6}(?!\d)")
 
 
+def _without_amounts(text: str, mention: Mention) -> str:
+    """The message with its amounts ("250g", "半斤") taken out: the examples know numbers as
+    prices and counter-offers, and a weight is neither."""
+    if not mention.quantities:
+        return text
+    folded = fold(text)
+    for amount in mention.quantities:
+        folded = folded.replace(amount.text, " ")
+    return folded
+
+
 def _order_shapes(text: str, mention: Mention, scores: dict[str, float], cues: list[str]) -> None:
     """Shapes of a message that say more than its words: "white shirt M x2, Moscow, Ivanova"
     is an order; two prices side by side ("3490? 3000?") are a counter-offer."""
     names_item = bool(mention.products or mention.category)
-    if names_item and (mention.sizes or mention.colors):
+    if names_item and mention.options:
         if _QUANTITY.search(text) or _PHONE.search(text) or not _QUESTION.search(text):
             scores["buy"] = scores.get("buy", 0.0) + 1.2
             cues.append("buy:an order's shape (item, size or colour, no question)")
+    for amount in mention.quantities:  # "250 g or 1000 g?" asks of weights, not prices
+        text = text.lower().replace(amount.text, " ")
     prices = [int(p) for p in _PRICE.findall(text) if 100 <= int(p) <= 100000]
     if len(prices) >= 2 and not _PHONE.search(text):
         scores["discount"] = scores.get("discount", 0.0) + 1.3

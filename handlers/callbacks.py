@@ -13,7 +13,7 @@ from bot.texts import Texts, plain
 from handlers.present import hand_over, send
 
 MENU = {"menu:order", "menu:contacts", "menu:language"}
-CATALOGUE = r"^(?:cat|p|sz|cl|ord)(?::[^:]{1,40}){0,2}$"
+CATALOGUE = r"^(?:cat|p|sz|cl|ord|o)(?::[^:]{0,60}){0,2}$"
 
 
 async def choose_language(query: CallbackQuery, assistant: Assistant, customer: Customer,

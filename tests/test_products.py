@@ -22,6 +22,15 @@ def local(value, lang: str) -> str:  # type: ignore[no-untyped-def]
     return SHOP.text(value, lang)  # type: ignore[arg-type,return-value]
 
 
+def pick(product_id: str, option_id: str, value_id: str) -> str:
+    """The data of the button that picks one value on a card where nothing is picked yet."""
+    product = SHOP.product(product_id)
+    assert product is not None
+    i, option = next((i, o) for i, o in enumerate(product.options) if o.id == option_id)
+    j = next(j for j, v in enumerate(option.values) if v.id == value_id)
+    return f"o:{product_id}:{i}.{j}"
+
+
 def data_of(call: Call) -> list[str]:
     return [b.get("callback_data") or b.get("url") for row in
             call.params["reply_markup"]["inline_keyboard"] for b in row]
@@ -55,7 +64,8 @@ async def test_material_question_gets_a_card_with_the_material_first(
     assert local(shirt.material, lang) in first
     assert local(shirt.name, lang) in reply
     buttons = data_of(call)
-    assert "sz:linen-shirt:XL" in buttons and "cl:linen-shirt:white" in buttons
+    assert pick("linen-shirt", "size", "XL") in buttons
+    assert pick("linen-shirt", "color", "white") in buttons
     assert "ord:linen-shirt" in buttons and "menu:contacts" in buttons
 
 
@@ -174,7 +184,9 @@ async def test_follow_up_refers_to_the_product_just_discussed(
     [reply] = await shopbot.send(shopper, then)
     # Light blue in M is sold out: said first, about the shirt just discussed.
     assert "M" in reply.split("\n")[0] and local(shirt.name, lang) in unescape(reply)
-    assert "sz:linen-shirt:M" in data_of(last_sent(shopbot, shopper.id))
+    # Its buttons keep what was asked: pressing M drops it, pressing L replaces it.
+    buttons = data_of(last_sent(shopbot, shopper.id))
+    assert "o:linen-shirt:1.1" in buttons and "o:linen-shirt:0.3,1.1" in buttons
     [reply] = await shopbot.send(shopper, take)
     assert local(shirt.name, lang) in unescape(reply).split("\n")[0]  # named in the order
 
@@ -193,7 +205,10 @@ async def test_buttons_on_a_card_work(shopbot: Harness) -> None:
     shopper = shopbot.api.new_shopper(language_code="ru")
     await shopbot.send(shopper, "/start")
     await shopbot.send(shopper, "льняная рубашка")
-    calls = await shopbot.press(shopper, "sz:linen-shirt:XXL")
+    calls = await shopbot.press(shopper, pick("linen-shirt", "size", "XXL"))
+    [reply] = texts_to(calls, shopper.id)
+    assert "XXL" in reply.split("\n")[0]
+    calls = await shopbot.press(shopper, "sz:linen-shirt:XXL")  # a card sent before options
     [reply] = texts_to(calls, shopper.id)
     assert "XXL" in reply.split("\n")[0]
     calls = await shopbot.press(shopper, "ord:linen-shirt")
@@ -209,6 +224,7 @@ async def test_a_photo_that_cannot_be_sent_falls_back_to_text(shopbot: Harness) 
 
 
 @pytest.mark.parametrize("data", ["p:umbrella", "sz:linen-shirt:XXXXL", "cl:linen-shirt:pink",
+                                  "o:linen-shirt:9.0", "o:linen-shirt:0.99", "o:linen-shirt:x",
                                   "cat:shirts:99", "cat:hats:0", "ord:nothing", "p:",
                                   "sz:linen-shirt", "cat:shirts:-1"])
 async def test_forged_catalogue_buttons_get_a_polite_answer(shopbot: Harness,
