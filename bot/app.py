@@ -184,7 +184,7 @@ class App:
         shop = load_shop(self.settings.shop_file)
         understanding = Understanding(shop)
         self.assistant.use(shop, understanding)
-        self.texts.use_shop(shop.currency, shop.default_language)
+        self.texts.use_shop(shop.currency, shop.default_language, shop)
         self.shop = shop
         log.info("shop file reloaded: %s products", len(shop.products))
         return shop
@@ -486,7 +486,7 @@ def create_app(
     storage: BaseStorage = (RedisStorage(redis, key_builder=key_builder) if persistent
                             else MemoryStorage())
     texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng,
-                  shop.default_language)
+                  shop.default_language, shop)
     assistant = Assistant(
         shop, store, Understanding(shop), clock,
         quiet_period=timedelta(hours=settings.greeting_quiet_hours),

@@ -351,6 +351,51 @@ class Voice(_Model):
     gift_reason: Localized | None = None  # why the small gift is given
 
 
+class Override(_Model):
+    """A message in the shop's own words (`texts:`), in all four languages. Placeholders and
+    which messages take which: bot/overrides.py."""
+
+    message: str = Field("", exclude=True)  # the key it is under (`Shop._name_overrides`)
+    en: Text
+    ru: Text
+    zh_hans: Text = Field(alias="zh-hans")
+    zh_hant: Text = Field(alias="zh-hant")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_and_complete(cls, value: Any) -> Any:
+        from bot import overrides
+
+        if not isinstance(value, dict):
+            raise ValueError(f"give the text in each language: {', '.join(LANGUAGES)}")
+        problem = overrides.unknown(str(value.get("message", "")))
+        if problem is not None:
+            raise ValueError(problem)
+        given = set(value) - {"message"}
+        missing = [lang for lang in LANGUAGES if lang not in given]
+        strange = sorted(str(key) for key in given - set(LANGUAGES))
+        if missing or strange:
+            said = [f"no {', '.join(missing)}"] if missing else []
+            said += [f"{', '.join(strange)} is not a language"] if strange else []
+            raise ValueError(f"{'; '.join(said)} (an override is written in all four "
+                             f"languages: {', '.join(LANGUAGES)})")
+        return value
+
+    @field_validator("en", "ru", "zh_hans", "zh_hant")
+    @classmethod
+    def _placeholders(cls, text: str, info: Any) -> str:
+        from bot import overrides
+
+        problem = overrides.problem(info.data.get("message", ""), text)
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    def get(self, lang: Lang) -> str:
+        return {"en": self.en, "ru": self.ru, "zh-hans": self.zh_hans,
+                "zh-hant": self.zh_hant}[lang]
+
+
 class Shop(_Model):
     id: Slug
     name: Localized
@@ -364,6 +409,16 @@ class Shop(_Model):
     policy: Policy = Field(default_factory=Policy)
     loyalty: Loyalty = Field(default_factory=Loyalty)
     voice: Voice = Field(default_factory=Voice)  # the shop's own words for holding the price
+    texts: dict[str, Override] = Field(default_factory=dict)  # messages in its own words
+
+    @field_validator("texts", mode="before")
+    @classmethod
+    def _name_overrides(cls, value: Any) -> Any:
+        """Each override is told the message it is under, for its checks."""
+        if not isinstance(value, dict):
+            return value
+        return {key: {**text, "message": str(key)} if isinstance(text, dict) else text
+                for key, text in value.items()}
     colors: dict[Slug, Localized] = Field(default_factory=dict)
     categories: list[Category] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)

@@ -3,6 +3,8 @@
 Templates call `_()` / `ngettext()` for every phrase, so Babel extracts them, and `pick()`
 to choose one of several phrasings at random, so the bot does not sound like a machine.
 Values are escaped for Telegram's HTML parse mode (autoescape); translations may hold tags.
+A message the shop file words its own way (`texts:`) is rendered from that instead: see
+bot/overrides.py.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from bot import overrides
 from bot.i18n import Formatter
 from bot.languages import LANGUAGES, Lang
-from bot.shop import Localized
+from bot.shop import Localized, Shop
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _TAGS = re.compile(r"<[^>]+>")
@@ -35,6 +38,7 @@ class Texts:
         currency: str,
         rng: random.Random | None = None,
         default_lang: Lang = "en",
+        shop: Shop | None = None,
     ) -> None:
         self._catalogues = catalogues
         self._rng = rng or random.Random()
@@ -54,16 +58,35 @@ class Texts:
         self._default_lang = default_lang
         self.env.filters["local"] = self._local
         self._buttons: dict[Lang, Any] = {}
+        self._shop = shop  # its `texts:` override the templates
 
-    def use_shop(self, currency: str, default_lang: Lang) -> None:
-        """Prices and fallbacks of a reloaded shop file."""
+    def use_shop(self, currency: str, default_lang: Lang, shop: Shop | None = None) -> None:
+        """Prices, fallbacks and the owner's own texts of a reloaded shop file."""
         self._formatters = {lang: Formatter(lang, currency) for lang in LANGUAGES}
         self._default_lang = default_lang
+        self._shop = shop
 
     def render(self, template: str, lang: Lang, /, **context: Any) -> str:
-        """A whole message: `templates/<template>.j2` in the shopper's language."""
-        text = self.env.get_template(f"{template}.j2").render(lang=lang, **context)
+        """A whole message: `templates/<template>.j2` in the shopper's language, or the shop
+        file's own text for it."""
+        override = self._shop.texts.get(template) if self._shop is not None else None
+        if override is not None:
+            text: str = self._override(override.get(lang), lang, context)
+        else:
+            text = self.env.get_template(f"{template}.j2").render(lang=lang, **context)
         return _BLANK_LINES.sub("\n\n", text).strip()
+
+    def _override(self, text: str, lang: Lang, context: dict[str, Any]) -> Markup:
+        def local(value: Localized | None) -> str:
+            return value.get(lang, self._default_lang) if value is not None else ""
+
+        def away() -> Markup:
+            return Markup(self.env.get_template("_offline.j2").render(lang=lang, **context)
+                          ).strip()
+
+        source = overrides.Source(context, context.get("shop") or self._shop, local,
+                                  self._formatters[lang].money, away)
+        return overrides.fill(text, source)
 
     def label(self, macro: str, lang: Lang, /, **context: Any) -> str:
         """A button label: the macro `macro` of `templates/buttons.j2`."""
