@@ -125,7 +125,8 @@ class Harness:
         dispatcher.feed_update = traced  # type: ignore[method-assign]
         self._task = asyncio.create_task(self.app.run_polling())
         # The fake records a long poll as it arrives: once one is in, polling runs.
-        await self.api.wait_for(lambda call: call.method == "getUpdates", timeout=15)
+        # Bounds only keep a broken test from hanging: generous for a loaded machine.
+        await self.api.wait_for(lambda call: call.method == "getUpdates", timeout=60)
 
     async def stop(self) -> None:
         """Stop polling and close the app (a test may stop it early, to restart the bot)."""
@@ -133,10 +134,10 @@ class Harness:
             return
         task, self._task = self._task, None
         self.app.stop()
-        await asyncio.wait({task}, timeout=10)
+        await asyncio.wait({task}, timeout=60)
         await self.app.close()
 
-    async def feed(self, update: dict, timeout: float = 10) -> list[Call]:
+    async def feed(self, update: dict, timeout: float = 60) -> list[Call]:
         """Push one update, wait until the dispatcher has handled it, return what it sent."""
         since = len(self.api.calls)
         update_id = self.api.push_update(update)
