@@ -108,7 +108,8 @@ class Assistant:
                      last: str | None) -> list[Reply]:
         """What the assistant says to one request (greetings and farewells aside); `last` is
         the product discussed last in this conversation."""
-        about_product = reading.mention.named and products.asked_about(reading.folded)
+        about_product = reading.mention.named and bool(
+            products.asked_about(reading.folded) or reading.mention.options)
         if reading.intent == "product_question" or (
                 reading.intent == "faq" and about_product) or (
                 reading.intent == "other" and reading.mention.options and last):

@@ -38,6 +38,7 @@ class Choice:
     product: Product
     asked: dict[str, str] = field(default_factory=dict)  # option id -> value id
     unknown: tuple[str, ...] = ()  # asked, as written, but not a value it comes in
+    unknown_of: tuple[str, ...] = ()  # the options those would have been values of
 
     @property
     def matching(self) -> tuple[Variant, ...]:
@@ -73,23 +74,24 @@ class Choice:
             return ()
         asked = self.asked
         in_stock = [v for v in self.product.variants if v.stock > 0]
-        if not asked:  # only a value it does not come in: what it does come in
+        # Named by what was asked: the values kept, the ones that differ, and the option of
+        # a value it does not come in ("3 kg": its weights).
+        named = set(asked) | set(self.unknown_of)
+        if not named:
             named = {o.id for o in self.product.options if len(o.values) > 1}
-            lines = list(dict.fromkeys(Line(self._names(v, named)) for v in in_stock))
-            return tuple(line for line in lines if line.names)[:4]
 
         def kept(variant: Variant) -> int:
             return sum(variant.options.get(o) == value for o, value in asked.items())
 
-        most = max((kept(v) for v in in_stock), default=0)
+        # All of what was asked can be kept when only an unknown value failed it; otherwise
+        # all but one at the most.
+        most = min(max((kept(v) for v in in_stock), default=0),
+                   len(asked) if self.unknown else max(len(asked) - 1, 0))
         lines: list[Line] = []
-        for keep in range(min(most, max(len(asked) - 1, 0)), -1, -1):
+        for keep in range(most, -1, -1):
             for variant in in_stock:
-                if kept(variant) != keep:
-                    continue
-                # Named by what was asked: the values kept and the ones that differ.
-                line = Line(self._names(variant, set(asked)))
-                if line not in lines:
+                line = Line(self._names(variant, named))
+                if kept(variant) == keep and line.names and line not in lines:
                     lines.append(line)
             if lines:
                 break
@@ -170,6 +172,7 @@ def choose(product: Product, mention: Mention | None = None,
     """What the message (or a pressed button's `selection`) asks of this product."""
     asked: dict[str, str] = dict(selection or {})
     unknown: list[str] = []
+    unknown_of: list[str] = []
     if mention is not None:
         for option_id, value_id in mention.values:
             option = product.option(option_id)
@@ -184,13 +187,17 @@ def choose(product: Product, mention: Mention | None = None,
             else:
                 if product.option("size") is not None:
                     unknown.append(size)
+                    unknown_of.append("size")
         for written in mention.quantities:
             found = _by_quantity(product, written.readings)
+            measured = [o for q in written.readings if (o := _measured(product, q.dimension))]
             if found is not None:
                 asked.setdefault(*found)
-            elif any(_measured(product, q.dimension) for q in written.readings):
+            elif measured:
                 unknown.append(written.text)
-    return Choice(product, asked, tuple(dict.fromkeys(unknown)))
+                unknown_of.append(measured[0].id)
+    return Choice(product, asked, tuple(dict.fromkeys(unknown)),
+                  tuple(dict.fromkeys(unknown_of)))
 
 
 def _measured(product: Product, dimension: str) -> Option | None:
