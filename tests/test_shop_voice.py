@@ -45,6 +45,19 @@ TRADE = re.compile(
     re.IGNORECASE,
 )
 
+# Clothes talk: colours, a size that fits, wearing. A shop's own options may be sizes and
+# colours (the product card names them), but the bot's generic texts assume no such thing; a
+# size is named only as one option among others ("not the right size or option").
+CLOTHES = re.compile(
+    r"\bcolou?rs?\b|\bfits?\b|\bwear|\bsizes?\b(?! or option)"
+    r"|цвет|\bноси|размер(?:а|ы|ом|у)?\b(?! или вариант)"
+    r"|颜色|顏色|尺码|尺碼|尺寸|穿",
+    re.IGNORECASE,
+)
+# Generic texts once worded for a clothes shop, held to CLOTHES as well as TRADE.
+ONCE_CLOTHES = {"product_unknown", "product_choice", "order_info", "buttons",
+                "_return_details", "_orders"}
+
 # Templates another engineer is reworking (product options): not held to this test yet.
 OPTION_TEMPLATES = {"product_card", "product_choice", "catalog", "catalog_page",
                     "return_variant", "return_item"}
@@ -121,6 +134,10 @@ def trade_words(text: str) -> list[str]:
     return TRADE.findall(unescape(text))
 
 
+def clothes_words(text: str) -> list[str]:
+    return CLOTHES.findall(unescape(text))
+
+
 async def talk(bot: Harness, shopper: Any, text: str) -> str:
     [reply] = await bot.send(shopper, text)
     return unescape(reply)
@@ -156,6 +173,28 @@ def test_no_shopper_text_in_the_catalogues_names_a_trade(lang: str) -> None:
             if trade_words(text):
                 found[msgid[:60]] = trade_words(text)
     assert not found, f"{lang}: {found}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_texts_once_worded_for_clothes_assume_no_sizes_or_colours(lang: str) -> None:
+    """"Which colour or size?", "the size does not fit": a tea house or a bookshop sells
+    neither. Every phrasing of those templates, in the catalogue of each language."""
+    path = LOCALES_DIR / CATALOGUE_DIRS[lang] / "LC_MESSAGES" / "messages.po"  # type: ignore[index]
+    with path.open("rb") as po:
+        catalog = read_po(po)
+    found, read = {}, 0
+    for name in sorted(ONCE_CLOTHES):
+        for _, message, _, _ in extract_from_file("jinja2", TEMPLATES_DIR / f"{name}.j2"):
+            msgid = message[0] if isinstance(message, tuple) else message
+            entry = catalog.get(msgid)
+            assert entry is not None and entry.string, (lang, msgid)
+            strings = [entry.string] if isinstance(entry.string, str) else list(entry.string)
+            for text in [msgid, *strings]:
+                read += 1
+                if clothes_words(text):
+                    found[msgid[:60]] = clothes_words(text)
+    assert not found, f"{lang}: {found}"
+    assert read > 50
 
 
 def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
@@ -199,6 +238,8 @@ def test_every_shopper_template_renders_without_a_trade(lang: str) -> None:
         for context in rendering_contexts(shop):
             text = texts.render(name, lang, **context)
             assert not trade_words(text), (name, text)
+            if name in ONCE_CLOTHES:
+                assert not clothes_words(text), (name, text)
             rendered += 1
     assert rendered > 100
 
