@@ -30,6 +30,10 @@ class Mention:
     sizes: tuple[str, ...]
     values: tuple[tuple[str, str], ...] = ()  # (option id, value id) named, any product's
     quantities: tuple[Written, ...] = ()  # "250 g", "半斤": amounts with units
+    # The message's words, to read the values of the one product meant ("black" for its
+    # "onyx black"), which the whole catalogue's index cannot single out.
+    stems: frozenset[str] = frozenset()
+    cjk: str = ""
 
     @property
     def colors(self) -> tuple[str, ...]:
@@ -119,7 +123,7 @@ class CatalogueIndex:
         scores: dict[str, float] = {}
         for index in candidates:
             phrase = self.phrases[index]
-            score = max(self._word_score(phrase, present), self._cjk_score(phrase, message, grams))
+            score = self._score(phrase, present, message, grams)
             if score > scores.get(phrase.owner, 0.0):
                 scores[phrase.owner] = score
         products = sorted(((o, s) for o, s in scores.items() if ":" not in o),
@@ -136,7 +140,22 @@ class CatalogueIndex:
             sizes=self._sizes(message),
             values=values,  # type: ignore[arg-type]
             quantities=quantities(message.folded),
+            stems=frozenset(message.stems),
+            cjk=message.cjk,
         )
+
+    def _score(self, phrase: _Phrase, present: set[str], message: Analysed,
+               grams: set[str]) -> float:
+        """A name in Chinese and Latin letters ("三星S24") is whole only when both parts are
+        written; then both parts' evidence counts."""
+        words, chinese = self._word_score(phrase, present), self._cjk_score(phrase, message,
+                                                                              grams)
+        if phrase.stems and phrase.cjk:
+            if words >= FULL and chinese >= FULL:
+                return words + chinese - FULL
+            return 0.7 * max(words - FULL if words >= FULL else words / 0.7,
+                             chinese - FULL if chinese >= FULL else chinese / 0.7)
+        return max(words, chinese)
 
     def _word_score(self, phrase: _Phrase, present: set[str]) -> float:
         """How specifically the words name this phrase: the rarer the words, the surer."""
@@ -169,6 +188,15 @@ class CatalogueIndex:
             if size not in found:
                 found.append(size)
         return tuple(dict.fromkeys(found))
+
+
+def phrase_stems(text: str) -> tuple[frozenset[str], str]:
+    """A name's word stems and its Chinese, as messages are matched against them."""
+    folded = fold(text)
+    cjk = "".join(_CJK.findall(folded))
+    if cjk.endswith("色") and len(cjk) > 2:
+        cjk = cjk[:-1]
+    return frozenset(stem(w) for w in _WORD.findall(folded) if w not in _STOP), cjk
 
 
 def _upper_in(message: Analysed, word: str) -> bool:

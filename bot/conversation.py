@@ -124,7 +124,10 @@ class Assistant:
                 return [self.faq_answer(customer, entry.id)]
         if reading.intent == "buy":
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
-            return [self.order_info(customer, product.id if product else None)]
+            if product is None:
+                return [self.order_info(customer)]
+            return [self.order_info(customer, product.id,
+                                    variants.choose(product, reading.mention))]
         if reading.intent == "order_status" and self.aftersale is not None:
             return [await self.aftersale.where_is(customer, reading.folded)]
         if reading.intent == "return_request" and self.aftersale is not None:
@@ -405,9 +408,13 @@ class Assistant:
         }
         return Reply("contacts", context)
 
-    def order_info(self, customer: Customer, product_id: str | None = None) -> Reply:
+    def order_info(self, customer: Customer, product_id: str | None = None,
+                   choice: Choice | None = None) -> Reply:
+        """How to order; with the product (and the options chosen) named first, and said
+        plainly when that choice is sold out."""
         context = {**self._base(customer),
-                   "product": self.shop.product(product_id) if product_id else None}
+                   "product": self.shop.product(product_id) if product_id else None,
+                   "choice": choice}
         buttons = [[Button("website", url=self.shop.order_url)]] if self.shop.order_url else []
         return Reply("order_info", context, buttons)
 

@@ -7,10 +7,11 @@ shop file; nothing here knows about Telegram.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bot.catalogue import Mention
+from bot.catalogue import Mention, phrase_stems
 from bot.shop import Localized, Option, OptionValue, Product, Variant
 
 MAX_PRICE_LINES = 8
@@ -178,6 +179,15 @@ def choose(product: Product, mention: Mention | None = None,
             option = product.option(option_id)
             if option is not None and option.value(value_id) is not None:
                 asked.setdefault(option_id, value_id)
+        # The product's own name is no evidence of a value: "linen" in "the linen shirt"
+        # is not its colour "natural linen".
+        own = frozenset().union(*(phrase_stems(t)[0] for t in product.name.values().values()
+                                  if t))
+        for option in product.options:
+            if option.id not in asked:
+                found = _by_words(option, mention, own)
+                if found is not None:
+                    asked[option.id] = found
         for size in mention.sizes:
             for option in product.options:
                 value = next((v for v in option.values if v.id.lower() == size.lower()), None)
@@ -196,8 +206,54 @@ def choose(product: Product, mention: Mention | None = None,
             elif measured:
                 unknown.append(written.text)
                 unknown_of.append(measured[0].id)
+        # A bare number for an option of amounts: "and 256 in violet?" after a phone's card.
+        numbers = {word for word in mention.stems if word.isdigit()} - {
+            part for written in mention.quantities
+            for part in re.findall(r"\d+", written.text)}
+        for option in product.options:
+            if option.id in asked or option.id in unknown_of or not numbers:
+                continue
+            named = [v.id for v in option.values if v.quantity is not None
+                     and _leading_number(v) in numbers]
+            if len(named) == 1:
+                asked[option.id] = named[0]
     return Choice(product, asked, tuple(dict.fromkeys(unknown)),
                   tuple(dict.fromkeys(unknown_of)))
+
+
+def _leading_number(value: OptionValue) -> str:
+    text = value.name.get("en")
+    digits = ""
+    for char in text:
+        if not char.isdigit():
+            break
+        digits += char
+    return digits
+
+
+def _by_words(option: Option, mention: Mention, own: frozenset[str]) -> str | None:
+    """The value of this option the message names: all of a name's words ("onyx black"),
+    else the one value that some of its words point to ("black", when no other value of
+    the option has that word); in Chinese, a name written in the message."""
+    whole: list[str] = []
+    partial: dict[str, int] = {}
+    for value in option.values:
+        if value.quantity is not None or len(value.id) <= 2 or value.id.isdigit():
+            continue  # amounts, and sizes ("M", "42"), have their own careful rules
+        texts = [t for t in value.name.values().values() if t]
+        texts += [t for values in value.synonyms.values().values() for t in values]
+        for text in texts:
+            stems, cjk = phrase_stems(text)
+            if (stems and stems <= mention.stems) or (cjk and cjk in mention.cjk):
+                whole.append(value.id)
+            elif stems & (mention.stems - own):
+                partial[value.id] = max(partial.get(value.id, 0),
+                                        len(stems & (mention.stems - own)))
+    if whole:
+        return whole[0] if len(set(whole)) == 1 else None
+    if len(partial) == 1:
+        return next(iter(partial))
+    return None
 
 
 def _measured(product: Product, dimension: str) -> Option | None:
