@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from bot.prices import price_spans
 from bot.shop import Localized, LocalizedList, Shop
 from bot.textproc import Analysed, TypoIndex, fold, stem
 from bot.units import Written, quantities
@@ -19,6 +20,9 @@ _SIZE_WORDS = re.compile(r"(?:size|sz|размер\w*|р-р|码|號|号|尺码|�
 # Words that say nothing about which product is meant.
 _STOP = {"and", "with", "for", "the", "of", "set", "и", "с", "для", "на", "из", "в"}
 FULL = 2.0  # a score at or above this means a whole name or synonym was written
+_KIND = {"category": "{category}", "value": "{value}"}
+_RANK = {"{product}": 0, "{category}": 1, "{value}": 2}
+_REPEATED = re.compile(r"(\{\w+\})(?:\s*\1)+")
 MAX_POSTINGS = 200
 
 
@@ -34,6 +38,7 @@ class Mention:
     # "onyx black"), which the whole catalogue's index cannot single out.
     stems: frozenset[str] = frozenset()
     cjk: str = ""
+    whole: tuple[int, ...] = ()  # the catalogue index's phrases written whole
 
     @property
     def colors(self) -> tuple[str, ...]:
@@ -59,6 +64,7 @@ class _Phrase:
     owner: str  # product id, or "category:<id>", or "value:<option id>:<value id>"
     stems: frozenset[str] = frozenset()
     cjk: str = ""
+    whole: tuple[int, ...] = ()  # the catalogue index's phrases written whole
 
 
 class CatalogueIndex:
@@ -121,11 +127,14 @@ class CatalogueIndex:
             if len(postings) <= MAX_POSTINGS:
                 candidates.update(postings)
         scores: dict[str, float] = {}
+        whole: list[int] = []
         for index in candidates:
             phrase = self.phrases[index]
             score = self._score(phrase, present, message, grams)
             if score > scores.get(phrase.owner, 0.0):
                 scores[phrase.owner] = score
+            if score >= FULL:
+                whole.append(index)
         products = sorted(((o, s) for o, s in scores.items() if ":" not in o),
                           key=lambda item: item[1], reverse=True)
         categories = sorted(((o[9:], s) for o, s in scores.items() if o.startswith("category:")
@@ -142,7 +151,40 @@ class CatalogueIndex:
             quantities=quantities(message.folded),
             stems=frozenset(message.stems),
             cjk=message.cjk,
+            whole=tuple(whole),
         )
+
+    def mask(self, message: Analysed, mention: Mention) -> str:
+        """The message with what it names of the catalogue written as placeholders
+        (`{product}`, `{category}`, `{value}`, `{amount}`, `{size}`, `{price}`), as the
+        intent reader's examples are written: the reader then knows no shop's words."""
+        text = message.folded
+        for amount in mention.quantities:
+            text = text.replace(amount.text, " {amount} ")
+        kinds: dict[str, str] = {}
+        chinese: list[tuple[str, str]] = []
+        for index in mention.whole:
+            phrase = self.phrases[index]
+            kind = _KIND[phrase.owner.split(":", 1)[0]] if ":" in phrase.owner else "{product}"
+            for part in phrase.stems:
+                if _RANK[kind] < _RANK.get(kinds.get(part, ""), 9):
+                    kinds[part] = kind
+            if len(phrase.cjk) >= 2:
+                chinese.append((phrase.cjk, kind))
+        for name, kind in sorted(chinese, key=lambda item: -len(item[0])):
+            text = text.replace(name, f" {kind} ")
+        sizes = {size.lower() for size in mention.sizes}
+
+        def word(match: re.Match[str]) -> str:
+            found = match.group(0)
+            if found in sizes:
+                return "{size}"
+            return kinds.get(stem(found), found)
+
+        text = _WORD.sub(word, text)
+        for start, end in reversed(price_spans(text)):
+            text = f"{text[:start]} {{price}} {text[end:]}"
+        return _REPEATED.sub(r"\1", " ".join(text.split()))
 
     def _score(self, phrase: _Phrase, present: set[str], message: Analysed,
                grams: set[str]) -> float:

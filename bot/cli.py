@@ -93,6 +93,7 @@ def _check(path: Path | None) -> int:
 
 def _classify(path: Path | None, text: str | None, lang: str | None, explain: bool) -> int:
     from bot.shop import ShopFileError, load_shop
+    from bot.textproc import analyse
     from bot.understanding import Understanding
 
     path = path or _settings().shop_file
@@ -109,9 +110,16 @@ def _classify(path: Path | None, text: str | None, lang: str | None, explain: bo
         out: dict[str, object] = reading.as_json()
         if explain:
             out.update(written_in=reading.written_in, cues=list(reading.cues),
+                       read_as=understanding.catalogue.mask(
+                           analyse(message), reading.mention),
+                       words=understanding.explain(message),
                        products=[p for p, _ in reading.mention.products[:5]],
                        category=reading.mention.category, sizes=list(reading.mention.sizes),
-                       colors=list(reading.mention.colors))
+                       values=[f"{o}={v}" for o, v in reading.mention.values],
+                       amounts=[a.text for a in reading.mention.quantities])
+            faq = understanding.faq(reading)
+            if faq is not None:
+                out.update(faq=faq.entry.id, faq_score=faq.score, faq_sure=faq.sure)
         return json.dumps(out, ensure_ascii=False)
 
     if text is not None:

@@ -108,26 +108,25 @@ class Assistant:
                      last: str | None) -> list[Reply]:
         """What the assistant says to one request (greetings and farewells aside); `last` is
         the product discussed last in this conversation."""
-        about_product = reading.mention.named and bool(
-            products.asked_about(reading.folded) or reading.mention.options)
         if reading.intent == "product_question" or (
-                reading.intent == "faq" and about_product) or (
-                reading.intent == "other" and reading.mention.options and last):
-            # "How do I wash the linen blouse?" is about that blouse, not linen in general.
+                reading.intent == "other" and reading.mention.options and last) or (
+                reading.intent in ("buy", "faq", "other") and self._card_tells(reading, last)):
+            # "How do I wash the linen blouse?" is about the blouse when its card tells.
             return await self.product_answer(customer, reading, last)
         if reading.intent in ("discount", "free_shipping", "gift"):
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
             return [await self.bargain(customer, reading.intent, product)]
         if reading.intent == "faq":
-            entry = self.understanding.faq(reading)
-            if entry is not None:
-                return [self.faq_answer(customer, entry.id)]
+            return await self.faq_or_product(customer, reading, last)
         if reading.intent == "buy":
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
             if product is None:
                 return [self.order_info(customer)]
-            return [self.order_info(customer, product.id,
-                                    variants.choose(product, reading.mention))]
+            choice = variants.choose(product, reading.mention)
+            if choice.available is False:  # what they want is sold out: the card says what is not
+                await self.store.discuss(customer.id, product.id)
+                return [self.product_card(customer, choice)]
+            return [self.order_info(customer, product.id, choice)]
         if reading.intent == "order_status" and self.aftersale is not None:
             return [await self.aftersale.where_is(customer, reading.folded)]
         if reading.intent == "return_request" and self.aftersale is not None:
@@ -315,6 +314,31 @@ class Assistant:
     def product_unknown(self, customer: Customer) -> Reply:
         return Reply("product_unknown", self._base(customer),
                      [[Button("catalog", data="cat"), self._person_button()]])
+
+    def _card_tells(self, reading: Reading, last: str | None) -> bool:
+        """The message asks facts (care, material, length...) that the card of the product
+        it names, or the one just discussed, tells."""
+        asked = [fact for fact in products.asked_about(reading.folded)
+                 if fact in products.ATTRIBUTES]
+        product = products.pick_product(self.shop, reading.mention, last,
+                                        follow_up=bool(asked))
+        return product is not None and bool(asked) and all(
+            products.attribute(product, fact) is not None for fact in asked)
+
+    async def faq_or_product(self, customer: Customer, reading: Reading,
+                             last: str | None) -> list[Reply]:
+        """A question of the kind the FAQ answers ("how should I store the pu'er?": the
+        FAQ's storage answer). One the FAQ does not surely answer is asked again (and then a
+        person comes in) rather than guessed, unless it names a product."""
+        product = products.pick_product(self.shop, reading.mention, last)
+        if product is not None and reading.mention.options:
+            return await self.product_answer(customer, reading, last)
+        found = self.understanding.faq(reading)
+        if found is not None and found.sure:
+            return [self.faq_answer(customer, found.entry.id)]
+        if product is not None and reading.mention.named:
+            return await self.product_answer(customer, reading, last)
+        return [await self.not_understood(customer)]
 
     def faq_answer(self, customer: Customer, entry_id: str) -> Reply:
         entry = next((f for f in self.shop.faq if f.id == entry_id), None)

@@ -153,9 +153,11 @@ def load_cues(path: Path = PHRASES_FILE) -> dict[str, dict[str, list[str]]]:
 
 
 class CueDetector:
-    def __init__(self, extra: Mapping[str, Mapping[str, Iterable[str]]] | None = None) -> None:
+    def __init__(self, extra: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+                 *, bundled: bool = True) -> None:
         self.table = CueTable()
-        self.table.extend(load_cues())
+        if bundled:
+            self.table.extend(load_cues())
         if extra:
             self.table.extend(extra)
         self.english = frozenset(self.table.vocabulary | _COMMON_ENGLISH)

@@ -119,6 +119,8 @@ class FaqEntry(_Model):
     question: Localized
     answer: Localized
     keywords: LocalizedList = Field(default_factory=LocalizedList)
+    # Other ways shoppers ask it ("how long to Kazan?"): matched by meaning, like the question.
+    paraphrases: LocalizedList = Field(default_factory=LocalizedList)
 
 
 ValueId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

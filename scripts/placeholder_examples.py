@@ -70,6 +70,7 @@ import opencc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.prices import _UNIT_AFTER, _prices  # noqa: E402
 from bot.shop import load_shop  # noqa: E402
 from bot.textproc import stem, to_simplified  # noqa: E402
 
@@ -499,11 +500,7 @@ _SIZE_WORD = re.compile(r"size|sz|размер|р-р|尺码|尺碼|尺寸|码|�
 _LETTER_SIZE = re.compile(
     r"(?<![A-Za-z0-9'’А-Яа-яЁё])(x{1,3}s|x{0,4}l|[2-5]xl|s|m|l|м)(?![A-Za-z0-9'’А-Яа-яЁё])",
     re.IGNORECASE)
-_UNIT_AFTER = re.compile(
-    r"^\s*(?:cm|см|кг|kg|斤|公斤|g\b|г\b|mm|мм|min|мин|hours?|час|days?|дн|дней|天|小时|"
-    r"分钟|分鐘|years?|лет|год|岁|歲|%|percent|процент|шт|pcs?|sets?|packs?|pairs?|набор|"
-    r"комплект|пар|件|条|條|套|双|雙|个|個|点|點|号线|:\d|\.\d|/\d|[x×х*]\s?\d|年|月|日|"
-    r"-?(?:го|е|я)\b|th\b|st\b|nd\b|rd\b|марта|мая|числа|июня|лет)", re.IGNORECASE)
+
 
 
 def _sizes(text: str, spans: list[tuple[int, int, str]], numeric: set[str]) -> None:
@@ -549,80 +546,6 @@ def _sizes(text: str, spans: list[tuple[int, int, str]], numeric: set[str]) -> N
 
 
 # ------------------------------------------------------------------------------- prices
-_CURRENCY = (r"(?:\s?(?:₽|руб(?:лей|ля|ль)?\.?|р\.?(?![а-я])|rub(?:les)?|roubles?|rubles?|"
-             r"r(?![a-z])|块钱|块|塊|元|卢布|盧布|蚊|dollars?|euros?|usd|eur|бакс\w*|\$|€)|\s?[kк](?![a-zа-я])|"
-             r"\s?(?:тыс(?:яч[а-я]*)?\.?|thousand|grand)(?![a-zа-я]))")
-_NUMBER = r"\d{1,3}(?:[,\s]\d{3})+(?!\d)|\d+(?:[.,]\d+)?"
-_PRICE_WITH_UNIT = re.compile(rf"(?:[$€₽]\s?)(?:{_NUMBER})|(?<![\d.])(?:{_NUMBER}){_CURRENCY}",
-                              re.IGNORECASE)
-_CURRENCY_FIRST = re.compile(r"(?:рубл(?:ей|я)|руб\.?)\s+(\d{2,6})(?!\d)", re.IGNORECASE)
-_WORD_NUMBER = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty)\s+(?:thousand|grand)\b|"
-    r"(?<![а-я])(?:одну|одна|две|три|четыре|пять|шесть|семь|восемь|девять|десять)\s+тысяч\w*|"
-    r"(?<=[满滿差])[一二两三四五六七八九十]+[千万萬](?:块|塊|元)?|"
-    r"(?<![几幾一二两兩三四五六七八九十])[一二两兩三四五六七八九十][一二两兩三四五六七八九十百千万萬零]*"
-    r"(?:块钱|塊錢|块|塊|元(?!一次|二次|方程|素|旦|宵)|蚊)|"
-    r"(?<![几幾百千万萬一二两兩三四五六七八九])[一二两兩三四五六七八九]{1,2}[百千万萬]"
-    r"(?:[一二两兩三四五六七八九](?![百千万萬]))?"
-    r"(?![米斤公里年人件条條次个個多倍])|"
-    r"(?<![几幾])[一二两兩三四五六七八九][千万萬](?=多|出头|出頭)", re.IGNORECASE)
-_NOT_PRICE_BEFORE = re.compile(
-    r"(?:order|заказ\w*|номер\w*|no\.?|number|#|№|订单\w*|訂單\w*|单号|單號|编号|編號|尾号|尾號|尾數|"
-    r"尾数|末五碼|手机|電話|电话|телефон\w*|tel|i'?m|i am|tall|height|рост\w*|身高|体重|體重|"
-    r"我|hips|waist|грудь|бедра|обхват|since|с|в|in|year|from|track\w*|трек\w*|"
-    r"i'?m only|i'?m just|"
-    r"x|×|квартир\w*|кв|дом|office|street|ул)\W{0,3}$", re.IGNORECASE)
-_SLANG = {"666", "886", "233", "2333", "23333", "233333", "520", "1314", "123", "1234",
-          "12345", "123456", "555", "618", "1111", "1212"}
-
-
-def _prices(text: str, spans: list[tuple[int, int, str]]) -> None:
-    if re.search(r"\d\s?[-+*/=×]\s?\d|умножить|等於|等于|square root|корень|平方", text):
-        return  # arithmetic
-    for match in _CURRENCY_FIRST.finditer(text):
-        _claim(spans, match.start(), match.end(), "{price}")
-    for match in _PRICE_WITH_UNIT.finditer(text):
-        found = match.group().strip()
-        if re.fullmatch(r"\d{1,2}\s?(?:k|к)", found, re.IGNORECASE) or \
-                re.search(r"\d\s?(?:тыс|thousand|grand|千|[kк])", found, re.IGNORECASE) or \
-                not re.search(r"(?:r|р)\.?$", found, re.IGNORECASE) or \
-                re.search(r"\d{3}", found):
-            if re.fullmatch(r"\d+\s?(?:r|р)\.?", found, re.IGNORECASE) and \
-                    re.match(r"\s?(?:-|р-р)", text[match.end():]):
-                continue
-            start = match.start() + (len(match.group()) - len(match.group().lstrip()))
-            _claim(spans, start, match.end(), "{price}")
-    for match in _WORD_NUMBER.finditer(text):
-        if re.fullmatch(r"[一二两兩三四五六七八九][块塊]", match.group()):
-            continue  # 一块黄渍: a patch, not a yuan
-        _claim(spans, match.start(), match.end(), "{price}")
-    for match in re.finditer(rf"(?<![A-Za-zА-Яа-яЁё0-9_.#№+])({_NUMBER})(?![A-Za-zА-Яа-яЁё0-9_])",
-                             text):
-        number = match.group(1)
-        digits = re.sub(r"\D", "", number.split(".")[0])
-        if not digits or len(digits) > 6 or int(digits) < 100 or number in _SLANG or \
-                digits.startswith("0") or re.search(r"[A-Za-z]-$", text[:match.start()]):
-            continue  # "LL-0932": an order number
-        if re.fullmatch(r"(\d)\1+", digits) and len(digits) <= 3:
-            continue  # 666, 888
-        before, after = text[:match.start()], text[match.end():]
-        if _NOT_PRICE_BEFORE.search(before) or _UNIT_AFTER.match(after):
-            continue
-        if re.match(r"\s?\d", after) or re.search(r"\+\d?\s?$|\d\s$", before):
-            continue  # part of a phone number or "175/70"
-        if re.match(r"\s?(?:на|x|×|х)\s?\d", after) or re.search(r"\d\s?(?:на|x|×|х)\s?$",
-                                                                   before):
-            continue  # "180 на 200": a bed, not a price
-        if re.match(r"\s*(?:кв|корп|стр|эт|office|apt)\b", after, re.IGNORECASE):
-            continue  # a house number
-        if re.match(r"\s+\d{2}\s?(?:kg|кг)", after, re.IGNORECASE):
-            continue  # "160 50kg": height and weight
-        if re.fullmatch(r"(?:19|20)\d\d", digits) and re.search(
-                r"(?:since|in|с|в|year|年)\s*$", before, re.IGNORECASE):
-            continue
-        _claim(spans, match.start(), match.end(), "{price}")
-
-
 # ------------------------------------------------------------------------------- sources
 def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True,
