@@ -92,6 +92,9 @@ _SPELT = re.compile(
     rf"(?:\s+(?:a|an|of|of a))?\s*-?\s*((?:{_WORD_UNITS})[а-я]*)(?![a-z])")
 # "полкило", "поллитра", "пол-литра" as one word.
 _HALF_WORD = re.compile(r"(?<![а-я])пол-?\s?(кило|литр[а-я]*|килограмм[а-я]*)")
+# Russian says one unit as an adjective: "литровый улун", "пол-литровую", "килограммовый".
+_RU_ADJECTIVE = re.compile(r"(?<![а-я])(пол-?|полу)?(литров|килограммов|граммов)"
+                           r"(?:ый|ая|ое|ые|ую|ого|ой|ых|ым|ом)(?![а-я])")
 # Chinese numerals before a Chinese unit: 半斤, 一斤, 两斤, 二两, 半公斤, 一升.
 _CN = re.compile(rf"([零一二两三四五六七八九十半]+|\d+(?:\.\d+)?)(?:个)?({_CN_UNITS})")
 # A bare unit word for one of it: "a kilo", "литр", "公斤" with nothing before it.
@@ -122,6 +125,10 @@ def _quantities(folded: str) -> tuple[Written, ...]:
 
     for match in _HALF_WORD.finditer(folded):
         keep(match.start(), match.end(), _readings(Decimal("0.5"), match.group(1)))
+    for match in _RU_ADJECTIVE.finditer(folded):
+        unit = {"литров": "литр", "килограммов": "кг", "граммов": "г"}[match.group(2)]
+        keep(match.start(), match.end(),
+             _readings(Decimal("0.5") if match.group(1) else Decimal(1), unit))
     for match in _CN.finditer(folded):
         number = _chinese_number(match.group(1))
         if number is not None:
@@ -145,7 +152,8 @@ def quantity(value: str) -> Quantity | None:
     if len(found) != 1:
         return None
     # The whole value is the quantity: nothing but it (and spaces) is written.
-    rest = _DIGITS.sub("", _CN.sub("", _HALF_WORD.sub("", _SPELT.sub("", folded)))).strip()
+    rest = _DIGITS.sub("", _CN.sub("", _HALF_WORD.sub("", _SPELT.sub("", _RU_ADJECTIVE.sub(
+        "", folded))))).strip()
     if rest:
         return None
     # "128 g" in a shop file is grams: of a unit read two ways, the first reading.
