@@ -108,6 +108,11 @@ class Assistant:
                      last: str | None) -> list[Reply]:
         """What the assistant says to one request (greetings and farewells aside); `last` is
         the product discussed last in this conversation."""
+        if reading.intent in ("product_question", "faq", "other") \
+                and not reading.mention.named and self.aftersale is not None \
+                and await self.aftersale.mentions_order(customer, reading.folded):
+            # "what about order 1052?" names one of the shopper's orders: that is what it asks.
+            return [await self.aftersale.where_is(customer, reading.folded)]
         if reading.intent == "product_question" or (
                 reading.intent == "other" and reading.mention.options and last) or (
                 reading.intent in ("buy", "faq", "other") and self._card_tells(reading, last)):
@@ -135,9 +140,6 @@ class Assistant:
                 return [started]
         if reading.intent in HANDOFF_INTENTS:
             return [self.handoff(customer, reading.intent)]
-        if reading.intent == "other" and self.aftersale is not None \
-                and await self.aftersale.mentions_order(customer, reading.folded):
-            return [await self.aftersale.where_is(customer, reading.folded)]  # "#1045?"
         if reading.intent == "other":
             return [await self.not_understood(customer)]
         return [self.team_will_help(customer, reading.intent)]
