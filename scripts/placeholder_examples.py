@@ -70,7 +70,7 @@ import opencc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.prices import _UNIT_AFTER, _prices  # noqa: E402
+from bot.prices import _UNIT_AFTER, _claim, _prices, _taken  # noqa: E402
 from bot.shop import load_shop  # noqa: E402
 from bot.textproc import stem, to_simplified  # noqa: E402
 
@@ -400,17 +400,6 @@ def _guard_ok(word: str, text: str, start: int, end: int) -> bool:
         return False
     if word == "top" and re.match(r"[-\s]*(?:up|rated|quality|seller)", after):
         return False
-    return True
-
-
-def _taken(spans: list[tuple[int, int, str]], start: int, end: int) -> bool:
-    return any(s < end and start < e for s, e, _ in spans)
-
-
-def _claim(spans: list[tuple[int, int, str]], start: int, end: int, token: str) -> bool:
-    if _taken(spans, start, end):
-        return False
-    spans.append((start, end, token))
     return True
 
 
