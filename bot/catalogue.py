@@ -41,10 +41,6 @@ class Mention:
     whole: tuple[int, ...] = ()  # the catalogue index's phrases written whole
 
     @property
-    def colors(self) -> tuple[str, ...]:
-        return tuple(value for option, value in self.values if option == "color")
-
-    @property
     def options(self) -> bool:
         """Something was said of a product's options: a size, a value, an amount."""
         return bool(self.sizes or self.values or self.quantities)

@@ -5,7 +5,6 @@ Telegram."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from bot.catalogue import Mention
 from bot.shop import Localized, Product, Shop
@@ -52,10 +51,6 @@ def alternatives(shop: Shop, product: Product, choice: Choice | None = None,
         v.stock > 0 and all(v.options.get(o) == value for o, value in asked.items())
         for v in p.variants)]
     return (fitting + [p for p in same if p not in fitting])[:limit]
-
-
-def lowest_price(products: list[Product]) -> Decimal | None:
-    return min((p.prices[0] for p in products), default=None)
 
 
 def pick_product(shop: Shop, mention: Mention, last: str | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -115,12 +114,3 @@ def _gift_cues(shop: Shop, extra: Mapping[str, Iterable[str]]) -> dict[str, list
             if name:
                 cues.setdefault(lang, []).append(f"{name} ^1.5")
     return cues
-
-
-def _contains(text: str, phrase: str) -> bool:
-    """A keyword in a message: whole words for Latin and Cyrillic, a substring for Chinese."""
-    if not phrase:
-        return False
-    if re.search(r"[\u4e00-\u9fff]", phrase):
-        return phrase in text
-    return re.search(rf"(?<![\w]){re.escape(phrase)}", text) is not None

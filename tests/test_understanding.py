@@ -91,7 +91,8 @@ def test_readings(understanding: Understanding, text: str, lang: str, intent: st
 def test_sizes_and_colours(understanding: Understanding, text: str, sizes: tuple[str, ...],
                            colors: tuple[str, ...]) -> None:
     mention = understanding.read(text, "en").mention
-    assert mention.sizes == sizes and mention.colors == colors
+    named = tuple(value for option, value in mention.values if option == "color")
+    assert mention.sizes == sizes and named == colors
 
 
 def test_several_matching_products_link_none_but_list_them(
