@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.prices import price_spans
 from bot.shop import Localized, LocalizedList, Shop
 from bot.textproc import Analysed, TypoIndex, fold, stem
-from bot.units import Written, quantities
+from bot.units import Quantity, Written, quantities
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+|[а-я]+")
@@ -39,6 +39,14 @@ class Mention:
     stems: frozenset[str] = frozenset()
     cjk: str = ""
     whole: tuple[int, ...] = ()  # the catalogue index's phrases written whole
+    # The one product whose options (values, amounts) explain the message best when no
+    # product is named: "500 g, ground for filter?" with no product in the conversation.
+    suggested: str | None = None
+    # Products and how many of the option values and amounts named they sell.
+    fits: tuple[tuple[str, int], ...] = ()
+
+    def fit(self, product_id: str) -> int:
+        return dict(self.fits).get(product_id, 0)
 
     @property
     def options(self) -> bool:
@@ -70,6 +78,20 @@ class CatalogueIndex:
         self.by_bigram: dict[str, list[int]] = defaultdict(list)
         self.typos = TypoIndex()
         self.sizes = {v.size.lower(): v.size for p in shop.products for v in p.variants if v.size}
+        # Which products sell an option value or an amount, so that the options a message
+        # names count as evidence for the products that have them.
+        self.value_products: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.amount_products: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.amount_numbers: set[str] = set()  # "256" of "256 GB"
+        for product in shop.products:
+            for option in product.options:
+                for value in option.values:
+                    self.value_products[(option.id, value.id)].add(product.id)
+                    if value.quantity is not None:
+                        self.amount_products[_amount_key(value.quantity)].add(product.id)
+                        self.amount_numbers.update(
+                            m.group() for t in value.name.values().values() if t
+                            for m in [re.match(r"\d+", t)] if m)
         owners_per_stem: dict[str, set[str]] = defaultdict(set)
         for product in shop.products:
             for text in _texts(product.name, product.synonyms):
@@ -79,11 +101,19 @@ class CatalogueIndex:
                 self._add(f"category:{category.id}", text, owners_per_stem)
         # Option values that are words ("dark roast", "white"): sizes and amounts are read
         # by their own rules. Owned by option and value, whichever products sell them.
+        # A value that is another product's name (a case "for iPhone 15") is known by that
+        # product's synonyms too ("айфон 15").
+        names = {fold(text): product for product in shop.products
+                 for text in _texts(product.name, product.synonyms)}
         for product in shop.products:
             for option in product.options:
                 for value in option.values:
                     if value.quantity is None and value.id.lower() not in self.sizes:
-                        for text in _texts(value.name, value.synonyms):
+                        texts = _texts(value.name, value.synonyms)
+                        for other in {id(p): p for t in texts
+                                      if (p := names.get(fold(t))) is not None}.values():
+                            texts += _texts(other.name, other.synonyms)
+                        for text in dict.fromkeys(texts):
                             self._add(f"value:{option.id}:{value.id}", text, owners_per_stem)
         count = max(1, len(shop.products))
         self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
@@ -105,8 +135,14 @@ class CatalogueIndex:
             owners_per_stem[bigram].add(owner)
 
     def find(self, message: Analysed) -> Mention:
-        present = set(message.stems)
-        for word_stem in message.stems:
+        written = quantities(message.folded)
+        # The words of an amount ("500 г") are the amount's, not a product's: "г" must not
+        # find a product called "six teas of 10 g".
+        in_amounts = {stem(w) for amount in written for w in _WORD.findall(amount.text)}
+        outside = set(_WORD.findall(_blank(message.folded, written)))
+        present = {s for w, s in zip(message.words, message.stems, strict=False)
+                   if s not in in_amounts or w in outside}
+        for word_stem in list(present):
             if word_stem not in self.by_stem:
                 present |= self.typos.near(word_stem)
         # Words shared by hundreds of phrases ("shirt", "衬衫") cannot single out a product;
@@ -123,10 +159,14 @@ class CatalogueIndex:
             if len(postings) <= MAX_POSTINGS:
                 candidates.update(postings)
         scores: dict[str, float] = {}
+        tokens: dict[str, set[str]] = defaultdict(set)
         whole: list[int] = []
         for index in candidates:
             phrase = self.phrases[index]
             score = self._score(phrase, present, message, grams)
+            if score <= 0:
+                continue
+            tokens[phrase.owner] |= (phrase.stems & present) | (_bigrams(phrase.cjk) & grams)
             if score > scores.get(phrase.owner, 0.0):
                 scores[phrase.owner] = score
             if score >= FULL:
@@ -138,17 +178,51 @@ class CatalogueIndex:
         values = tuple(tuple(o.split(":", 2)[1:]) for o, s in sorted(scores.items(),
                                                                      key=lambda i: -i[1])
                        if o.startswith("value:") and s >= 0.7)
+        explained, fits = self._explained(tokens, values, written)  # type: ignore[arg-type]
+        named = [pid for pid, score in products if score >= FULL]
+        product = _clear_winner(products)
+        suggested = None
+        best = _dominant(explained)
+        if best is not None and best != product:
+            if named and all(explained[best] > explained[pid] for pid in named if pid != best):
+                product = best  # "a litre of oolong": the bottled tea's flavour, not the tea
+            elif not named and fits.get(best):
+                suggested = best
         return Mention(
             products=tuple(products),
-            product=_clear_winner(products),
+            product=product,
             category=categories[0][0] if categories else None,
             sizes=self._sizes(message),
             values=values,  # type: ignore[arg-type]
-            quantities=quantities(message.folded),
+            quantities=written,
             stems=frozenset(message.stems),
             cjk=message.cjk,
             whole=tuple(whole),
+            suggested=suggested,
+            fits=tuple(fits.items()),
         )
+
+    def _explained(self, tokens: dict[str, set[str]], values: tuple[tuple[str, str], ...],
+                   written: tuple[Written, ...]) -> tuple[dict[str, set[str]], dict[str, int]]:
+        """What of the message each product accounts for: the words of its own names, the
+        option values and the amounts it sells, and its category's words."""
+        explained: dict[str, set[str]] = {o: set(t) for o, t in tokens.items() if ":" not in o}
+        fits: dict[str, int] = defaultdict(int)
+        for option_id, value_id in values:
+            owners = self.value_products.get((option_id, value_id), set())
+            if len(owners) <= MAX_POSTINGS:
+                for pid in owners:
+                    explained.setdefault(pid, set()).update(
+                        tokens[f"value:{option_id}:{value_id}"])
+                    fits[pid] += 1
+        for number, amount in enumerate(written):
+            owners = set().union(*(self.amount_products.get(_amount_key(q), set())
+                                   for q in amount.readings))
+            if len(owners) <= MAX_POSTINGS:
+                for pid in owners:
+                    explained.setdefault(pid, set()).add(f"#{number}")
+                    fits[pid] += 1
+        return explained, dict(fits)
 
     def mask(self, message: Analysed, mention: Mention) -> str:
         """The message with what it names of the catalogue written as placeholders
@@ -179,7 +253,10 @@ class CatalogueIndex:
 
         text = _WORD.sub(word, text)
         for start, end in reversed(price_spans(text)):
-            text = f"{text[:start]} {{price}} {text[end:]}"
+            # A bare number the shop sells as an amount ("and grey, 256?" in a shop with
+            # 256 GB phones) is that amount more likely than a price.
+            kind = "{amount}" if text[start:end].strip() in self.amount_numbers else "{price}"
+            text = f"{text[:start]} {kind} {text[end:]}"
         return _REPEATED.sub(r"\1", " ".join(text.split()))
 
     def _score(self, phrase: _Phrase, present: set[str], message: Analysed,
@@ -239,6 +316,26 @@ def phrase_stems(text: str) -> tuple[frozenset[str], str]:
 
 def _upper_in(message: Analysed, word: str) -> bool:
     return re.search(rf"(?<![A-Za-z]){word.upper()}(?![A-Za-z])", message.original) is not None
+
+
+def _dominant(explained: dict[str, set[str]]) -> str | None:
+    """The product that accounts for more of the message than any other, if one does."""
+    ranked = sorted(explained.items(), key=lambda item: len(item[1]), reverse=True)
+    if not ranked or not ranked[0][1]:
+        return None
+    if len(ranked) > 1 and len(ranked[1][1]) == len(ranked[0][1]):
+        return None
+    return ranked[0][0]
+
+
+def _amount_key(amount: Quantity) -> tuple[str, str]:
+    return amount.dimension, format(amount.amount.normalize(), "f")
+
+
+def _blank(text: str, written: tuple[Written, ...]) -> str:
+    for amount in written:
+        text = text.replace(amount.text, " ")
+    return text
 
 
 def _clear_winner(ranked: list[tuple[str, float]]) -> str | None:

@@ -61,5 +61,11 @@ def pick_product(shop: Shop, mention: Mention, last: str | None,
     if mention.product:
         return shop.product(mention.product)
     if not mention.named and last and (follow_up or mention.options):
+        # "and 500 g ground for filter?" stays with the product just discussed, unless
+        # another one alone sells what was named and this one does not.
+        if mention.suggested and mention.fit(last) < mention.fit(mention.suggested):
+            return shop.product(mention.suggested)
         return shop.product(last)
+    if mention.suggested and not mention.named:
+        return shop.product(mention.suggested)
     return None

@@ -82,9 +82,10 @@ _CN_UNITS = "|".join(sorted((u for u in _UNITS if re.match(r"[\u4e00-\u9fff]", u
                             key=len, reverse=True))
 _WORD_UNITS = "|".join(sorted((re.escape(u) for u in _UNITS
                                if not re.match(r"[\u4e00-\u9fff]", u)), key=len, reverse=True))
-# A number, then (maybe after a space or a hyphen) a unit that ends a word.
+# A number, then (maybe after a space or a hyphen) a unit that ends a word. Chinese may
+# come right before the number ("蓝色512gb").
 _DIGITS = re.compile(
-    rf"(?<![\w.,])(\d+(?:[.,]\d+)?|\d*[.,]\d+)\s*-?\s*((?:{_WORD_UNITS})[а-я]*|{_CN_UNITS})"
+    rf"(?<![a-zа-я0-9_.,])(\d+(?:[.,]\d+)?|\d*[.,]\d+)\s*-?\s*((?:{_WORD_UNITS})[а-я]*|{_CN_UNITS})"
     rf"(?![a-z])")
 # A number word, then a unit word: "half a kilo", "два литра", "полтора кило".
 _SPELT = re.compile(
