@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.prices import price_spans
 from bot.shop import Localized, LocalizedList, Shop
-from bot.textproc import Analysed, TypoIndex, fold, stem
+from bot.textproc import Analysed, TypoIndex, diminutive_bases, fold, stem
 from bot.units import Quantity, Written, quantities
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -144,7 +144,9 @@ class CatalogueIndex:
                    if s not in in_amounts or w in outside}
         for word_stem in list(present):
             if word_stem not in self.by_stem:
-                present |= self.typos.near(word_stem)
+                # A diminutive ("чехольчик", "коробочка") names what it is made from.
+                base = next((b for b in diminutive_bases(word_stem) if b in self.by_stem), None)
+                present |= {base} if base else self.typos.near(word_stem)
         # Words shared by hundreds of phrases ("shirt", "衬衫") cannot single out a product;
         # they still count for phrases reached through rarer words. This keeps a reading
         # fast with thousands of products.
@@ -249,7 +251,10 @@ class CatalogueIndex:
             found = match.group(0)
             if found in sizes:
                 return "{size}"
-            return kinds.get(stem(found), found)
+            word_stem = stem(found)
+            if word_stem in kinds:
+                return kinds[word_stem]
+            return next((kinds[b] for b in diminutive_bases(word_stem) if b in kinds), found)
 
         text = _WORD.sub(word, text)
         for start, end in reversed(price_spans(text)):

@@ -108,6 +108,29 @@ def chinese_variant(text: str) -> Lang | None:
     return None
 
 
+# Russian diminutives as the stemmer leaves them, and what they are made from:
+# "коробочк" (коробочка) -> "коробк", "чехольчик" -> "чехол", "чаек" -> "ча", "кремик" -> "крем".
+_DIMINUTIVE = (("ичек", "ик"), ("ичк", "ик"), ("очк", "к"), ("ечк", "к"), ("еньк", ""),
+               ("оньк", ""), ("ьчик", ""), ("чик", ""), ("щик", ""), ("ик", ""), ("ок", ""),
+               ("ек", ""), ("иц", ""), ("к", ""))
+
+
+@lru_cache(maxsize=16384)
+def diminutive_bases(word_stem: str) -> tuple[str, ...]:
+    """The stems a Russian diminutive may come from, most likely first; () for other words."""
+    if not _CYRILLIC.match(word_stem) or len(word_stem) < 4:
+        return ()  # "как", "пока": too short to be anything's diminutive
+    found: list[str] = []
+    for ending, base_ending in _DIMINUTIVE:
+        if word_stem.endswith(ending) and len(word_stem) - len(ending) >= 2:
+            base = word_stem[: len(word_stem) - len(ending)] + base_ending
+            # Only "чаек" (чай) is short enough to leave two letters.
+            shortest = 2 if ending in ("ек", "ок") else 3
+            found += [b for b in (base, stem(base), base.removesuffix("ь"))
+                      if len(b) >= shortest]
+    return tuple(dict.fromkeys(b for b in found if b != word_stem))
+
+
 def deletions(word: str) -> set[str]:
     """Every way of dropping one letter: two words one edit apart share one of these."""
     return {word[:i] + word[i + 1:] for i in range(len(word))}

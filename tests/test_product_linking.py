@@ -1,0 +1,89 @@
+"""Which product a message is about, when the words alone are not enough: the options it
+names, amounts, diminutives, and a value that is another product's name. Each rule is tried
+on shops of different trades, end to end: the reply names the product the shopper meant."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from bot import DEMO_SHOP
+from bot.texts import plain
+from tests.conftest import Harness, texts_to
+
+TEA = "bot/shops/tea_house.yaml"
+PHONES = "bot/shops/phone_corner.yaml"
+
+
+async def replies(make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str,
+                  *messages: str) -> list[str]:
+    bot = await make_shopbot(shop_file=shop)
+    shopper = bot.api.new_shopper(language_code=lang)
+    said = []
+    for message in messages:
+        calls = await bot.feed(bot.api.message_update(shopper, message))
+        said.append(plain("\n".join(texts_to(calls, shopper.id))))
+    return said
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "meant", "not_meant"), [
+    # "oolong" names a tea, but a litre of oolong is the bottled tea's flavour.
+    (TEA, "ru", "а литровый улун сколько стоит?", "Чай холодного заваривания", "Улун Те Гуань Инь"),
+    (TEA, "zh-hant", "1公升烏龍幾錢", "瓶裝冷泡茶", "安溪鐵觀音 ·"),
+    # Two coffees are "coffee in beans"; only one is also "from Yunnan".
+    (TEA, "ru", "кофе из юньнани в зернах 250г есть?", "Моносорт из Баошаня", "Фирменная смесь"),
+    # A case "for iPhone 15" that is clear: the case, not the phone.
+    (PHONES, "ru", "нужен прозрачный чехол на айфон 15", "Силиконовый чехол", "Apple iPhone 15 ·"),
+    (PHONES, "en", "clear case for the iphone 15?", "Silicone phone case", "Apple iPhone 15 ·"),
+])
+async def test_the_product_that_accounts_for_the_whole_message_is_meant(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        meant: str, not_meant: str) -> None:
+    [reply] = await replies(make_shopbot, shop, lang, message)
+    assert meant in reply
+    assert not_meant not in reply
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "meant"), [
+    # Only one product is ground for filter: no product need be named.
+    (TEA, "ru", "а 500 г молотый для фильтра?", "Моносорт из Баошаня"),
+    (TEA, "en", "500 g ground for filter?", "Yunnan Baoshan"),
+    # Only the phone case comes in "clear".
+    (PHONES, "en", "anything in clear for a Pixel 8a?", "Silicone phone case"),
+])
+async def test_options_only_one_product_sells_find_it(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        meant: str) -> None:
+    [reply] = await replies(make_shopbot, shop, lang, message)
+    assert meant in reply
+
+
+async def test_the_words_of_an_amount_name_no_product(
+        make_shopbot: Callable[..., Awaitable[Harness]]) -> None:
+    # The tasting set is "six teas of 10 g": the "г" of "500 г" is not its name.
+    [reply] = await replies(make_shopbot, TEA, "ru", "а 500 г молотый для фильтра?")
+    assert "Дегустационный набор" not in reply
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "meant"), [
+    (DEMO_SHOP, "ru", "а рубашечка льняная сколько стоит?", "Льняная рубашка"),
+    (TEA, "ru", "а чайничек стеклянный есть?", "Стеклянный чайник"),
+    (PHONES, "ru", "зарядочка на 65 ватт есть?", "Сетевое зарядное устройство"),
+    (PHONES, "ru", "наушнички сони сколько?", "Sony WH-1000XM5"),
+])
+async def test_russian_diminutives_name_what_they_are_made_from(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        meant: str) -> None:
+    [reply] = await replies(make_shopbot, shop, lang, message)
+    assert meant in reply
+
+
+@pytest.mark.parametrize(("message", "storage"), [
+    ("那我要256G蓝色的", "256GB"), ("好，我买蓝色512GB", "512GB"), ("а серый на 256?", "256")])
+async def test_an_amount_right_after_chinese_or_alone_chooses_the_variant(
+        make_shopbot: Callable[..., Awaitable[Harness]], message: str, storage: str) -> None:
+    lang = "ru" if "серый" in message else "zh-hans"
+    opening = "сколько стоит Galaxy S24?" if lang == "ru" else "iPhone 15多少钱"
+    _, reply = await replies(make_shopbot, PHONES, lang, opening, message)
+    assert storage in reply.replace(" ", "")
