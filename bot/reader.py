@@ -7,7 +7,7 @@ placeholders (`{product}`, `{category}`, `{value}`, `{amount}`, `{size}`, `{pric
 message is masked the same way with the shop's own catalogue before it is read, so what the
 model learns is how shoppers ask, not what one shop sells.
 
-scikit-learn learns it (TF-IDF over character 2-4-grams, which need no word lists or
+scikit-learn learns it (TF-IDF over character 1-4-grams, which need no word lists or
 segmentation and carry over to typos and unspaced Chinese; then logistic regression), once
 per process, in about a second. Reading a message does not go through scikit-learn: the
 learned weights are kept as arrays and a message's n-grams are looked up and summed, which
@@ -17,7 +17,6 @@ is some tens of microseconds.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -48,7 +47,9 @@ class IntentModel:
 
         texts = [normalise(text) for text, _ in examples]
         labels = [label for _, label in examples]
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=False,
+        # Single characters count too: one Chinese character is often a word (吗, 买, 退).
+        # 1-4 scored 92.5% in 5-fold cross-validation on the examples, 2-4 90.8%.
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), lowercase=False,
                                      sublinear_tf=True, min_df=2, dtype=np.float32)
         features = vectorizer.fit_transform(texts)
         # Logistic regression fitted by stochastic gradient descent: as accurate as the
@@ -69,11 +70,13 @@ class IntentModel:
         return cls(load_examples(folder))
 
     def read(self, masked: str) -> Guess:
-        grams = Counter(self.analyse(normalise(masked)))
-        rows = [self.index[g] for g in grams if g in self.index]
-        if rows:
-            tf = np.array([1.0 + math.log(grams[g]) for g in grams if g in self.index],
-                          dtype=np.float32) * self.idf[rows]
+        index = self.index
+        known = [(row, count) for gram, count in Counter(self.analyse(normalise(masked))).items()
+                 if (row := index.get(gram)) is not None]
+        if known:
+            rows = [row for row, _ in known]
+            tf = (1.0 + np.log(np.array([count for _, count in known], dtype=np.float32))) \
+                * self.idf[rows]
             tf /= float(np.sqrt((tf * tf).sum())) or 1.0
             scores = tf @ self.weights[rows] + self.bias
         else:
