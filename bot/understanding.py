@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -16,9 +17,14 @@ from bot.textproc import analyse
 
 # A product, size or colour alone ("linen shirt?", "XL", "в синем") is a product question.
 MENTION_ONLY_CONFIDENCE = 0.55
+_PLACEHOLDER = re.compile(r"\{\w+\}")
+_WORDS = re.compile(r"[^\W\d_\u3400-\u9fff]+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 # Below this probability the reader is guessing ("purple monkey dishwasher"): read as
 # `other`, which asks the shopper again (and brings a person the second time).
 UNSURE = 0.3
+# Sure enough that a message is chat for a catalogue word in it not to make it a question.
+SURE = 0.5
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class Understanding:
     def read(self, text: str, lang: Lang) -> Reading:
         message = analyse(text, self.detector.english)
         mention = self.catalogue.find(message)
-        guess = self.model.read(self.catalogue.mask(message, mention))
+        masked = self.catalogue.mask(message, mention)
+        guess = self.model.read(masked)
         intent, confidence = guess.intent, round(guess.probability, 3)
         if guess.probability < UNSURE:
             intent = OTHER  # a guess: better to ask again than to act on it
@@ -74,9 +81,11 @@ class Understanding:
         written_in = message.lang
         if written_in == "zh":  # Chinese that reads the same in both scripts
             written_in = lang if lang in ("zh-hans", "zh-hant") else "zh-hans"
-        if intent == OTHER and mention.anything:
+        if intent == OTHER and mention.anything and (
+                guess.probability < SURE or _little_else(masked)):
             # A product, an option or an amount alone ("linen shirt?", "XL", "半斤"): a
-            # question about it.
+            # question about it. Not chat the reader is sure of that happens to contain a
+            # catalogue word ("my cat just knocked my tea over").
             intent, confidence = "product_question", MENTION_ONLY_CONFIDENCE
         return Reading(
             intent=intent,
@@ -99,6 +108,13 @@ class Understanding:
         """The FAQ entry a message asks about, found by meaning (bot/faq.py), and whether
         it is sure enough to answer."""
         return self.faq_index.find(reading.folded)
+
+def _little_else(masked: str) -> bool:
+    """The message is hardly more than what it names of the catalogue: at most two other
+    words, or three Chinese characters ("{product}?", "а в {value}?", "{amount}的呢")."""
+    rest = _PLACEHOLDER.sub(" ", masked)
+    return len(_WORDS.findall(rest)) <= 2 and len(_HAN.findall(rest)) <= 3
+
 
 @cache
 def bundled_cues() -> CueDetector:
