@@ -17,7 +17,11 @@ import Stemmer
 from bot.languages import Lang
 
 _T2S = opencc.OpenCC("t2s.json")
-_S2T = opencc.OpenCC("s2t.json")
+# Simplified to the traditional characters Taiwan and Hong Kong write: a character both
+# change is simplified-only. (OpenCC's plain s2t also changes 唇, 台, 吃, which both
+# places write as they are.)
+_S2TW = opencc.OpenCC("s2tw.json")
+_S2HK = opencc.OpenCC("s2hk.json")
 _STEMMERS = {"latin": Stemmer.Stemmer("english"), "cyrillic": Stemmer.Stemmer("russian")}
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[а-я]+|%")
@@ -95,12 +99,15 @@ def detect_language(text: str, words: tuple[str, ...],
 def chinese_variant(text: str) -> Lang | None:
     """zh-hant when the text uses more traditional-only characters, zh-hans when more
     simplified-only ones; None when it cannot tell (你好, 在吗: the same in both)."""
-    as_simplified, as_traditional = _T2S.convert(text), _S2T.convert(text)
-    if len(as_simplified) == len(text) == len(as_traditional):
+    as_simplified = _T2S.convert(text)
+    taiwan, hong_kong = _S2TW.convert(text), _S2HK.convert(text)
+    if len(as_simplified) == len(text) == len(taiwan) == len(hong_kong):
         traditional = sum(a != b for a, b in zip(text, as_simplified, strict=True))
-        simplified = sum(a != b for a, b in zip(text, as_traditional, strict=True))
+        simplified = sum(a != b and a != c for a, b, c in zip(text, taiwan, hong_kong,
+                                                              strict=True))
     else:
-        traditional, simplified = int(as_simplified != text), int(as_traditional != text)
+        traditional = int(as_simplified != text)
+        simplified = int(taiwan != text and hong_kong != text)
     if traditional > simplified:
         return "zh-hant"
     if simplified > traditional:
