@@ -232,7 +232,8 @@ class CatalogueIndex:
         intent reader's examples are written: the reader then knows no shop's words."""
         text = message.folded
         for amount in mention.quantities:
-            text = text.replace(amount.text, " {amount} ")
+            text = re.sub(rf"(?<![0-9a-zа-я.,]){re.escape(amount.text)}(?![0-9a-zа-я])",
+                          " {amount} ", text)
         kinds: dict[str, str] = {}
         chinese: list[tuple[str, str]] = []
         for index in mention.whole:
@@ -339,7 +340,8 @@ def _amount_key(amount: Quantity) -> tuple[str, str]:
 
 def _blank(text: str, written: tuple[Written, ...]) -> str:
     for amount in written:
-        text = text.replace(amount.text, " ")
+        text = re.sub(rf"(?<![0-9a-zа-я.,]){re.escape(amount.text)}(?![0-9a-zа-я])", " ",
+                      text)
     return text
 
 

@@ -14,7 +14,8 @@ from bot.variants import Choice
 # lower case, simplified Chinese). Matching is on purpose loose: it only picks which fact
 # to put first; everything else on the card still shows.
 _ASKS: dict[str, re.Pattern[str]] = {
-    "price": re.compile(r"price|cost|how much|цен|стоит|стоят|почем|скольк|多少钱|价|几块|多钱"),
+    "price": re.compile(r"price|cost|how much|цен|стоит|стоят|почем|скольк|多少钱|价|几块|多钱|"
+                        r"几钱|几多钱|几蚊|几银"),
     "material": re.compile(r"material|fabric|made (?:of|from)|composition|материал|ткан|"
                            r"состав|из чего|材质|面料|料子|成分|什么做"),
     "fit": re.compile(r"\bfit|runs? (?:small|large|big)|true to size|маломер|большемер|"

@@ -87,6 +87,10 @@ _WORD_UNITS = "|".join(sorted((re.escape(u) for u in _UNITS
 _DIGITS = re.compile(
     rf"(?<![a-zа-я0-9_.,])(\d+(?:[.,]\d+)?|\d*[.,]\d+)\s*-?\s*((?:{_WORD_UNITS})[а-я]*|{_CN_UNITS})"
     rf"(?![a-z])")
+# A number, "and"/"or", then a number with its unit: the first number is in that unit too.
+_LISTED = re.compile(
+    rf"(?<![a-zа-я0-9_.,])(\d+(?:[.,]\d+)?)\s*(?:и|или|and|or|/|和|或|或者|还是|還是)\s*"
+    rf"\d+(?:[.,]\d+)?\s*-?\s*((?:{_WORD_UNITS})[а-я]*|{_CN_UNITS})(?![a-z])")
 # A number word, then a unit word: "half a kilo", "два литра", "полтора кило".
 _SPELT = re.compile(
     rf"(?<![\w])({'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})"
@@ -134,6 +138,9 @@ def _quantities(folded: str) -> tuple[Written, ...]:
         number = _chinese_number(match.group(1))
         if number is not None:
             keep(match.start(), match.end(), _readings(number, match.group(2)))
+    for match in _LISTED.finditer(folded):
+        # "50 и 100 мл", "250 or 500 g": the first number takes the unit that follows.
+        keep(match.start(1), match.end(1), _readings(_decimal(match.group(1)), match.group(2)))
     for match in _DIGITS.finditer(folded):
         keep(match.start(), match.end(),
              _readings(_decimal(match.group(1)), match.group(2)))

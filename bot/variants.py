@@ -198,14 +198,20 @@ def choose(product: Product, mention: Mention | None = None,
                 if product.option("size") is not None:
                     unknown.append(size)
                     unknown_of.append("size")
+        amounts: dict[str, set[str]] = {}
         for written in mention.quantities:
             found = _by_quantity(product, written.readings)
             measured = [o for q in written.readings if (o := _measured(product, q.dimension))]
             if found is not None:
-                asked.setdefault(*found)
+                amounts.setdefault(found[0], set()).add(found[1])
             elif measured:
                 unknown.append(written.text)
                 unknown_of.append(measured[0].id)
+        for option_id, named in amounts.items():
+            if len(named) == 1:
+                asked.setdefault(option_id, next(iter(named)))
+            elif selection is None or option_id not in selection:
+                asked.pop(option_id, None)  # "50 or 100 ml?": both, so the card lists each
         # A bare number for an option of amounts: "and 256 in violet?" after a phone's card.
         numbers = {word for word in mention.stems if word.isdigit()} - {
             part for written in mention.quantities
