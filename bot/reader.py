@@ -67,7 +67,7 @@ class IntentModel:
 
     @classmethod
     def from_folder(cls, folder: Path = EXAMPLES_DIR) -> IntentModel:
-        return cls(load_examples(folder))
+        return cls(with_greetings(load_examples(folder)))
 
     def read(self, masked: str) -> Guess:
         index = self.index
@@ -102,10 +102,36 @@ def normalise(text: str) -> str:
 
 
 def load_examples(folder: Path) -> list[tuple[str, str]]:
-    examples: list[tuple[str, str]] = []
+    return [(text, intent) for text, intent, _ in _rows(folder)]
+
+
+def _rows(folder: Path) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
     for path in sorted(folder.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                examples.append((row["text"], row["intent"]))
-    return examples
+                rows.append((row["text"], row["intent"], row.get("lang", "")))
+    return rows
+
+
+def with_greetings(examples: list[tuple[str, str]], share: int = 6,
+                   folder: Path = EXAMPLES_DIR) -> list[tuple[str, str]]:
+    """The examples, plus one in `share` of the requests again behind a short greeting of
+    their language ("Здравствуйте, {product} есть?"): shoppers open with one, and the
+    request, not the greeting, is what the message asks. The greetings are the examples'
+    own; the choice is fixed, so every process learns the same model."""
+    rows = _rows(folder)
+    language = {text: lang for text, _, lang in rows}
+    greetings: dict[str, list[str]] = {}
+    for text, intent, lang in rows:
+        if intent == "greeting" and len(text) <= 16 and "{" not in text:
+            greetings.setdefault(lang, []).append(text.rstrip(" !.~～！。"))
+    extra = []
+    for number, (text, intent) in enumerate(examples):
+        lang = language.get(text, "")
+        if intent not in ("greeting", "farewell", "other") and number % share == 0 \
+                and greetings.get(lang):
+            hello = greetings[lang][number // share % len(greetings[lang])]
+            extra.append((f"{hello}{'，' if lang.startswith('zh') else ', '}{text}", intent))
+    return examples + extra
