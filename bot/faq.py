@@ -5,7 +5,8 @@ Each text is a TF-IDF vector of character 1-4-grams (scikit-learn), which needs 
 lists or segmentation, so "how long to Kazan?" meets "How long does delivery take?" through
 "how long", and "能寄到台中嗎" meets "寄送" without a tokenizer. An entry's score is its
 best-matching text; its answer counts for less, as answers are long and say many things.
-Below THRESHOLD the bot does not guess: it asks again or offers a person.
+Below THRESHOLD, unless the best entry clearly stands out, the bot does not guess: it asks
+again or offers a person.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from bot.shop import FaqEntry, Shop
 from bot.textproc import fold
 
 THRESHOLD = 0.3  # the cosine an entry needs to be answered
+# A weaker match is answered when it stands out: at least LOW and MARGIN times the next
+# entry's. Short Chinese questions ("狗糧拆咗之後放喺邊度好") share few n-grams with any
+# text, so their right entry often scores 0.15-0.3 while every other scores far less.
+LOW, MARGIN = 0.15, 1.3
 ANSWER_WEIGHT = 0.6  # an answer's similarity counts this much of a question's
 
 
@@ -63,6 +68,9 @@ class FaqIndex:
         similarity = (self._matrix @ query.T).toarray().ravel() * self._weights
         best = np.zeros(len(self.entries), dtype=np.float32)
         np.maximum.at(best, self._owners, similarity)
-        position = int(best.argmax())
+        order = np.argsort(best)[::-1]
+        position = int(order[0])
         score = float(best[position])
-        return Found(self.entries[position], round(score, 3), score >= THRESHOLD)
+        runner_up = float(best[order[1]]) if len(order) > 1 else 0.0
+        sure = score >= THRESHOLD or (score >= LOW and score >= MARGIN * runner_up)
+        return Found(self.entries[position], round(score, 3), sure)
