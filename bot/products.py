@@ -16,6 +16,10 @@ from bot.variants import Choice
 _ASKS: dict[str, re.Pattern[str]] = {
     "price": re.compile(r"price|cost|how much|цен|стоит|стоят|почем|скольк|多少钱|价|几块|多钱|"
                         r"几钱|几多钱|几蚊|几银"),
+    # Whether it can be had at all ("льняное масло есть в наличии?"): said when no option
+    # was named, as the options' own lines say which values are sold out.
+    "stock": re.compile(r"in stock|available|do you have|got any|налич|(?<![а-я])есть(?![а-я])|"
+                        r"有货|有没有货|现货|还有|有冇|仲有|有無"),
     "material": re.compile(r"material|fabric|made (?:of|from)|composition|материал|ткан|"
                            r"состав|из чего|材质|面料|料子|成分|什么做"),
     "fit": re.compile(r"\bfit|runs? (?:small|large|big)|true to size|маломер|большемер|"

@@ -480,10 +480,14 @@ class Step:
 
     def _stock(self, item: Item, chosen: dict[str, str], in_stock: bool) -> list[Fact]:
         said = [self._claims(item, chosen, s) for s in sentences(self.reply)]
-        if not chosen:  # a product without variants: not a sentence about another product
+        if not chosen:  # the product as a whole: not a sentence about another product, nor
+            # the list of an option's values ("Volume: 250 ml, 1 l (sold out)")
             others = [p.name(self.lang) for p in self.shop.products.values() if p is not item]
+            values = [s for option in item.options.values() for value in option.values()
+                      for s in value.spellings(self.lang)]
             said = [c for c, s in zip(said, sentences(self.reply), strict=True)
-                    if mentions(item.spellings(self.lang), s) or not mentions(others, s)]
+                    if (mentions(item.spellings(self.lang), s) or not mentions(others, s))
+                    and not mentions(values, s)]
         want, wrong = ("in", "out") if in_stock else ("out", "in")
         what = f"says {item.id} {chosen or ''} is {'in stock' if in_stock else 'sold out'}"
         return [Fact(what, want in said and wrong not in said, untrue=wrong in said)]
