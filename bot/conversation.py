@@ -98,16 +98,17 @@ class Assistant:
         else:
             # A new conversation starts without a product in context.
             replies.extend(await self.answer(customer, reading,
-                                             current.product if current else None))
+                                             current.product if current else None,
+                                             current.selection if current else None))
         if current and current.misunderstood and not any(
                 r.template == "not_understood" or r.handoff for r in replies):
             await self.store.understood(customer.id)
         return _in(reading, replies)
 
-    async def answer(self, customer: Customer, reading: Reading,
-                     last: str | None) -> list[Reply]:
+    async def answer(self, customer: Customer, reading: Reading, last: str | None,
+                     chosen: dict[str, str] | None = None) -> list[Reply]:
         """What the assistant says to one request (greetings and farewells aside); `last` is
-        the product discussed last in this conversation."""
+        the product discussed last in this conversation, `chosen` its card's option values."""
         if reading.intent in ("product_question", "faq", "other") \
                 and not reading.mention.named and self.aftersale is not None \
                 and await self.aftersale.mentions_order(customer, reading.folded):
@@ -117,7 +118,7 @@ class Assistant:
                 reading.intent == "other" and reading.mention.options and last) or (
                 reading.intent in ("buy", "faq", "other") and self._card_tells(reading, last)):
             # "How do I wash the linen blouse?" is about the blouse when its card tells.
-            return await self.product_answer(customer, reading, last)
+            return await self.product_answer(customer, reading, last, chosen)
         if reading.intent in ("discount", "free_shipping", "gift"):
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
             return [await self.bargain(customer, reading.intent, product)]
@@ -127,9 +128,14 @@ class Assistant:
             product = products.pick_product(self.shop, reading.mention, last, follow_up=True)
             if product is None:
                 return [self.order_info(customer)]
-            choice = variants.choose(product, reading.mention)
+            choice = variants.choose(product, reading.mention,
+                                     context=chosen if product.id == last else None)
+            if choice.available is False and not reading.mention.options:
+                # "How do I order?" after a sold-out combination asks how to order, not for
+                # that combination again.
+                choice = variants.choose(product, reading.mention)
             if choice.available is False:  # what they want is sold out: the card says what is not
-                await self.store.discuss(customer.id, product.id)
+                await self.store.discuss(customer.id, product.id, choice.asked)
                 return [self.product_card(customer, choice)]
             return [self.order_info(customer, product.id, choice)]
         if reading.intent == "order_status" and self.aftersale is not None:
@@ -219,7 +225,8 @@ class Assistant:
 
     # -- the catalogue ---------------------------------------------------------------------
     async def product_answer(self, customer: Customer, reading: Reading,
-                             last: str | None) -> list[Reply]:
+                             last: str | None,
+                             chosen: dict[str, str] | None = None) -> list[Reply]:
         mention = reading.mention
         asked = products.asked_about(reading.folded)
         # "Is it see-through?" right after a card is about that product.
@@ -237,8 +244,10 @@ class Assistant:
                 return [self.product_choice(customer, listed)]
             else:
                 return [self.product_unknown(customer)]
-        await self.store.discuss(customer.id, product.id)
-        return [self.product_card(customer, variants.choose(product, mention), asked=asked)]
+        choice = variants.choose(product, mention,
+                                 context=chosen if product.id == last else None)
+        await self.store.discuss(customer.id, product.id, choice.asked)
+        return [self.product_card(customer, choice, asked=asked)]
 
     def product_card(self, customer: Customer, choice: Choice | str, *,
                      asked: list[str] | None = None) -> Reply:
@@ -293,15 +302,15 @@ class Assistant:
                 await self.store.discuss(customer.id, product.id)
                 return [self.product_card(customer, product.id)]
             case ["o", _, _] if product and selection is not None:
-                await self.store.discuss(customer.id, product.id)
+                await self.store.discuss(customer.id, product.id, selection)
                 return [self.product_card(customer, variants.choose(product,
                                                                     selection=selection))]
             # Buttons of cards sent before options had their own kind (a size, a colour).
             case ["sz" | "cl" as kind, _, value] if product and any(
                     v.options.get("size" if kind == "sz" else "color") == value
                     for v in product.variants):
-                await self.store.discuss(customer.id, product.id)
                 selection = {"size" if kind == "sz" else "color": value}
+                await self.store.discuss(customer.id, product.id, selection)
                 return [self.product_card(customer, variants.choose(product,
                                                                     selection=selection))]
             case ["ord", _] if product:

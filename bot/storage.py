@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
@@ -41,6 +41,8 @@ class Conversation:
     closed: bool = False
     messages: int = 0
     product: str | None = None  # the product last discussed, for "and in blue?"
+    # The option values its card was about ({"kind": "linden"}), for "and the 500 g one?"
+    selection: dict[str, str] = field(default_factory=dict)
     misunderstood: int = 0  # messages in a row the bot did not understand
 
 
@@ -198,6 +200,7 @@ class Store:
             closed=get.get("closed") == "1",
             messages=int(get.get("messages") or 0),
             product=get.get("product"),
+            selection=_selection(get.get("selection")),
             misunderstood=int(get.get("misunderstood") or 0),
         )
 
@@ -263,8 +266,11 @@ class Store:
 
         return await optimistic(self.redis, [stock_key, given_key], grant)
 
-    async def discuss(self, user_id: int, product_id: str) -> None:
-        await self.redis.hset(self.key("conv", user_id), "product", product_id)
+    async def discuss(self, user_id: int, product_id: str,
+                      selection: dict[str, str] | None = None) -> None:
+        await self.redis.hset(self.key("conv", user_id), mapping={
+            "product": product_id,
+            "selection": json.dumps(selection or {}, ensure_ascii=False)})
 
     async def misunderstood(self, user_id: int) -> int:
         """One more message not understood; returns how many in a row."""
@@ -330,3 +336,14 @@ class Store:
     async def close_conversation(self, user_id: int, now: datetime) -> None:
         await self.redis.hset(self.key("conv", user_id),
                               mapping={"closed": "1", "last_message_at": _ts(now)})
+
+
+def _selection(raw: str | None) -> dict[str, str]:
+    """A card's option values as stored; anything unreadable is no selection."""
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}

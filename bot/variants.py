@@ -169,11 +169,15 @@ class Choice:
 
 
 def choose(product: Product, mention: Mention | None = None,
-           selection: dict[str, str] | None = None) -> Choice:
-    """What the message (or a pressed button's `selection`) asks of this product."""
+           selection: dict[str, str] | None = None,
+           context: dict[str, str] | None = None) -> Choice:
+    """What the message (or a pressed button's `selection`) asks of this product; `context`
+    is what the conversation already chose of it ("linden", then "and the 250 g jar?": the
+    linden in 250 g), kept for every option the message says nothing of."""
     asked: dict[str, str] = dict(selection or {})
     unknown: list[str] = []
     unknown_of: list[str] = []
+    amounts: dict[str, set[str]] = {}
     if mention is not None:
         for option_id, value_id in mention.values:
             option = product.option(option_id)
@@ -198,7 +202,6 @@ def choose(product: Product, mention: Mention | None = None,
                 if product.option("size") is not None:
                     unknown.append(size)
                     unknown_of.append("size")
-        amounts: dict[str, set[str]] = {}
         for written in mention.quantities:
             found = _by_quantity(product, written.readings)
             measured = [o for q in written.readings if (o := _measured(product, q.dimension))]
@@ -223,8 +226,28 @@ def choose(product: Product, mention: Mention | None = None,
                      and _leading_number(v) in numbers]
             if len(named) == 1:
                 asked[option.id] = named[0]
+    if context and mention is not None:
+        # An option named by its name ("what do the weights cost?", "other colours?") asks
+        # about all its values, whatever was chosen before.
+        touched = set(asked) | set(unknown_of) | set(amounts) | {
+            option.id for option in product.options if _names_option(option, mention)}
+        for option_id, value_id in context.items():
+            option = product.option(option_id)
+            if option_id not in touched and option is not None \
+                    and option.value(value_id) is not None:
+                asked[option_id] = value_id
     return Choice(product, asked, tuple(dict.fromkeys(unknown)),
                   tuple(dict.fromkeys(unknown_of)))
+
+
+def _names_option(option: Option, mention: Mention) -> bool:
+    if option.name is None:
+        return False
+    for text in option.name.values().values():
+        stems, cjk = phrase_stems(text) if text else (frozenset(), "")
+        if (stems and stems <= mention.stems) or (len(cjk) >= 2 and cjk in mention.cjk):
+            return True
+    return False
 
 
 def _leading_number(value: OptionValue) -> str:

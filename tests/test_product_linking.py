@@ -87,3 +87,21 @@ async def test_an_amount_right_after_chinese_or_alone_chooses_the_variant(
     opening = "сколько стоит Galaxy S24?" if lang == "ru" else "iPhone 15多少钱"
     _, reply = await replies(make_shopbot, PHONES, lang, opening, message)
     assert storage in reply.replace(" ", "")
+
+
+@pytest.mark.parametrize(("shop", "lang", "messages", "said"), [
+    # The dress was asked in M light blue (sold out); "and in white?" is the M in white.
+    (DEMO_SHOP, "en", ("is the classic linen shirt in M light blue?", "and in white?"),
+     "M, white"),
+    # Pre-Qingming Longjing in 250 g is sold out; "and 100 g?" keeps the harvest.
+    (TEA, "en", ("do you have the pre-qingming longjing in 250 grams?", "and 100 g?"),
+     "pre-Qingming pick, 100 g is in stock"),
+    # Named by its option's name, the option is asked whole: every weight's price.
+    (TEA, "en", ("do you have the pre-qingming longjing in 250 grams?",
+                 "what do the weights cost?"), "50 g: CN¥"),
+])
+async def test_a_follow_up_keeps_what_the_card_was_about(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str,
+        messages: tuple[str, ...], said: str) -> None:
+    *_, reply = await replies(make_shopbot, shop, lang, *messages)
+    assert said in reply
