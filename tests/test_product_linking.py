@@ -1,11 +1,15 @@
-"""Which product a message is about, when the words alone are not enough: the options it
-names, amounts, diminutives, and a value that is another product's name. Each rule is tried
-on shops of different trades, end to end: the reply names the product the shopper meant."""
+"""Reading product questions on shops of several trades, end to end: which product a
+message is about when the words alone are not enough (the options it names, amounts,
+diminutives, a value that is another product's name), what a follow-up keeps from the card
+before it, and what the message asks of it (both of two amounts, the price in Cantonese,
+whether it is in stock, a request behind a greeting), in the script it is written in.
+Each test fails on the code before the change it guards, unless its comment says why."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import opencc
 import pytest
 
 from bot import DEMO_SHOP
@@ -105,3 +109,63 @@ async def test_a_follow_up_keeps_what_the_card_was_about(
         messages: tuple[str, ...], said: str) -> None:
     *_, reply = await replies(make_shopbot, shop, lang, *messages)
     assert said in reply
+
+
+BEAUTY = "bot/shops/beauty_shop.yaml"
+PETS = "bot/shops/pet_shop.yaml"
+
+
+@pytest.mark.parametrize("shop", [PHONES, TEA])
+async def test_cantonese_that_plain_conversion_calls_simplified_is_answered_in_traditional(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str) -> None:
+    # 台 is what Taiwan and Hong Kong write too; only OpenCC's plain s2t makes it 臺.
+    [reply] = await replies(make_shopbot, shop, "zh-hant", "台北可唔可以自取")
+    assert opencc.OpenCC("t2s.json").convert(reply) != reply  # written in traditional
+
+
+@pytest.mark.parametrize(("shop", "lang", "messages", "shown"), [
+    (BEAUTY, "ru", ("гель-крем без масел есть?", "сколько стоят 50 и 100 мл?"),
+     ("50 мл:", "100 мл:")),
+    (TEA, "en", ("how much is the longjing?", "the 50 or 100 g, pre-rain?"),
+     ("50 g: CN¥", "100 g: CN¥")),
+])
+async def test_two_amounts_asked_together_get_both_prices(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str,
+        messages: tuple[str, ...], shown: tuple[str, ...]) -> None:
+    *_, reply = await replies(make_shopbot, shop, lang, *messages)
+    assert all(line in reply for line in shown)
+
+
+@pytest.mark.parametrize(("shop", "opening", "name", "price"), [
+    (PHONES, "Pixel 8a有冇貨", "Pixel 8a", "449"),
+    (TEA, "西湖龍井有冇貨", "西湖龍井", "CN¥88"),
+])
+async def test_a_cantonese_price_question_after_a_card_asks_that_products_price(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, opening: str,
+        name: str, price: str) -> None:
+    _, reply = await replies(make_shopbot, shop, "zh-hant", opening, "幾錢")
+    assert name in reply and price in reply
+
+
+@pytest.mark.parametrize(("shop", "message", "said"), [
+    (TEA, "а лунцзин есть в наличии?", "в наличии"),
+    (PETS, "is the dog collar in stock?", "in stock"),
+])
+async def test_asked_whether_a_product_is_in_stock_the_card_says_so(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, message: str,
+        said: str) -> None:
+    [reply] = await replies(make_shopbot, shop, "ru" if "лунцзин" in message else "en",
+                            message)
+    assert said in reply.lower()
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "name"), [
+    (BEAUTY, "ru", "Здравствуйте, тканевые маски успокаивающие по 5 штук есть?",
+     "Тканевые маски"),
+    (PETS, "zh-hans", "你好呀，猫砂有没有10升的", "猫砂"),
+])
+async def test_a_request_behind_a_greeting_is_answered_too(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        name: str) -> None:
+    [reply] = await replies(make_shopbot, shop, lang, message)
+    assert name.lower() in reply.lower()
