@@ -2,8 +2,7 @@
 message is about when the words alone are not enough (the options it names, amounts,
 diminutives, a value that is another product's name), what a follow-up keeps from the card
 before it, and what the message asks of it (both of two amounts, the price in Cantonese,
-whether it is in stock, a request behind a greeting), in the script it is written in.
-Each test fails on the code before the change it guards, unless its comment says why."""
+whether it is in stock, a request behind a greeting), in the script it is written in."""
 
 from __future__ import annotations
 
