@@ -68,7 +68,7 @@ class _Phrase:
     owner: str  # product id, or "category:<id>", or "value:<option id>:<value id>"
     stems: frozenset[str] = frozenset()
     cjk: str = ""
-    whole: tuple[int, ...] = ()  # the catalogue index's phrases written whole
+    grams: frozenset[str] = frozenset()  # the pairs of characters of its Chinese
 
 
 class CatalogueIndex:
@@ -125,7 +125,8 @@ class CatalogueIndex:
         if cjk.endswith("色") and len(cjk) > 2:
             cjk = cjk[:-1]  # 浅蓝色 -> 浅蓝: shoppers often drop the 色
         index = len(self.phrases)
-        self.phrases.append(_Phrase(owner, stems, cjk))
+        self.phrases.append(_Phrase(owner, stems, cjk, frozenset(_bigrams(cjk)) if cjk
+                                    else frozenset()))
         for part in stems:
             self.by_stem[part].append(index)
             owners_per_stem[part].add(owner)
@@ -168,7 +169,7 @@ class CatalogueIndex:
             score = self._score(phrase, present, message, grams)
             if score <= 0:
                 continue
-            tokens[phrase.owner] |= (phrase.stems & present) | (_bigrams(phrase.cjk) & grams)
+            tokens[phrase.owner] |= (phrase.stems & present) | (phrase.grams & grams)
             if score > scores.get(phrase.owner, 0.0):
                 scores[phrase.owner] = score
             if score >= FULL:
@@ -289,7 +290,7 @@ class CatalogueIndex:
     def _cjk_score(self, phrase: _Phrase, message: Analysed, grams: set[str]) -> float:
         if not phrase.cjk or not message.cjk:
             return 0.0
-        own = _bigrams(phrase.cjk)
+        own = phrase.grams
         evidence = sum(self.idf.get(g, 1.0) for g in own & grams)
         if phrase.cjk in message.cjk:
             return FULL + evidence
