@@ -69,6 +69,7 @@ class _Phrase:
     stems: frozenset[str] = frozenset()
     cjk: str = ""
     grams: frozenset[str] = frozenset()  # the pairs of characters of its Chinese
+    weight: float = 0.0  # how rare those pairs are, together (the evidence of all of them)
 
 
 class CatalogueIndex:
@@ -117,6 +118,8 @@ class CatalogueIndex:
                             self._add(f"value:{option.id}:{value.id}", text, owners_per_stem)
         count = max(1, len(shop.products))
         self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
+        for phrase in self.phrases:
+            phrase.weight = sum(self.idf.get(g, 1.0) for g in phrase.grams)
 
     def _add(self, owner: str, text: str, owners_per_stem: dict[str, set[str]]) -> None:
         folded = fold(text)
@@ -290,11 +293,13 @@ class CatalogueIndex:
     def _cjk_score(self, phrase: _Phrase, message: Analysed, grams: set[str]) -> float:
         if not phrase.cjk or not message.cjk:
             return 0.0
-        own = phrase.grams
-        evidence = sum(self.idf.get(g, 1.0) for g in own & grams)
         if phrase.cjk in message.cjk:
-            return FULL + evidence
-        return 0.7 * evidence if len(own & grams) * 2 >= len(own) else 0.0
+            return FULL + phrase.weight
+        shared = phrase.grams & grams
+        if len(shared) * 2 < len(phrase.grams):
+            return 0.0
+        idf = self.idf
+        return 0.7 * sum(idf.get(g, 1.0) for g in shared)
 
     def _sizes(self, message: Analysed) -> tuple[str, ...]:
         found: list[str] = []
