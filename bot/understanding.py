@@ -92,7 +92,9 @@ class Understanding:
             confidence=confidence,
             lang=written_in or lang,
             written_in=written_in,
-            product=mention.product,
+            # The product named, else the one that alone sells the values named, as the
+            # conversation takes it when nothing was discussed before.
+            product=mention.product or mention.suggested,
             mention=mention,
             cues=tuple(cues),
             folded=message.folded,

@@ -12,9 +12,9 @@ import pytest
 
 from benchmarks.intent_accuracy import Report, evaluate_all
 
-INTENT_FLOOR = 0.80  # per shop and language; today 0.84 to 1.00
-FAQ_FLOOR = 0.75  # per shop; today 0.79 to 0.88
-PRODUCT_FLOOR = 0.90  # per shop; today 0.91 to 0.99
+INTENT_FLOOR = 0.82  # per shop and language; today 0.837 to 1.00
+FAQ_FLOOR = 0.70  # per shop; today 0.75 (pet shop) to 0.96
+PRODUCT_FLOOR = 0.93  # per shop; today 0.959 to 1.00
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,8 @@ def reports() -> dict[str, dict[str, Report]]:
 
 
 def test_every_shop_has_a_held_out_set(reports: dict[str, dict[str, Report]]) -> None:
-    assert {"linen-lane", "tea-house", "phone-corner", "bamboo-courtyard"} <= set(reports)
+    assert {"linen-lane", "tea-house", "phone-corner", "bamboo-courtyard", "pet-shop",
+            "beauty-shop", "nutrition-shop", "farm-shop"} <= set(reports)
     for shop, by_lang in reports.items():
         assert all(report.total >= 40 for report in by_lang.values()), shop
 
