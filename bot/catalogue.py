@@ -165,14 +165,14 @@ class CatalogueIndex:
             if len(postings) <= MAX_POSTINGS:
                 candidates.update(postings)
         scores: dict[str, float] = {}
-        tokens: dict[str, set[str]] = defaultdict(set)
+        matched: list[int] = []
         whole: list[int] = []
         for index in candidates:
             phrase = self.phrases[index]
             score = self._score(phrase, present, message, grams)
             if score <= 0:
                 continue
-            tokens[phrase.owner] |= (phrase.stems & present) | (phrase.grams & grams)
+            matched.append(index)
             if score > scores.get(phrase.owner, 0.0):
                 scores[phrase.owner] = score
             if score >= FULL:
@@ -184,11 +184,20 @@ class CatalogueIndex:
         values = tuple(tuple(o.split(":", 2)[1:]) for o, s in sorted(scores.items(),
                                                                      key=lambda i: -i[1])
                        if o.startswith("value:") and s >= 0.7)
-        explained, fits = self._explained(tokens, values, written)  # type: ignore[arg-type]
         named = [pid for pid, score in products if score >= FULL]
         product = _clear_winner(products)
         suggested = None
-        best = _dominant(explained)
+        fits: dict[str, int] = {}
+        # Options and amounts named are evidence for the products that sell them; without
+        # any, the names alone decide (and the common case stays cheap).
+        best = None
+        if values or written:
+            tokens: dict[str, set[str]] = defaultdict(set)
+            for index in matched:
+                phrase = self.phrases[index]
+                tokens[phrase.owner] |= (phrase.stems & present) | (phrase.grams & grams)
+            explained, fits = self._explained(tokens, values, written)  # type: ignore[arg-type]
+            best = _dominant(explained)
         if best is not None and best != product:
             if named and all(explained[best] > explained[pid] for pid in named if pid != best):
                 product = best  # "a litre of oolong": the bottled tea's flavour, not the tea
