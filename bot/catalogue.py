@@ -18,7 +18,10 @@ _WORD = re.compile(r"[a-z0-9]+|[а-я]+")
 _LETTER_SIZES = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl", "4xl", "5xl"}
 _SIZE_WORDS = re.compile(r"(?:size|sz|размер\w*|р-р|码|號|号|尺码|尺寸)")
 # Words that say nothing about which product is meant.
-_STOP = {"and", "with", "for", "the", "of", "set", "и", "с", "для", "на", "из", "в"}
+_STOP = {"and", "with", "for", "the", "of", "set", "a", "an", "or", "to", "in", "on", "at",
+         "by", "per", "from", "it", "is", "are", "my", "your", "our", "this", "that",
+         "и", "с", "для", "на", "из", "в", "во", "по", "к", "от", "до", "у", "за", "а", "но",
+         "или", "о", "об", "же", "ли"}  # never "не": "не жареный" is a value
 FULL = 2.0  # a score at or above this means a whole name or synonym was written
 _KIND = {"category": "{category}", "value": "{value}"}
 _RANK = {"{product}": 0, "{category}": 1, "{value}": 2}
