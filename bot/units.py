@@ -102,7 +102,9 @@ _RU_ADJECTIVE = re.compile(r"(?<![а-я])(пол-?|полу)?(литров|ки�
                            r"(?:ый|ая|ое|ые|ую|ого|ой|ых|ым|ом)(?![а-я])")
 # Chinese numerals before a Chinese unit: 半斤, 一斤, 两斤, 二两, 半公斤, 一升.
 _CN = re.compile(rf"([零一二两三四五六七八九十半]+|\d+(?:\.\d+)?)(?:个)?({_CN_UNITS})")
-# A bare unit word for one of it: "a kilo", "литр", "公斤" with nothing before it.
+# A bare Russian unit noun for one of it: "а кило жареных?", "литр есть?" ("a kilo" and
+# "один литр" are read with their number word).
+_BARE = re.compile(r"(?<![а-я0-9.,])(кило|килограмм|литр)(?:а|ов)?(?![а-я])")
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ def _quantities(folded: str) -> tuple[Written, ...]:
     for match in _SPELT.finditer(folded):
         keep(match.start(), match.end(),
              _readings(Decimal(_NUMBER_WORDS[match.group(1)]), match.group(2)))
+    for match in _BARE.finditer(folded):
+        if not re.search(r"\d\s*$", folded[:match.start()]):  # "2 кило" is read above
+            keep(match.start(), match.end(), _readings(Decimal(1), match.group(1)))
     return tuple(written for _, written in sorted(found, key=lambda item: item[0]))
 
 

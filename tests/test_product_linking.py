@@ -168,3 +168,29 @@ async def test_a_request_behind_a_greeting_is_answered_too(
         name: str) -> None:
     [reply] = await replies(make_shopbot, shop, lang, message)
     assert name.lower() in reply.lower()
+
+
+FARM = "bot/shops/farm_shop.yaml"
+
+
+@pytest.mark.parametrize(("shop", "messages", "said"), [
+    (TEA, ("фирменная смесь для эспрессо есть?", "а кило сколько стоит?"), "1 кг"),
+    (FARM, ("грецкие орехи жареные есть?", "а кило?"), "1 кг"),
+])
+async def test_a_bare_russian_unit_noun_is_one_of_it(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str,
+        messages: tuple[str, ...], said: str) -> None:
+    *_, reply = await replies(make_shopbot, shop, "ru", *messages)
+    assert said in reply.split("\n\n")[0]  # the answer's first lines name the kilo
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "not_named"), [
+    # "a" of "tray with a high rim" and of "a dozen" is no evidence of the tray.
+    (PETS, "en", "what should a 3 month old puppy eat?", "litter tray"),
+    (TEA, "ru", "а по чём у вас обычно доставка?", "Дегустационный набор"),
+])
+async def test_function_words_name_no_product(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        not_named: str) -> None:
+    [reply] = await replies(make_shopbot, shop, lang, message)
+    assert not_named.lower() not in reply.lower()
