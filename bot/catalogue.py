@@ -222,8 +222,9 @@ class CatalogueIndex:
 
     def _explained(self, tokens: dict[str, set[str]], values: tuple[tuple[str, str], ...],
                    written: tuple[Written, ...]) -> tuple[dict[str, set[str]], dict[str, int]]:
-        """What of the message each product accounts for: the words of its own names, the
-        option values and the amounts it sells, and its category's words."""
+        """What of the message each product accounts for: the words of its own names, and
+        the option values and amounts it sells; and how many of those values and amounts
+        it sells."""
         explained: dict[str, set[str]] = {o: set(t) for o, t in tokens.items() if ":" not in o}
         fits: dict[str, int] = defaultdict(int)
         for option_id, value_id in values:
@@ -247,9 +248,7 @@ class CatalogueIndex:
         (`{product}`, `{category}`, `{value}`, `{amount}`, `{size}`, `{price}`), as the
         intent reader's examples are written: the reader then knows no shop's words."""
         text = message.folded
-        for amount in mention.quantities:
-            text = re.sub(rf"(?<![0-9a-zа-я.,]){re.escape(amount.text)}(?![0-9a-zа-я])",
-                          " {amount} ", text)
+        text = _blank(text, mention.quantities, " {amount} ")
         kinds: dict[str, str] = {}
         chinese: list[tuple[str, str]] = []
         for index in mention.whole:
@@ -356,10 +355,11 @@ def _amount_key(amount: Quantity) -> tuple[str, str]:
     return amount.dimension, format(amount.amount.normalize(), "f")
 
 
-def _blank(text: str, written: tuple[Written, ...]) -> str:
+def _blank(text: str, written: tuple[Written, ...], by: str = " ") -> str:
+    """The text with each amount written in it (a whole number, not part of "1500") put
+    `by` something else."""
     for amount in written:
-        text = re.sub(rf"(?<![0-9a-zа-я.,]){re.escape(amount.text)}(?![0-9a-zа-я])", " ",
-                      text)
+        text = re.sub(rf"(?<![0-9a-zа-я.,]){re.escape(amount.text)}(?![0-9a-zа-я])", by, text)
     return text
 
 
