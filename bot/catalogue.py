@@ -112,13 +112,23 @@ class CatalogueIndex:
         for product in shop.products:
             for option in product.options:
                 for value in option.values:
-                    if value.quantity is None and value.id.lower() not in self.sizes:
+                    if value.id.lower() in self.sizes:
+                        continue
+                    if value.quantity is not None:
+                        # An amount is read by its own rules; its other names ("большая
+                        # банка", "大罐") are words like any value's.
+                        texts = [t for t in _texts(None, value.synonyms)
+                                 if not quantities(fold(t))]
+                    else:
                         texts = _texts(value.name, value.synonyms)
+                        # Not the product's own names: "白吐司" may be both the loaf and
+                        # its plain flavour, and then "黑糖生吐司" would name plain too.
                         for other in {id(p): p for t in texts
-                                      if (p := names.get(fold(t))) is not None}.values():
+                                      if (p := names.get(fold(t))) is not None
+                                      and p.id != product.id}.values():
                             texts += _texts(other.name, other.synonyms)
-                        for text in dict.fromkeys(texts):
-                            self._add(f"value:{option.id}:{value.id}", text, owners_per_stem)
+                    for text in dict.fromkeys(texts):
+                        self._add(f"value:{option.id}:{value.id}", text, owners_per_stem)
         count = max(1, len(shop.products))
         self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
         for phrase in self.phrases:
@@ -184,9 +194,22 @@ class CatalogueIndex:
                           key=lambda item: item[1], reverse=True)
         categories = sorted(((o[9:], s) for o, s in scores.items() if o.startswith("category:")
                              and s >= FULL), key=lambda item: item[1], reverse=True)
+        # A value named only in part, by words a product's whole name holds ("白吐司", plain,
+        # in "黑糖生吐司": 吐司 is the loaf's), is not named: those words are the product's.
+        named_by_products = {token for index in whole if ":" not in self.phrases[index].owner
+                             for token in self._tokens(self.phrases[index], present, grams)}
         values = tuple(tuple(o.split(":", 2)[1:]) for o, s in sorted(scores.items(),
                                                                      key=lambda i: -i[1])
-                       if o.startswith("value:") and s >= 0.7)
+                       if o.startswith("value:") and s >= 0.7 and (
+                           s >= FULL or not self._owner_tokens(o, matched, present, grams)
+                           <= named_by_products))
+        # A value named whole outranks one of its option's named in part ("большая банка"
+        # names the big tin; its "банка" is not the small one's "маленькая банка").
+        whole_options = {option for option, value in values
+                         if scores[f"value:{option}:{value}"] >= FULL}
+        values = tuple((option, value) for option, value in values
+                       if option not in whole_options
+                       or scores[f"value:{option}:{value}"] >= FULL)
         named = [pid for pid, score in products if score >= FULL]
         product = _clear_winner(products)
         suggested = None
@@ -198,7 +221,7 @@ class CatalogueIndex:
             tokens: dict[str, set[str]] = defaultdict(set)
             for index in matched:
                 phrase = self.phrases[index]
-                tokens[phrase.owner] |= (phrase.stems & present) | (phrase.grams & grams)
+                tokens[phrase.owner] |= self._tokens(phrase, present, grams)
             explained, fits = self._explained(tokens, values, written)  # type: ignore[arg-type]
             best = _dominant(explained)
         if best is not None and best != product:
@@ -219,6 +242,16 @@ class CatalogueIndex:
             suggested=suggested,
             fits=tuple(fits.items()),
         )
+
+    @staticmethod
+    def _tokens(phrase: _Phrase, present: set[str], grams: set[str]) -> set[str]:
+        """The words and character pairs of the message that matched `phrase`."""
+        return (phrase.stems & present) | (phrase.grams & grams)
+
+    def _owner_tokens(self, owner: str, matched: list[int], present: set[str],
+                      grams: set[str]) -> set[str]:
+        return {token for index in matched if self.phrases[index].owner == owner
+                for token in self._tokens(self.phrases[index], present, grams)}
 
     def _explained(self, tokens: dict[str, set[str]], values: tuple[tuple[str, str], ...],
                    written: tuple[Written, ...]) -> tuple[dict[str, set[str]], dict[str, int]]:
@@ -296,7 +329,9 @@ class CatalogueIndex:
     def _word_score(self, phrase: _Phrase, present: set[str]) -> float:
         """How specifically the words name this phrase: the rarer the words, the surer."""
         matched = phrase.stems & present
-        if not matched:
+        if not matched or (matched != phrase.stems and all(len(s) <= 2 for s in matched)):
+            # Part of a name by a word of two letters ("hi" of "hi-vis") is chance, not
+            # evidence: "hi there" names no colour.
             return 0.0
         evidence = sum(self.idf.get(s, 1.0) for s in matched)
         return FULL + evidence if matched == phrase.stems else 0.7 * evidence
@@ -373,8 +408,8 @@ def _clear_winner(ranked: list[tuple[str, float]]) -> str | None:
     return None
 
 
-def _texts(name: Localized, synonyms: LocalizedList | None) -> list[str]:
-    texts = [t for t in name.values().values() if t]
+def _texts(name: Localized | None, synonyms: LocalizedList | None) -> list[str]:
+    texts = [t for t in name.values().values() if t] if name is not None else []
     if synonyms is not None:
         texts += [t for values in synonyms.values().values() for t in values]
     return texts

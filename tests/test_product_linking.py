@@ -194,3 +194,59 @@ async def test_function_words_name_no_product(
         not_named: str) -> None:
     [reply] = await replies(make_shopbot, shop, lang, message)
     assert not_named.lower() not in reply.lower()
+
+
+BAKERY = "bot/shops/bakery_shop.yaml"
+BIKES = "bot/shops/bike_shop.yaml"
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "said"), [
+    # An amount's other names ("большая банка", "маленькая бутылка") are words like any
+    # value's: the card is of that amount.
+    (BAKERY, "ru", "а большая банка ассорти почём?", "600 г"),
+    (FARM, "ru", "маленькая бутылка льняного масла есть?", "250 мл"),
+    (TEA, "ru", "а пуэр кирпичиком есть?", "100 г"),
+])
+async def test_an_amount_named_by_its_other_names_is_that_amount(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        said: str) -> None:
+    _, reply = await replies(make_shopbot, shop, lang, "👋", message)
+    assert said in reply.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "sold_out"), [
+    # "白吐司" is both the loaf and its plain flavour: "黑糖生吐司" asks for brown sugar only,
+    # which is sold out (before, the two flavours cancelled out and the card said the loaf
+    # was in stock).
+    (BAKERY, "zh-hant", "黑糖生吐司仲有冇？", "黑糖"),
+    (BAKERY, "en", "any brown sugar shokupan left?", "brown sugar"),
+])
+async def test_a_product_s_own_name_does_not_name_one_of_its_values(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        sold_out: str) -> None:
+    _, reply = await replies(make_shopbot, shop, lang, "👋", message)
+    first = reply.split("\n")[0].lower()
+    assert sold_out in first and any(w in first for w in ("sold out", "售完", "賣完", "缺貨"))
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "name"), [
+    # A greeting that opens a question about the catalogue: the question is answered.
+    (BAKERY, "en", "morning! are there any chocolate croissants left today?", "croissant"),
+    (TEA, "ru", "доброе утро! а пуэр кирпичик есть?", "пуэр"),
+])
+async def test_a_greeting_before_a_catalogue_question_does_not_hide_it(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        name: str) -> None:
+    [reply] = await replies(make_shopbot, shop, lang, message)
+    assert name in reply.lower()
+
+
+@pytest.mark.parametrize("shop", [BIKES, PHONES])
+async def test_two_letters_of_a_longer_name_name_nothing(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str) -> None:
+    """"hi" is part of the bike shop's "hi-vis yellow": "hi there" is still a greeting."""
+    bot = await make_shopbot(shop_file=shop)
+    shopper = bot.api.new_shopper(language_code="en")
+    calls = await bot.feed(bot.api.message_update(shopper, "hi there"))
+    [greeting] = texts_to(calls, shopper.id)
+    assert "welcome" in greeting.lower() and "yellow" not in greeting.lower()
