@@ -78,6 +78,12 @@ class Understanding:
             if detection.intent != OTHER:
                 intent, confidence = detection.intent, max(confidence, detection.confidence)
                 cues = [*cues, *owned]  # the shop's own phrases
+        if intent == "greeting" and mention.anything and cues[0].startswith("greeting:learned"):
+            # "morning! any chocolate croissants left?": the greeting opens a request about
+            # what the shop sells; the request is what to answer.
+            intent = guess.runner_up if guess.runner_up not in (OTHER, "farewell") \
+                else "product_question"
+            confidence = round(max(guess.runner_up_probability, MENTION_ONLY_CONFIDENCE), 3)
         written_in = message.lang
         if written_in == "zh":  # Chinese that reads the same in both scripts
             written_in = lang if lang in ("zh-hans", "zh-hant") else "zh-hans"
