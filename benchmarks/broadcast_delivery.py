@@ -33,10 +33,10 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import create_app  # noqa: E402
-from bot.bot_api_emulator import FakeBotAPI  # noqa: E402
-from bot.broadcasts import BroadcastIn  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.app.config import Settings  # noqa: E402
+from bot.devtools.fake_bot_api import FakeBotAPI  # noqa: E402
+from bot.domain.broadcasts import BroadcastIn  # noqa: E402
+from handlers.layer import create_app  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 RATE = 25.0  # the shop's configured rate (the default)
@@ -79,7 +79,7 @@ async def main(recipients: int) -> None:
         broadcast = await broadcasts.create(BroadcastIn.model_validate(
             {"variants": {"en": {"text": "<b>New linen</b> is in!"}}}))
         # Started once, before anything is timed: blocking here costs nothing.
-        workers = [subprocess.Popen([sys.executable, "-m", "bot", "worker"],  # noqa: ASYNC220
+        workers = [subprocess.Popen([sys.executable, "-m", "handlers", "worker"],  # noqa: ASYNC220
                                     env=env, cwd=ROOT) for _ in range(2)]
         await asyncio.sleep(3)  # both are polling before the broadcast becomes due
         started = time.monotonic()

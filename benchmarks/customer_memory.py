@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from bot.storage import HISTORY, Store
+from bot.storage.store import HISTORY, Store
 
 LINES = (
     "Hello! Do you have the linen shirt in M?",

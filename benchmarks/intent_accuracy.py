@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import DEMO_SHOP
-from bot.intents import INTENTS
-from bot.shop import load_shop
-from bot.understanding import Understanding
+from bot.core.shop import load_shop
+from bot.nlu.intents import INTENTS
+from bot.nlu.understanding import Understanding
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "intents_test.jsonl"
 

@@ -3,10 +3,10 @@
     python benchmarks/pipeline.py [--shoppers 5000] [--chats 200] [--seconds 30] [--rounds 3]
 
 Two subjects, each in a process of its own, answer updates POSTed here to the webhook they
-registered, and reply to the fake Bot API served here (bot/bot_api_emulator.py); both use
+registered, and reply to the fake Bot API served here (bot/devtools/fake_bot_api.py); both use
 the real Redis at REDIS_URL (default redis://127.0.0.1:6379/0):
 
-- shopbot: `python -m bot.cli run` with WEBHOOK_URL and the shop file (SHOP_FILE, else the
+- shopbot: `python -m handlers run` with WEBHOOK_URL and the shop file (SHOP_FILE, else the
   demo shop); BROADCAST_RATE=1000 with PAID_BROADCAST=true, so that the shop-wide pace of
   30 messages a second does not cap it; LOG_LEVEL=WARNING;
 - echo: benchmarks/echo_bot.py, a bare aiogram bot with RedisStorage that answers every
@@ -52,9 +52,9 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bot import DEMO_SHOP
-from bot.bot_api_emulator import FakeBotAPI, Shopper
-from bot.config import Settings
-from bot.shop import Shop, load_shop
+from bot.app.config import Settings
+from bot.core.shop import Shop, load_shop
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token"
@@ -75,7 +75,7 @@ class Subject:
     env: dict[str, str]
 
 
-SHOPBOT = Subject("shopbot", (sys.executable, "-m", "bot.cli", "run"), {
+SHOPBOT = Subject("shopbot", (sys.executable, "-m", "handlers", "run"), {
     # The highest rate the settings allow: 1000/s shop-wide instead of Telegram's free 30/s.
     "BROADCAST_RATE": "1000", "PAID_BROADCAST": "true", "LOG_LEVEL": "WARNING"})
 ECHO = Subject("echo", (sys.executable, str(ROOT / "benchmarks" / "echo_bot.py")), {})

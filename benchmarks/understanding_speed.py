@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.intent_accuracy import DEFAULT_SET, load_set
 from bot import DEMO_SHOP
-from bot.reader import IntentModel, shared_model
-from bot.shop import Shop, load_shop
-from bot.understanding import Understanding
+from bot.core.shop import Shop, load_shop
+from bot.nlu.reader import IntentModel, shared_model
+from bot.nlu.understanding import Understanding
 
 ADJECTIVES = [("light", "лёгкий", "轻薄", "輕薄"), ("classic", "классический", "经典", "經典"),
               ("summer", "летний", "夏季", "夏季"), ("soft", "мягкий", "柔软", "柔軟"),

@@ -9,21 +9,25 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from bot import logcontext
-from bot.languages import LANGUAGES
+from bot.app import logcontext
+from bot.core.languages import LANGUAGES
+
+AppFactory = Callable[..., Any]  # settings -> bot.app.runtime.App
 
 # Nothing heavy at the top: `shopbot run` checks its settings before the shop file, aiogram
 # and the rest of the bot are loaded (they take seconds of CPU), so a missing token is told
 # at once.
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, create_app: AppFactory) -> int:
+    """`create_app` builds the bot from settings: the factory with the Telegram layer in it
+    (handlers/__main__.py), which bot/ never imports."""
     parser = argparse.ArgumentParser(prog="shopbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve shoppers (long polling, or a webhook with WEBHOOK_URL)")
@@ -54,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "classify":
         return _classify(args.shop, args.text, args.lang, args.explain)
     if args.command == "demo":
-        return _demo(args.shop, args.host, args.port, args.redis)
-    return _run(worker_only=args.command == "worker")
+        return _demo(args.shop, args.host, args.port, args.redis, create_app)
+    return _run(create_app, worker_only=args.command == "worker")
 
 
 def _fail(message: str) -> int:
@@ -64,7 +68,7 @@ def _fail(message: str) -> int:
 
 
 def _settings():
-    from bot.config import Settings
+    from bot.app.config import Settings
 
     try:
         return Settings()
@@ -76,7 +80,7 @@ def _settings():
 
 
 def _check(path: Path | None) -> int:
-    from bot.shop import ShopFileError, load_shop
+    from bot.core.shop import ShopFileError, load_shop
 
     path = path or _settings().shop_file
     try:
@@ -92,9 +96,9 @@ def _check(path: Path | None) -> int:
 
 
 def _classify(path: Path | None, text: str | None, lang: str | None, explain: bool) -> int:
-    from bot.shop import ShopFileError, load_shop
-    from bot.textproc import analyse
-    from bot.understanding import Understanding
+    from bot.core.shop import ShopFileError, load_shop
+    from bot.core.textproc import analyse
+    from bot.nlu.understanding import Understanding
 
     path = path or _settings().shop_file
     try:
@@ -146,10 +150,11 @@ def _classify(path: Path | None, text: str | None, lang: str | None, explain: bo
     return 1 if failures else 0
 
 
-def _demo(shop_file: Path | None, host: str, port: int, redis_url: str | None) -> int:
-    from bot.app import StartupError
-    from bot.demo import serve
-    from bot.shop import ShopFileError
+def _demo(shop_file: Path | None, host: str, port: int, redis_url: str | None,
+          create_app: AppFactory) -> int:
+    from bot.app.runtime import StartupError
+    from bot.core.shop import ShopFileError
+    from bot.devtools.demo import serve
 
     logcontext.configure("WARNING")
 
@@ -165,7 +170,7 @@ def _demo(shop_file: Path | None, host: str, port: int, redis_url: str | None) -
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
-            await serve(shop_file, host, port, redis_url, announce)
+            await serve(shop_file, host, port, redis_url, announce, create_app)
 
     try:
         asyncio.run(main())
@@ -193,14 +198,14 @@ def _loop_run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def _run(*, worker_only: bool = False) -> int:
+def _run(create_app: AppFactory, *, worker_only: bool = False) -> int:
     settings = _settings()
     problem = settings.token_problem()
     if problem is not None:
         return _fail(problem)  # before the shop file and aiogram are loaded
 
-    from bot.app import StartupError, create_app
-    from bot.shop import ShopFileError
+    from bot.app.runtime import StartupError
+    from bot.core.shop import ShopFileError
 
     logcontext.configure(settings.log_level, settings.log_format)
     try:

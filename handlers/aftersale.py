@@ -5,15 +5,15 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.aftersale import AfterSale
-from bot.config import Settings
-from bot.conversation import Assistant
-from bot.courier import Courier
-from bot.staff_desk import StaffDesk
-from bot.storage import Customer
-from bot.texts import Texts
+from bot.app.config import Settings
+from bot.domain.aftersale import AfterSale
+from bot.domain.conversation import Assistant
+from bot.storage.store import Customer
 from handlers.callbacks import stale
+from handlers.courier import Courier
 from handlers.present import hand_over, send
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts
 
 
 async def arrived(query: CallbackQuery, aftersale: AfterSale, assistant: Assistant,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.conversation import Assistant
-from bot.languages import parse
-from bot.staff_desk import StaffDesk
-from bot.storage import Customer
-from bot.texts import Texts, plain
+from bot.core.languages import parse
+from bot.domain.conversation import Assistant
+from bot.storage.store import Customer
 from handlers.present import hand_over, send
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts, plain
 
 MENU = {"menu:order", "menu:contacts", "menu:language"}
 CATALOGUE = r"^(?:cat|p|sz|cl|ord|o)(?::[^:]{0,60}){0,2}$"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import Message
 
-from bot.conversation import Assistant
-from bot.staff_desk import StaffDesk
-from bot.storage import Customer
-from bot.texts import Texts
+from bot.domain.conversation import Assistant
+from bot.storage.store import Customer
 from handlers.present import hand_over, send
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts
 
 
 async def text(message: Message, assistant: Assistant, customer: Customer, texts: Texts,

@@ -9,14 +9,14 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
-from bot.conversation import Assistant
-from bot.languages import Lang
-from bot.order_desk import OrderDesk
-from bot.shop import Shop, ShopFileError
-from bot.storage import Customer
-from bot.texts import Texts
+from bot.core.languages import Lang
+from bot.core.shop import Shop, ShopFileError
+from bot.domain.conversation import Assistant
+from bot.domain.order_desk import OrderDesk
+from bot.storage.store import Customer
 from handlers.owner import is_owner
 from handlers.present import send
+from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import ValidationError
 
-from bot.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
-from bot.config import Settings
-from bot.conversation import Assistant
-from bot.followups import Followups
-from bot.languages import LANGUAGES, Lang, parse
-from bot.texts import Texts, plain
+from bot.app.config import Settings
+from bot.core.languages import LANGUAGES, Lang, parse
+from bot.domain.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
+from bot.domain.conversation import Assistant
+from bot.domain.followups import Followups
 from handlers.owner import is_owner, owner_lang
+from handlers.texts import Texts, plain
 
 BUTTON = re.compile(r"^\s*(?P<text>[^|]{1,64}?)\s*\|\s*(?P<url>(https?|tg)://\S{1,500})\s*$")
 WHEN = re.compile(r"^\s*(?:(?P<date>\d{4}-\d{2}-\d{2})\s+)?(?P<time>\d{1,2}:\d{2})\s*$")

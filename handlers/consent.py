@@ -7,11 +7,11 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.conversation import Assistant
-from bot.replies import Button, Reply
-from bot.storage import Customer
-from bot.texts import Texts
+from bot.domain.conversation import Assistant
+from bot.domain.replies import Button, Reply
+from bot.storage.store import Customer
 from handlers.present import send
+from handlers.texts import Texts
 
 
 def _stopped(assistant: Assistant, customer: Customer) -> Reply:

@@ -9,13 +9,13 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
-from bot.config import Settings
-from bot.conversation import Assistant
-from bot.flood import FloodGuard
-from bot.languages import from_telegram
-from bot.metrics import Metrics
-from bot.staff_desk import StaffDesk
-from bot.texts import Texts
+from bot.app.config import Settings
+from bot.core.languages import from_telegram
+from bot.core.metrics import Metrics
+from bot.domain.conversation import Assistant
+from bot.domain.flood import FloodGuard
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
 

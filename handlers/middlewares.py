@@ -8,9 +8,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, User
 
-from bot.conversation import Assistant
-from bot.inbox import handling
-from bot.staff_desk import describe
+from bot.domain.conversation import Assistant
+from bot.storage.inbox import handling
+from handlers.staff_desk import describe
 
 
 class CustomerMiddleware(BaseMiddleware):

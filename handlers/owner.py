@@ -14,13 +14,13 @@ from aiogram.types import (
     Message,
 )
 
-from bot.broadcasts import Broadcasts
-from bot.config import Settings
-from bot.conversation import Assistant
-from bot.languages import Lang, from_telegram
-from bot.stats import Stats
-from bot.stats_report import chart, chart_labels, summary
-from bot.texts import Texts
+from bot.app.config import Settings
+from bot.core.languages import Lang, from_telegram
+from bot.domain.broadcasts import Broadcasts
+from bot.domain.conversation import Assistant
+from bot.domain.stats import Stats
+from handlers.stats_report import chart, chart_labels, summary
+from handlers.texts import Texts
 
 DAYS = 14  # this week and the one before, for the comparison
 

@@ -8,11 +8,11 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.languages import Lang
-from bot.replies import Reply
-from bot.staff_desk import StaffDesk
-from bot.storage import Customer
-from bot.texts import Texts, plain
+from bot.core.languages import Lang
+from bot.domain.replies import Reply
+from bot.storage.store import Customer
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
 

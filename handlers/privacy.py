@@ -13,14 +13,14 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot.conversation import Assistant
-from bot.privacy import Privacy
-from bot.replies import Button, Reply
-from bot.staff_desk import StaffDesk
-from bot.storage import Customer
-from bot.texts import Texts
+from bot.domain.conversation import Assistant
+from bot.domain.privacy import Privacy
+from bot.domain.replies import Button, Reply
+from bot.storage.store import Customer
 from handlers.middlewares import CustomerMiddleware
 from handlers.present import send
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
 

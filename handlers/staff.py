@@ -11,13 +11,13 @@ from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.aftersale import AfterSale
-from bot.config import Settings
-from bot.courier import Courier
-from bot.shop import Shop
-from bot.staff_desk import StaffDesk
-from bot.texts import Texts
+from bot.app.config import Settings
+from bot.core.shop import Shop
+from bot.domain.aftersale import AfterSale
 from handlers.commands import reload_report
+from handlers.courier import Courier
+from handlers.staff_desk import StaffDesk
+from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
 
-from bot.staff_desk import StaffDesk
-from bot.storage import Customer, Store
+from bot.storage.store import Customer, Store
+from handlers.staff_desk import StaffDesk
 
 
 async def held(event: Message | CallbackQuery, desk: StaffDesk | None,

@@ -17,7 +17,8 @@ from pathlib import Path
 from playwright.async_api import Page, async_playwright, expect
 
 from bot import PROJECT_DIR
-from bot.demo import Demo
+from bot.devtools.demo import Demo
+from handlers.layer import create_app
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -32,7 +33,7 @@ async def say(page: Page, pane: str, text: str, wait_for: str) -> None:
 
 
 async def main(out: Path) -> None:
-    async with Demo(port=0) as demo, async_playwright() as playwright:
+    async with Demo(port=0, create_app=create_app) as demo, async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
         page = await browser.new_page(viewport={"width": 1500, "height": 860})

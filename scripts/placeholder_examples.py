@@ -3,9 +3,9 @@
     python3 scripts/placeholder_examples.py                 # dry run: counts and a sample
     python3 scripts/placeholder_examples.py --sample 40     # a bigger sample per language
     python3 scripts/placeholder_examples.py --diff          # every changed text, old -> new
-    python3 scripts/placeholder_examples.py --write         # rewrite bot/examples/intents.*.jsonl
+    python3 scripts/placeholder_examples.py --write         # rewrite bot/nlu/examples/*.jsonl
 
-Why: the examples in bot/examples/ were written for one shop (bot/demo_shop.yaml, Linen
+Why: the examples in bot/nlu/examples/ were written for one shop (bot/demo_shop.yaml, Linen
 Lane, linen clothes), so a reader learned from them learns that trade's product words.
 Here every catalogue mention is replaced by a placeholder, the same six tokens a reader
 puts in place of the catalogue mentions of an incoming message before classifying it:
@@ -19,7 +19,7 @@ puts in place of the catalogue mentions of an incoming message before classifyin
 
 What is matched, in every language's text (a Chinese phrase in both scripts):
   * the demo shop's product names and synonyms, its category names and colour names, read
-    from bot.shop.load_shop(bot/demo_shop.yaml), plus a short list of the trade's words
+    from bot.core.shop.load_shop(bot/demo_shop.yaml), plus a short list of the trade's words
     the shop file lacks (diminutives, genitive plurals, singulars, "scarves"); Russian
     words by stem (bot.textproc.stem) and an inflection ending, English with a plural -s;
   * the material left over (linen, лён/льняной, 亚麻/亞麻) becomes {value}, or goes when
@@ -35,11 +35,11 @@ What is matched, in every language's text (a Chinese phrase in both scripts):
 Body measurements ("I'm 170 cm", "160 50kg") are left as written: they are no catalogue
 amount. MANUAL holds the few texts the rules read wrongly, with their right conversion.
 
-Output: bot/examples/intents.<lang>.jsonl, one object a line with text, lang, intent and
+Output: bot/nlu/examples/intents.<lang>.jsonl, one object a line with text, lang, intent and
 product (always null: the placeholder carries it), deduplicated per language; a text met
 with several intents keeps the one most of its copies have, or is dropped on a tie.
 
-Sources: the old files (bot/examples/intents_*.jsonl, 13 files named after tuning rounds).
+Sources: the old files (bot/nlu/examples/intents_*.jsonl, 13 files named after tuning rounds).
 When they are no longer in the working tree they are read from git, at the parent of the
 commit that deleted them (or at --rev).
 
@@ -70,11 +70,11 @@ import opencc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.prices import _UNIT_AFTER, _claim, _prices, _taken  # noqa: E402
-from bot.shop import load_shop  # noqa: E402
-from bot.textproc import stem, to_simplified  # noqa: E402
+from bot.core.prices import _UNIT_AFTER, _claim, _prices, _taken  # noqa: E402
+from bot.core.shop import load_shop  # noqa: E402
+from bot.core.textproc import stem, to_simplified  # noqa: E402
 
-EXAMPLES = ROOT / "bot" / "examples"
+EXAMPLES = ROOT / "bot" / "nlu" / "examples"
 DEMO_SHOP = ROOT / "bot" / "demo_shop.yaml"
 SCRIPT = "scripts/placeholder_examples.py"
 LANGS = ("en", "ru", "zh-hans", "zh-hant")
@@ -550,11 +550,11 @@ def source_rows(rev: str | None) -> tuple[list[dict], str]:
     else:
         if rev is None:
             deleting = _git("log", "-1", "--format=%H", "--diff-filter=D", "--",
-                            "bot/examples/intents_dev.jsonl").strip()
+                            "bot/nlu/examples/intents_dev.jsonl").strip()
             if not deleting:
-                sys.exit("no old example files in bot/examples and none deleted in git")
+                sys.exit("no old example files in bot/nlu/examples and none deleted in git")
             rev = deleting + "^"
-        names = [n for n in _git("ls-tree", "--name-only", rev, "bot/examples/").split()
+        names = [n for n in _git("ls-tree", "--name-only", rev, "bot/nlu/examples/").split()
                  if OLD_NAME.match(Path(n).name)]
         texts = [(Path(n).name, _git("show", f"{rev}:{n}")) for n in sorted(names)]
         where = f"git {rev}"

@@ -16,9 +16,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
-from bot.app import App, create_app
-from bot.bot_api_emulator import Call, FakeBotAPI, Shopper
-from bot.config import Settings
+from bot.app.config import Settings
+from bot.app.runtime import App
+from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
+from handlers.layer import create_app
 
 TOKEN = "123456:TEST-token"
 MOSCOW = ZoneInfo("Europe/Moscow")  # the demo shop's time zone

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from bot.app import create_app
-from bot.bot_api_emulator import FakeBotAPI, Shopper
-from bot.orders import OrderEventIn
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
+from bot.domain.orders import OrderEventIn
+from handlers.layer import create_app
 from tests.conftest import (
     API_TOKEN,
     DRESS,

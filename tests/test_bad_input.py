@@ -12,8 +12,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from redis.asyncio import Redis
 
-from bot import logcontext
-from bot.bot_api_emulator import FakeBotAPI
+from bot.app import logcontext
+from bot.devtools.fake_bot_api import FakeBotAPI
 from tests.conftest import Harness, texts_to
 
 UNSUPPORTED = "only read text"

@@ -13,8 +13,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot import DEMO_SHOP
-from bot.shop import load_shop
-from bot.storage import Store
+from bot.core.shop import load_shop
+from bot.storage.store import Store
 from tests.conftest import Harness
 
 SHOP = load_shop(DEMO_SHOP)

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app import App, create_app
-from bot.bot_api_emulator import FakeBotAPI, Shopper
-from bot.broadcasts import BroadcastIn
+from bot.app.runtime import App
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
+from bot.domain.broadcasts import BroadcastIn
+from handlers.layer import create_app
 from tests.conftest import FakeClock, Harness, run_due, settings_for
 from tests.test_broadcasts import PROMO, customers
 

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 
-from bot.bot_api_emulator import FakeBotAPI, Shopper
-from bot.broadcasts import RateLimit
-from bot.storage import Store
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
+from bot.domain.broadcasts import RateLimit
+from bot.storage.store import Store
 from tests.conftest import (
     DRESS,
     MOSCOW,

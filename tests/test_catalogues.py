@@ -11,10 +11,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot import DEMO_SHOP, LOCALES_DIR, PROJECT_DIR, TEMPLATES_DIR
-from bot.i18n import Formatter, load_catalogues
-from bot.languages import CATALOGUE_DIRS, LANGUAGES, from_telegram
-from bot.shop import load_shop, parse_shop
-from bot.texts import Texts
+from bot.core.languages import CATALOGUE_DIRS, LANGUAGES, from_telegram
+from bot.core.shop import load_shop, parse_shop
+from handlers.i18n import Formatter, load_catalogues
+from handlers.texts import Texts
 
 
 def source_messages() -> set[str | tuple[str, ...]]:

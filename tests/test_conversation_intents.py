@@ -92,7 +92,7 @@ async def test_classify_json_lines_keeps_going_past_bad_lines(tmp_path: Path) ->
     stdin = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
                       for x in lines) + "\n"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "classify", env=shopbot_env(), cwd=tmp_path,
+        sys.executable, "-m", "handlers", "classify", env=shopbot_env(), cwd=tmp_path,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate(stdin.encode())

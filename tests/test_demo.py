@@ -25,8 +25,9 @@ from playwright.async_api import Browser, Locator, Page, async_playwright, expec
 from redis.asyncio import Redis
 
 from bot import DEMO_SHOP, PROJECT_DIR
-from bot.demo import Demo
-from bot.shop import load_shop
+from bot.core.shop import load_shop
+from bot.devtools.demo import Demo
+from handlers.layer import create_app
 from tests.conftest import redis_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -52,7 +53,8 @@ def chromium() -> str:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo() -> AsyncIterator[Demo]:
     prefix = f"shopbot-test:{uuid.uuid4().hex[:10]}"
-    async with Demo(port=0, redis_url=redis_url(), redis_prefix=prefix) as running:
+    async with Demo(port=0, create_app=create_app, redis_url=redis_url(),
+                    redis_prefix=prefix) as running:
         yield running
     cleaner = Redis.from_url(redis_url())
     keys = [key async for key in cleaner.scan_iter(match=f"{prefix}:*")]
@@ -294,7 +296,7 @@ async def test_shopbot_demo_runs_on_localhost_without_a_token(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items()
            if k not in ("BOT_TOKEN", "REDIS_URL", "WEBHOOK_URL")}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "demo", "--port", str(port), cwd=tmp_path, env=env,
+        sys.executable, "-m", "handlers", "demo", "--port", str(port), cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert process.stdout is not None
@@ -314,7 +316,7 @@ async def test_shopbot_demo_refuses_a_broken_shop_file(tmp_path: Path) -> None:
     broken = tmp_path / "shop.yaml"
     broken.write_text("id: broken\nname: {en: Broken}\nproducts: 12\n", encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "demo", "--shop", str(broken), "--port", "0",
+        sys.executable, "-m", "handlers", "demo", "--shop", str(broken), "--port", "0",
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2

@@ -20,7 +20,7 @@ from aiogram.filters import CommandStart
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiohttp import ClientSession
 
-from bot.bot_api_emulator import FakeBotAPI
+from bot.devtools.fake_bot_api import FakeBotAPI
 
 TOKEN = "123456:TEST-token"
 

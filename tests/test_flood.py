@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
-from bot.bot_api_emulator import FakeBotAPI
+from bot.devtools.fake_bot_api import FakeBotAPI
 from tests.conftest import FakeClock, Harness
 
 STAFF = -1001234567890

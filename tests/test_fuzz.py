@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.bot_api_emulator import FakeBotAPI
-from bot.inbox import chat_key
+from bot.devtools.fake_bot_api import FakeBotAPI
+from bot.storage.inbox import chat_key
 from tests.conftest import Harness
 
 STAFF = -1001234567890

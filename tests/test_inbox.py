@@ -18,11 +18,12 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from redis.asyncio import Redis
 
 from bot import DEMO_SHOP
-from bot.app import App, create_app
-from bot.bot_api_emulator import FakeBotAPI, Shopper
-from bot.inbox import CONCURRENCY, TRIES, Inbox, chat_key
-from bot.shop import load_shop
-from bot.storage import Store
+from bot.app.runtime import App
+from bot.core.shop import load_shop
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
+from bot.storage.inbox import CONCURRENCY, TRIES, Inbox, chat_key
+from bot.storage.store import Store
+from handlers.layer import create_app
 from tests.conftest import TOKEN, FakeClock, Harness, redis_url, settings_for
 from tests.test_running import free_port, shopbot_env
 
@@ -242,7 +243,7 @@ async def start_shopbot(api: FakeBotAPI, prefix: str, port: int,
         BROADCAST_RATE="1000", PAID_BROADCAST="true")
     with (cwd / "shopbot.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=cwd,
+            sys.executable, "-m", "handlers", "run", env=env, cwd=cwd,
             stdout=asyncio.subprocess.DEVNULL, stderr=log)
 
     async def listening() -> bool:

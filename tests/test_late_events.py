@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.bot_api_emulator import FakeBotAPI
+from bot.devtools.fake_bot_api import FakeBotAPI
 from tests.conftest import (
     MOSCOW,
     SHIRT,

@@ -15,9 +15,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot import logcontext
-from bot.app import create_app
-from bot.bot_api_emulator import FakeBotAPI
+from bot.app import logcontext
+from bot.devtools.fake_bot_api import FakeBotAPI
+from handlers.layer import create_app
 from tests.conftest import FakeClock, Harness, settings_for
 
 

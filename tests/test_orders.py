@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.bot_api_emulator import FakeBotAPI, Shopper
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
 from tests.conftest import DRESS, SHIRT, Harness, ShopBackend, texts_to
 
 # Run again by scripts/test with the machine's clock moved (a year ahead, 29 February).

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from bot.outbox import Outbox
+from bot.storage.outbox import Outbox
 from tests.conftest import FakeClock
 
 

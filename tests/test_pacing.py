@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.bot_api_emulator import FakeBotAPI
-from bot.pacing import Pacer
+from bot.app.pacing import Pacer
+from bot.devtools.fake_bot_api import FakeBotAPI
 from tests.conftest import Harness, texts_to
 
 

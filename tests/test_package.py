@@ -25,8 +25,8 @@ import yaml
 from babel.messages.pofile import read_po
 from redis.asyncio import Redis
 
-from bot.bot_api_emulator import FakeBotAPI
-from bot.i18n import Formatter
+from bot.devtools.fake_bot_api import FakeBotAPI
+from handlers.i18n import Formatter
 from tests.conftest import TOKEN, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,9 +91,11 @@ def test_the_wheel_carries_every_template_and_catalogue(wheel: Path) -> None:
     wanted |= {f"bot/locales/{p.relative_to(ROOT / 'locales').as_posix()}"
                for p in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po")}
     wanted |= {f"bot/{p.relative_to(ROOT / 'bot').as_posix()}"
-               for pattern in ("*.yaml", "examples/*.jsonl") for p in (ROOT / "bot").glob(pattern)}
+               for pattern in ("*.yaml", "shops/*.yaml", "nlu/*.yaml", "nlu/examples/*.jsonl")
+               for p in (ROOT / "bot").glob(pattern)}
     assert {"bot/templates/greeting.j2", "bot/templates/demo/page.html",
-            "bot/locales/ru/LC_MESSAGES/messages.po", "bot/demo_shop.yaml"} <= wanted
+            "bot/locales/ru/LC_MESSAGES/messages.po", "bot/demo_shop.yaml",
+            "bot/nlu/intent_phrases.yaml", "bot/nlu/examples/intents.en.jsonl"} <= wanted
     assert sorted(wanted - names) == []
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from bot.bot_api_emulator import FakeBotAPI, Shopper
+from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
 from tests.conftest import SHIRT, FakeClock, Harness, ShopBackend, run_due, texts_to
 
 # Run again by scripts/test with the machine's clock moved (a year ahead, 29 February).

@@ -12,7 +12,7 @@ import opencc
 import pytest
 
 from bot import DEMO_SHOP
-from bot.texts import plain
+from handlers.texts import plain
 from tests.conftest import Harness, texts_to
 
 TEA = "bot/shops/tea_house.yaml"

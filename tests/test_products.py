@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot import DEMO_SHOP
-from bot.bot_api_emulator import Call
-from bot.conversation import PAGE_SIZE
-from bot.shop import load_shop
+from bot.core.shop import load_shop
+from bot.devtools.fake_bot_api import Call
+from bot.domain.conversation import PAGE_SIZE
 from tests.conftest import Harness, texts_to
 
 SHOP = load_shop(DEMO_SHOP)

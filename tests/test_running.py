@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from bot import PROJECT_DIR
-from bot.app import create_app
-from bot.bot_api_emulator import FakeBotAPI
+from bot.devtools.fake_bot_api import FakeBotAPI
+from handlers.layer import create_app
 from tests.conftest import TOKEN, FakeClock, settings_for
 
 
@@ -36,7 +36,7 @@ def shopbot_env(**values: str) -> dict[str, str]:
 async def shopbot_cmd(*args: str, env: dict[str, str], cwd: Path,
                       timeout: float = 60) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
+        sys.executable, "-m", "handlers", *args, env=env, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
@@ -100,7 +100,7 @@ async def test_run_says_what_the_token_lacks_before_loading_anything(
     shop.write_text("id: x\nname: X\ntimezone: Atlantis/Capital\n")  # never reached
     env = shopbot_env(SHOP_FILE=str(shop), **({"BOT_TOKEN": token} if token is not None else {}))
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-X", "importtime", "-m", "bot", "run", env=env, cwd=tmp_path,
+        sys.executable, "-X", "importtime", "-m", "handlers", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2
@@ -109,7 +109,7 @@ async def test_run_says_what_the_token_lacks_before_loading_anything(
     imported = {line.split("|")[-1].strip() for line in err.decode().splitlines()
                 if line.startswith("import time:")}
     assert "bot.cli" in imported  # -X importtime did report
-    assert not {"aiogram", "bot.app", "bot.shop", "yaml"} & imported
+    assert not {"aiogram", "bot.app.factory", "bot.core.shop", "yaml"} & imported
     assert "Traceback" not in out.decode() + err.decode()
 
 
@@ -129,7 +129,7 @@ async def test_run_with_only_a_token_serves_the_demo_shop(tmp_path: Path,
     # PORT=0: /healthz and /metrics on a free port, whatever else this machine runs.
     env = shopbot_env(BOT_TOKEN=TOKEN, TELEGRAM_API_SERVER=api.url, PORT="0")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        sys.executable, "-m", "handlers", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot import DEMO_SHOP
-from bot.languages import LANGUAGES
-from bot.shop import ShopFileError, load_shop, parse_shop
+from bot.core.languages import LANGUAGES
+from bot.core.shop import ShopFileError, load_shop, parse_shop
 
 MINIMAL = """\
 id: tiny

@@ -40,10 +40,10 @@ from babel import Locale
 from babel.numbers import get_currency_symbol
 
 from bot import DEMO_SHOP
-from bot.i18n import Formatter
-from bot.intents import INTENTS
-from bot.languages import BABEL_LOCALES, LANGUAGES
-from bot.texts import plain
+from bot.core.languages import BABEL_LOCALES, LANGUAGES
+from bot.nlu.intents import INTENTS
+from handlers.i18n import Formatter
+from handlers.texts import plain
 from tests.conftest import Harness
 
 SCENARIOS = Path(__file__).parent / "data" / "scenarios"

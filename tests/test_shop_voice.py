@@ -22,14 +22,14 @@ from babel.messages.pofile import read_po
 from markupsafe import Markup
 
 from bot import LOCALES_DIR, TEMPLATES_DIR
-from bot.aftersale import Return
-from bot.app import create_app
-from bot.bot_api_emulator import FakeBotAPI
-from bot.cli import main as shopbot
-from bot.i18n import load_catalogues
-from bot.languages import CATALOGUE_DIRS, LANGUAGES
-from bot.shop import Shop, ShopFileError, load_shop, parse_shop
-from bot.texts import Texts
+from bot.core.languages import CATALOGUE_DIRS, LANGUAGES
+from bot.core.shop import Shop, ShopFileError, load_shop, parse_shop
+from bot.devtools.fake_bot_api import FakeBotAPI
+from bot.domain.aftersale import Return
+from handlers.__main__ import main as shopbot
+from handlers.i18n import load_catalogues
+from handlers.layer import create_app
+from handlers.texts import Texts
 from tests.conftest import Harness, settings_for
 from tests.test_bargaining import ASKS
 

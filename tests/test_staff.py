@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 
-from bot.app import App, create_app
-from bot.bot_api_emulator import Call, FakeBotAPI, Shopper
-from bot.staff_desk import Albums
-from bot.takeover import Handoff
+from bot.app.runtime import App
+from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
+from bot.domain.takeover import Handoff
+from handlers.layer import create_app
+from handlers.staff_desk import Albums
 from tests.conftest import FakeClock, Harness, settings_for, texts_to
 
 STAFF = -1001234567890

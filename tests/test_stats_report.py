@@ -10,11 +10,11 @@ from datetime import date, timedelta
 import pytest
 
 from bot import DEMO_SHOP, LOCALES_DIR, TEMPLATES_DIR
-from bot.i18n import load_catalogues
-from bot.shop import load_shop
-from bot.stats import Day
-from bot.stats_report import chart, chart_labels, summary
-from bot.texts import Texts, plain
+from bot.core.shop import load_shop
+from bot.domain.stats import Day
+from handlers.i18n import load_catalogues
+from handlers.stats_report import chart, chart_labels, summary
+from handlers.texts import Texts, plain
 
 # Run again by scripts/test with the machine's clock moved (a year ahead, 29 February).
 pytestmark = pytest.mark.dates

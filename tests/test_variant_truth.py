@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import LOCALES_DIR, TEMPLATES_DIR
-from bot.catalogue import CatalogueIndex
-from bot.i18n import Formatter, load_catalogues
-from bot.languages import LANGUAGES
-from bot.shop import Product, Shop
-from bot.textproc import analyse
-from bot.texts import Texts, plain
-from bot.variants import Choice, choose
+from bot.core.languages import LANGUAGES
+from bot.core.shop import Product, Shop
+from bot.core.textproc import analyse
+from bot.domain.variants import Choice, choose
+from bot.nlu.catalogue import CatalogueIndex
+from handlers.i18n import Formatter, load_catalogues
+from handlers.texts import Texts, plain
 
 CATALOGUES = load_catalogues(LOCALES_DIR)
 TEXTS = Texts(TEMPLATES_DIR, CATALOGUES, "USD", random.Random(1), "en")

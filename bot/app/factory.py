@@ -1,0 +1,147 @@
+"""The app factory: one config object in, a wired bot out. Nothing is built at import time.
+The Telegram layer (handlers/) is handed in as a `TelegramLayer` (bot/app/ports.py): the
+factory builds the bot's parts by their constructors, and never imports it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from bot.app.config import Settings
+from bot.app.pacing import Pacer
+from bot.app.ports import TelegramLayer
+from bot.app.runtime import App, StartupError
+from bot.app.session import (
+    CountRequests,
+    ForgiveLateAnswers,
+    PaceAndRetry,
+    SendOnce,
+    outgoing_session,
+)
+from bot.core.metrics import Metrics
+from bot.core.shop import Shop, load_shop
+from bot.domain.aftersale import AfterSale
+from bot.domain.broadcasts import Broadcasts, RateLimit
+from bot.domain.conversation import Assistant, Clock
+from bot.domain.flood import FloodGuard
+from bot.domain.followups import Followups
+from bot.domain.order_desk import OrderDesk
+from bot.domain.orders import OrderBook
+from bot.domain.stats import Stats
+from bot.domain.takeover import Takeovers
+from bot.nlu.understanding import Understanding
+from bot.storage.inbox import Inbox
+from bot.storage.outbox import Outbox, Sleep
+from bot.storage.store import Store
+
+log = logging.getLogger("shopbot")
+
+
+def create_app(
+    settings: Settings,
+    telegram: TelegramLayer,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    shop: Shop | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> App:
+    """Wire the bot: every part is built by its constructor, the Telegram ones by `telegram`.
+    `clock` and `sleep` are injectable together, so tests can let the staff chat's queue
+    wait minutes in no time."""
+    problem = settings.token_problem()
+    if problem is not None:
+        raise StartupError(problem)
+    shop = shop or load_shop(settings.shop_file)
+    prefix = settings.redis_prefix or f"shopbot:{shop.id}"
+    redis, persistent = _redis(settings)
+    clock = clock or (lambda: datetime.now(UTC))
+    store = Store(redis, prefix, timedelta(days=settings.history_retention_days), clock)
+    key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
+    storage: BaseStorage = (RedisStorage(redis, key_builder=key_builder) if persistent
+                            else MemoryStorage())
+    texts = telegram.texts(shop, rng)
+    bot = Bot(
+        token=settings.bot_token.get_secret_value().strip(),
+        session=outgoing_session(settings),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+    metrics = Metrics()
+    inbox = Inbox(redis, prefix, metrics=metrics)
+    bot.session.middleware(SendOnce(inbox))
+    bot.session.middleware(ForgiveLateAnswers())
+    bot.session.middleware(PaceAndRetry(Pacer(redis, f"{prefix}:out", sleep=sleep,
+                                              rate=max(30.0, settings.broadcast_rate))))
+    bot.session.middleware(CountRequests(metrics))
+    stats = Stats(store, clock, shop.tz, on_count=lambda what, n: metrics.events.labels(
+        what).inc(n))
+    orders = OrderBook(store)
+
+    def serving() -> Shop:
+        """The shop served now: a reload swaps the assistant's, and the parts that keep no
+        shop of their own ask for it each time."""
+        return assistant.shop
+
+    aftersale = AfterSale(serving, store, orders, stats, clock)
+    assistant = Assistant(
+        shop, store, Understanding(shop), clock,
+        quiet_period=timedelta(hours=settings.greeting_quiet_hours),
+        stats=stats, aftersale=aftersale,
+    )
+    courier = telegram.courier(bot, texts, store)
+    broadcasts = Broadcasts(store, orders, serving, clock)
+    sender = telegram.sender(
+        bot, broadcasts, RateLimit(store, clock, sleep), store, texts, stats, clock,
+        rate=settings.broadcast_rate, paid=settings.paid_broadcast,
+        owner_lang=lambda: serving().default_language)
+    followups = Followups(redis, store, aftersale, courier, sender, stats, clock,
+                          delay=timedelta(hours=settings.followup_delay_hours),
+                          day=settings.followup_day(), lanes=settings.broadcast_lanes)
+    order_desk = OrderDesk(orders, aftersale, courier, followups, store, clock)
+    desk = None
+    if settings.staff_chat_id is not None:
+        desk = telegram.desk(
+            bot, settings.staff_chat_id, assistant, Takeovers(store), texts,
+            Outbox(redis, store.key("staff", "outbox"), clock, sleep=sleep), stats, orders,
+            lang=settings.staff_language or shop.default_language,
+            idle_after=timedelta(minutes=settings.staff_idle_minutes),
+        )
+    dispatcher = Dispatcher(
+        # The inbox hands a chat to one consumer at a time: no lock is needed on top.
+        storage=storage, events_isolation=DisabledEventIsolation(),
+        assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
+        aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
+        broadcasts=broadcasts, followups=followups,
+    )
+    flood = FloodGuard(store, clock, limit=settings.flood_messages,
+                       seconds=settings.flood_seconds)
+    telegram.setup(bot, dispatcher, settings=settings, store=store, flood=flood,
+                   metrics=metrics, clock=clock)
+    app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
+              order_desk, followups, inbox, metrics)
+    dispatcher["reload_shop"] = app.reload_shop
+    return app
+
+
+def _redis(settings: Settings) -> tuple[Redis, bool]:
+    if settings.redis_url:
+        # A blocking pool waits for a free connection instead of raising under load.
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=5)
+        return Redis(connection_pool=pool), True
+    from fakeredis import FakeAsyncRedis
+
+    log.warning(
+        "REDIS_URL is not set: using an in-process Redis. NOTHING SURVIVES A RESTART "
+        "(customers, conversations, languages). Set REDIS_URL for a real shop."
+    )
+    return FakeAsyncRedis(), False

@@ -1,0 +1,251 @@
+"""Follow-ups on arq, the Redis job queue: the delivery check and the birthday greeting.
+
+Jobs live in Redis, so they survive restarts; each has an id made of what it is about
+(`<prefix>:delivery_check:<order>`), so arq never queues it twice; and a job marks itself
+sent in Redis *before* sending, so a worker that dies mid-job and is retried cannot send it
+twice (a send whose outcome is unknown is not repeated). Customers who blocked the bot are
+skipped; promotional ones (the birthday) also skip those who turned promotions off.
+
+The worker runs inside `shopbot run` by default, or alone as `shopbot worker`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import arq.worker
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix, retry_key_prefix
+from arq.cron import cron
+from arq.worker import Worker, func
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot.domain.aftersale import AfterSale, birthday_today, next_birthday
+from bot.domain.orders import Order
+from bot.domain.ports import BroadcastSender, Courier
+from bot.domain.replies import Reply
+from bot.domain.stats import Stats
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+KEEP_RESULT = timedelta(days=7)  # how long a finished job's id keeps a twin from queueing
+# How long past its time a queued job may still start (arq drops it then); the jobs' own
+# rules decide whether a late one still makes sense.
+JOB_LIFETIME = timedelta(days=8)
+# A slice that failed: its lane goes on after this, when its dead sender's heartbeat has
+# lapsed (SENDER_TTL), so that the recipient it held is settled.
+FAILED_SLICE_PAUSE = timedelta(seconds=45)
+REVIVE_AFTER = timedelta(minutes=1)  # a broadcast this late with no slice queued is revived
+_arq_redis_info = arq.worker.log_redis_info
+
+
+async def _redis_info(redis: Any, log_func: Callable[[str], Any]) -> None:
+    # arq logs the server's INFO at start; the in-process Redis has no INFO command.
+    try:
+        await _arq_redis_info(redis, log_func)
+    except ResponseError:
+        log_func("redis: the in-process Redis (nothing survives a restart)")
+
+
+arq.worker.log_redis_info = _redis_info
+
+
+def queue_key(store: Store) -> str:
+    return store.key("arq", "queue")
+
+
+async def forget_jobs(store: Store, customer_id: int) -> int:
+    """Erase every job about the customer (/forget): queued birthday greetings, arq's
+    results of those that ran, and their sent marks. Returns how many jobs were queued."""
+    redis, queue = store.redis, queue_key(store)
+    mine = store.key("birthday", f"{customer_id}:")
+    queued = [job async for job, _ in redis.zscan_iter(queue, match=f"{mine}*")]
+    done = [key async for key in redis.scan_iter(match=f"{result_key_prefix}{mine}*")]
+    marks = [key async for key in redis.scan_iter(
+        match=store.key("sent", "birthday", f"{customer_id}:*"))]
+    async with redis.pipeline(transaction=True) as pipe:
+        for raw in queued:
+            job = raw.decode() if isinstance(raw, bytes) else raw
+            pipe.zrem(queue, job)
+            pipe.delete(job_key_prefix + job, retry_key_prefix + job)
+        if done or marks:
+            pipe.delete(*done, *marks)
+        await pipe.execute()
+    return len(queued)
+
+
+class Followups:
+    def __init__(self, redis: Redis, store: Store, aftersale: AfterSale, courier: Courier,
+                 sender: BroadcastSender, stats: Stats, clock: Callable[[], datetime], *,
+                 delay: timedelta, day: tuple[time, time], lanes: int = 2) -> None:
+        self.arq = ArqRedis(redis.connection_pool)
+        self.queue = queue_key(store)
+        self.store = store
+        self.aftersale = aftersale
+        self.courier = courier
+        self.stats = stats
+        self.clock = clock
+        self.delay = delay
+        self.day = day
+        self.lanes = lanes  # a revived broadcast's senders
+        self.sender = sender
+
+    # -- scheduling ------------------------------------------------------------------------
+    async def schedule(self, job: str, key: str, at: datetime, *args: Any) -> bool:
+        """Queue `job` for `at`, or at once when `at` is past; False when a job with this key
+        is queued or done already."""
+        # arq gives a job's record a lifetime of "due time minus its own wall clock, plus a
+        # day": negative, and a refused write, for a time more than a day past (a late order
+        # event). The lifetime is given here instead, as a span from the bot's own clock, so
+        # no time in the past (or a test's clock) can make it fail.
+        wait = max(at - self.clock(), timedelta(0))
+        queued = await self.arq.enqueue_job(job, *args, _job_id=self.store.key(job, key),
+                                            _queue_name=self.queue, _defer_until=at,
+                                            _expires=wait + JOB_LIFETIME)
+        return queued is not None
+
+    async def delivered(self, order: Order) -> datetime | None:
+        """Queue the delivery check; None when there is nobody to ask, or the delivery is too
+        old to ask about (recorded, so it is never sent later)."""
+        at = order.when("delivered")
+        if at is None or order.customer is None:
+            return None
+        when = self.aftersale.check_time(at, self.delay, self.day, self.clock())
+        if when is None:
+            await self._skip(f"delivery_check:{order.id}", "the delivery is too old to ask about")
+            return None
+        await self.schedule("delivery_check", order.id, when, order.id)
+        return when
+
+    async def birthday_known(self, customer_id: int, month_day: str,
+                             after_year: int | None = None) -> datetime:
+        when = next_birthday(month_day, self.clock(), self.aftersale.shop.tz,
+                             after_year=after_year)
+        await self.schedule("birthday", f"{customer_id}:{when.year}", when, customer_id,
+                            when.year)
+        return when
+
+    async def _skip(self, what: str, why: str) -> None:
+        """Recorded as handled, so neither a retry nor the same event posted again sends it."""
+        await self.store.redis.set(self.store.key("sent", what), "skipped", nx=True)
+        log.info("%s skipped: %s", what, why)
+
+    # -- the jobs --------------------------------------------------------------------------
+    async def delivery_check(self, order_id: str) -> bool:
+        order = await self.aftersale.orders.get(order_id)
+        if order is None or order.customer is None or order.status != "delivered":
+            return False  # cancelled or returned meanwhile, or nobody to ask
+        if self.aftersale.check_too_late(order, self.clock()):
+            await self._skip(f"delivery_check:{order_id}", "it ran too long after the delivery")
+            return False
+        customer = await self.store.customer(order.customer)
+        reply = self.aftersale.delivery_check(customer, order)
+        return await self._send_once(f"delivery_check:{order_id}", order.customer, reply,
+                                     promotion=False)
+
+    async def birthday(self, customer_id: int, year: int) -> bool:
+        flags = await self.store.flags(customer_id)
+        if flags["birthday"]:  # next year's greeting, whatever happens to this one
+            await self.birthday_known(customer_id, flags["birthday"], after_year=year)
+        customer = await self.store.customer(customer_id)
+        if customer is None:
+            return False
+        if not birthday_today(flags["birthday"], year, self.clock(), self.aftersale.shop.tz):
+            # The job ran on another day (the workers were down, or the date was erased or
+            # changed): a late "happy birthday" is worse than none.
+            await self._skip(f"birthday:{customer_id}:{year}", "it is not the birthday today")
+            return False
+        reply = Reply("birthday", {"shop": self.aftersale.shop, "name": customer.first_name})
+        return await self._send_once(f"birthday:{customer_id}:{year}", customer_id, reply,
+                                     promotion=True)
+
+    async def _send_once(self, what: str, customer_id: int, reply: Reply, *,
+                         promotion: bool) -> bool:
+        flags = await self.store.flags(customer_id)
+        if flags["blocked"] == "1" or (promotion and flags["promotions"] == "0"):
+            log.info("%s skipped: the customer %s", what,
+                     "blocked the bot" if flags["blocked"] == "1" else "turned promotions off")
+            return False
+        if not await self.store.redis.set(self.store.key("sent", what), "1", nx=True):
+            return False  # sent before (or tried, with an unknown outcome)
+        customer = await self.store.customer(customer_id)
+        lang = customer.lang if customer else self.aftersale.shop.default_language
+        if await self.courier.send(customer_id, [reply], lang):
+            await self.stats.count("followups")
+            return True
+        return False
+
+    # -- broadcasts ---------------------------------------------------------------------------
+    async def broadcast(self, bid: str, at: datetime, lanes: int, generation: int = 0) -> None:
+        """Start a broadcast at `at` on `lanes` senders, which any worker process may run."""
+        for lane in range(lanes):
+            await self.schedule("broadcast", f"{bid}:{lane}:{generation}:0", at, bid, lane, 0,
+                                generation)
+
+    async def broadcast_slice(self, bid: str, lane: int, n: int, generation: int = 0) -> bool:
+        """One slice of a lane, then the lane's next slice is queued, however this one ended:
+        an error, or the job queue's timeout, must not end the lane with people unsent."""
+        after: datetime | None = self.clock() + FAILED_SLICE_PAUSE
+        try:
+            after = await self.sender.run(bid)
+        finally:
+            if after is not None:
+                await self.schedule("broadcast", f"{bid}:{lane}:{generation}:{n + 1}", after,
+                                    bid, lane, n + 1, generation)
+        return after is not None
+
+    async def revive_broadcasts(self) -> list[str]:
+        """Broadcasts due for a while, not finished, with no slice queued or running: their
+        lanes all died (a slice that could not queue its successor). Started on new lanes;
+        the recipients' states keep anyone from getting it twice."""
+        now = self.clock()
+        due = (now - REVIVE_AFTER).timestamp()
+        revived = []
+        for broadcast in await self.sender.broadcasts.unfinished(due_before=due):
+            slices = self.store.key("broadcast", broadcast.id) + ":*"
+            if [job async for job, _ in self.arq.zscan_iter(self.queue, match=slices)]:
+                continue
+            generation = await self.store.redis.incr(
+                self.store.key("bc", broadcast.id, "generation"))
+            await self.broadcast(broadcast.id, now, self.lanes, generation)
+            log.warning("broadcast %s had no sender left: started again on %d lanes",
+                        broadcast.id, self.lanes)
+            revived.append(broadcast.id)
+        return revived
+
+    def worker(self, *, burst: bool = False, jobs: int = -1) -> Worker:
+        """The arq worker for these jobs (burst: run what is due, or `jobs` of it, then
+        stop)."""
+
+        async def delivery_check(ctx: dict[str, Any], order_id: str) -> bool:
+            return await self.delivery_check(order_id)
+
+        async def birthday(ctx: dict[str, Any], customer_id: int, year: int) -> bool:
+            return await self.birthday(customer_id, year)
+
+        async def broadcast(ctx: dict[str, Any], bid: str, lane: int, n: int,
+                            generation: int = 0) -> bool:
+            return await self.broadcast_slice(bid, lane, n, generation)
+
+        async def revive_broadcasts(ctx: dict[str, Any]) -> list[str]:
+            return await self.revive_broadcasts()
+
+        return Worker(
+            functions=[func(delivery_check, name="delivery_check"),  # type: ignore[arg-type]
+                       func(birthday, name="birthday"),  # type: ignore[arg-type]
+                       func(broadcast, name="broadcast",  # type: ignore[arg-type]
+                            timeout=self.sender.job_timeout)],
+            # Every minute, and once at start; not in a burst, which runs queued jobs only.
+            cron_jobs=[] if burst else [cron(revive_broadcasts,  # type: ignore[arg-type]
+                                             name=self.store.key("revive_broadcasts"),
+                                             run_at_startup=True)],
+            redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
+            poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
+            job_timeout=60, max_burst_jobs=jobs,
+            # One job at a time: a broadcast's lanes then land on different processes.
+            max_jobs=1,
+        )

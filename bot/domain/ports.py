@@ -1,0 +1,39 @@
+"""What the shop's rules need from the outside world, as Protocols: the Telegram layer
+(`handlers/`) implements them, and the factory hands the implementations in. The rules never
+import the Telegram layer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from bot.core.languages import Lang
+from bot.domain.replies import Reply
+
+if TYPE_CHECKING:
+    from bot.domain.broadcasts import Broadcasts
+
+
+class Courier(Protocol):
+    """Messages the bot starts (order news, follow-ups), as opposed to answers."""
+
+    async def send(self, customer_id: int, replies: list[Reply], lang: Lang) -> bool:
+        """False when the customer cannot be reached (blocked the bot, never started it)."""
+        ...
+
+    async def send_text(self, chat_id: int, text: str) -> bool:
+        """A ready text (to an owner, say); False when they cannot be reached."""
+        ...
+
+
+class BroadcastSender(Protocol):
+    """Sends one broadcast's messages, resumably; a worker runs it as a job."""
+
+    broadcasts: Broadcasts
+
+    @property
+    def job_timeout(self) -> float: ...
+
+    async def run(self, bid: str) -> datetime | None:
+        """Send what is left of broadcast `bid`; when to run again, if it is not done."""
+        ...

@@ -1,0 +1,111 @@
+"""How the shop is doing, counted per day in the shop's time zone.
+
+`<prefix>:stats:<YYYY-MM-DD>` (hash) holds the day's counters; `<prefix>:stats:<day>:reply`
+(list) the seconds staff took to answer each handoff first. Days are kept 400 days.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.storage.store import Store
+
+KEEP = timedelta(days=400)
+COUNTERS = ("conversations", "handoffs", "followups", "broadcasts", "broadcast_messages")
+
+
+@dataclass
+class Day:
+    day: date
+    conversations: int = 0
+    handoffs: int = 0  # conversations a person took over
+    followups: int = 0  # after-sale messages sent (delivery checks, birthdays)
+    broadcasts: int = 0
+    broadcast_messages: int = 0
+    ratings: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(1, 6), 0))
+    replies: list[float] = field(default_factory=list)  # seconds to staff's first answer
+
+    @property
+    def answered_by_bot(self) -> float | None:
+        """Share of conversations no person had to take over."""
+        if not self.conversations:
+            return None
+        return max(0.0, 1 - self.handoffs / self.conversations)
+
+    @property
+    def satisfaction(self) -> float | None:
+        count = sum(self.ratings.values())
+        return sum(s * n for s, n in self.ratings.items()) / count if count else None
+
+    @property
+    def first_reply(self) -> float | None:
+        return statistics.median(self.replies) if self.replies else None
+
+
+def merge(days: list[Day]) -> Day:
+    """Several days as one (a week); `days` is not empty."""
+    total = Day(days[0].day)
+    for d in days:
+        for name in COUNTERS:
+            setattr(total, name, getattr(total, name) + getattr(d, name))
+        for stars, n in d.ratings.items():
+            total.ratings[stars] += n
+        total.replies += d.replies
+    return total
+
+
+class Stats:
+    def __init__(self, store: Store, clock: Callable[[], datetime], tz: ZoneInfo,
+                 on_count: Callable[[str, int], None] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.tz = tz
+        self.on_count = on_count  # mirrors each count, e.g. into the Prometheus metrics
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    def _key(self, day: date, *rest: str) -> str:
+        return self.store.key("stats", day.isoformat(), *rest)
+
+    async def count(self, what: str, n: int = 1) -> None:
+        key = self._key(self.today())
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, what, n)
+            pipe.expire(key, int(KEEP.total_seconds()))
+            await pipe.execute()
+        if self.on_count is not None:
+            self.on_count(what, n)
+
+    async def rating(self, stars: int) -> None:
+        await self.count(f"rating_{stars}")
+
+    async def first_reply(self, seconds: float) -> None:
+        key = self._key(self.today(), "reply")
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, round(seconds, 1))
+            pipe.expire(key, int(KEEP.total_seconds()))
+            await pipe.execute()
+
+    async def days(self, count: int) -> list[Day]:
+        """The last `count` days, oldest first, today included."""
+        today = self.today()
+        wanted = [today - timedelta(days=back) for back in range(count - 1, -1, -1)]
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for day in wanted:
+                pipe.hgetall(self._key(day))
+                pipe.lrange(self._key(day, "reply"), 0, -1)
+            raw = await pipe.execute()
+        result = []
+        for day, counters, replies in zip(wanted, raw[::2], raw[1::2], strict=True):
+            values = {(k.decode() if isinstance(k, bytes) else k): int(v)
+                      for k, v in counters.items()}
+            d = Day(day, **{name: values.get(name, 0) for name in COUNTERS})
+            d.ratings = {s: values.get(f"rating_{s}", 0) for s in range(1, 6)}
+            d.replies = [float(r) for r in replies]
+            result.append(d)
+        return result

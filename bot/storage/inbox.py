@@ -1,0 +1,363 @@
+"""Updates from Telegram, kept in Redis until they are handled.
+
+What this buys, across any number of processes sharing one Redis:
+- nothing lost: an update is in Redis before Telegram is told it arrived, and it leaves only
+  once handled; the chats a dead process held go back to the others when its lease lapses;
+- nothing handled twice because Telegram sent it twice: each `update_id` is taken once;
+- one chat's updates in order, different chats in parallel: each chat has its own queue,
+  and a chat is held by one consumer at a time;
+- no lock polling: a consumer blocks on the list of ready chats (BRPOPLPUSH) and Redis wakes
+  it, where aiogram's Redis event isolation retries a lock every 0.1 s.
+
+Keys, under `<prefix>:in:`
+  seen:<update_id>   "1" queued, "2" handled; kept a day (Telegram keeps updates 24 h)
+  q:<chat>           a chat's updates, oldest first; the head is in hand until handled
+  ready              claims on chats with updates that nobody holds (LPUSH in, RPOPLPUSH out)
+  hand:<consumer>    the claims a consumer holds, moved there from `ready` in one step
+  alive:<consumer>   the consumer's lease, renewed a few times per lease
+  consumers          consumers that may hold chats
+  batch:<id>         how many updates of a polled batch are still unhandled
+  out:<update_id>    while an update is in hand: "begun" for each attempt, then what each
+                     of its sends returned, in order
+  pin:<update_id>    while an update is in hand: per shopper, the state its first try found,
+                     for a second try to start from (`Store.pin`)
+
+A chat whose queue is not empty is always in exactly one place: `ready` or one `hand:`.
+A consumer killed while handling leaves that update at the head of its chat's queue: it is
+handled again once the lease lapses. That second attempt starts from the shopper's state as
+the first one found it (`pin:`), so it decides the same replies; it knows (`handling`) what
+the first one sent, and a send it repeats is answered from the record instead of going to
+Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.core.metrics import Metrics
+
+log = logging.getLogger("shopbot.inbox")
+
+Update = dict[str, Any]
+Handle = Callable[[Update], Awaitable[Any]]
+
+SEEN_SECONDS = 24 * 3600
+LEASE_SECONDS = 15.0  # a consumer silent this long is taken for dead
+# A blocked consumer comes up this often. Redis ends a blocked call of a dead process within
+# this time, so a lease (twice as long at least) never lapses while one could still take a chat.
+WAKE_SECONDS = 5.0
+RETRY_SECONDS = 1.0  # while Redis does not answer
+CONCURRENCY = 32  # chats handled at once by one process
+TRIES = 3  # an update whose process died this many times while handling it is set aside
+
+
+
+@dataclass
+class Handling:
+    """The update being handled, as far as a second try of it is concerned."""
+
+    update_id: int
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # an interrupted try's sends
+    again: bool = False  # an earlier try began (and was interrupted)
+    sends: int = 0  # sends made, or found made, so far
+    pins: str = ""  # the key of the state pinned for this update; gone once it is handled
+    pinned: set[int] = field(default_factory=set)  # shoppers whose state this try pinned
+
+
+handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+# A payload is "<update_id> <envelope JSON>": the scripts read the id without a JSON parser.
+# What `ready` and `hand:` hold are claims, "<chat>#<update_id>": the chat, and the update
+# that made it ready. A consumer acts on a chat only while its very claim is in its hand,
+# so a consumer that lost the chat (its lease lapsed, or Redis lost its data) cannot take
+# it from the one that holds it now.
+
+# One update in: queued unless its id was seen; its chat becomes ready if it was idle.
+_PUT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
+if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then redis.call('LPUSH', KEYS[3], ARGV[2]) end
+if KEYS[4] then redis.call('INCR', KEYS[4]); redis.call('EXPIRE', KEYS[4], ARGV[3]) end
+return 1
+"""
+
+# The first update of a chat just taken: it, and what earlier tries of it left (a chat is
+# only ever interrupted at its head).
+_TAKE = """
+if not redis.call('LPOS', KEYS[2], ARGV[3]) then return false end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then
+  redis.call('LREM', KEYS[2], 1, ARGV[3])
+  return false
+end
+local out = ARGV[1] .. string.match(head, '^%d+')
+local earlier = redis.call('LRANGE', out, 0, -1)
+redis.call('RPUSH', out, 'begun')
+redis.call('EXPIRE', out, ARGV[2])
+return {head, earlier}
+"""
+
+# An update handled: off its queue, marked, counted off its batch, its records (`out:`,
+# `pin:`) dropped. While the claim holds
+# and the update was still the head, the consumer goes on with the chat's next update
+# (returned); otherwise the chat is let go, ready again if anything is queued.
+_DONE = """
+local head = redis.call('LINDEX', KEYS[1], 0)
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+redis.call('SET', KEYS[4], '2', 'EX', ARGV[3])
+if KEYS[5] and redis.call('DECR', KEYS[5]) <= 0 then
+  redis.call('DEL', KEYS[5])
+  redis.call('RPUSH', KEYS[6], '1')
+  redis.call('EXPIRE', KEYS[6], 3600)
+end
+redis.call('DEL', ARGV[4] .. string.match(ARGV[2], '^%d+'))
+redis.call('DEL', ARGV[6] .. string.match(ARGV[2], '^%d+'))
+if not redis.call('LPOS', KEYS[2], ARGV[1]) then return false end
+local following = redis.call('LINDEX', KEYS[1], 0)
+if following and head == ARGV[2] then
+  local out = ARGV[4] .. string.match(following, '^%d+')
+  redis.call('RPUSH', out, 'begun')
+  redis.call('EXPIRE', out, ARGV[3])
+  return following
+end
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+if following then
+  redis.call('RPUSH', KEYS[3], ARGV[5] .. '#' .. string.match(following, '^%d+'))
+end
+return false
+"""
+
+# A held chat let go unfinished (at shutdown): first in line again.
+_RELEASE = """
+if redis.call('LREM', KEYS[2], 1, ARGV[1]) == 0 then return end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head then redis.call('RPUSH', KEYS[3], ARGV[2] .. '#' .. string.match(head, '^%d+')) end
+"""
+
+# Everything a consumer whose lease lapsed was holding goes back, first in line. It is
+# forgotten only once found holding nothing.
+_RECLAIM = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+local claims = redis.call('LRANGE', KEYS[1], 0, -1)
+for _, claim in ipairs(claims) do redis.call('RPUSH', KEYS[2], claim) end
+redis.call('DEL', KEYS[1])
+if #claims == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
+return #claims
+"""
+
+
+def chat_key(update: Update) -> str:
+    """What orders an update: its chat (and forum topic); a user's id where there is no chat."""
+    for name, event in update.items():
+        if name == "update_id" or not isinstance(event, dict):
+            continue
+        message = event if "chat" in event else event.get("message")
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and "id" in chat:
+            assert isinstance(message, dict)
+            thread = message.get("message_thread_id") if message.get("is_topic_message") else None
+            return f"{chat['id']}:{thread}" if thread else str(chat["id"])
+        user = event.get("from") or event.get("user")
+        if isinstance(user, dict) and "id" in user:
+            return f"u{user['id']}"
+    return "-"
+
+
+class Inbox:
+    def __init__(self, redis: Redis, prefix: str, *, concurrency: int = CONCURRENCY,
+                 lease: float = LEASE_SECONDS, wake: float = WAKE_SECONDS,
+                 metrics: Metrics | None = None) -> None:
+        if lease < 2 * wake:
+            raise ValueError("the lease must be at least twice the wake-up time")
+        self.redis = redis
+        self.prefix = f"{prefix}:in"
+        self.me = uuid.uuid4().hex[:12]
+        self.concurrency = concurrency
+        self.lease, self.wake = lease, wake
+        self.metrics = metrics or Metrics()
+        self._put = redis.register_script(_PUT)
+        self._done = redis.register_script(_DONE)
+        self._release = redis.register_script(_RELEASE)
+        self._reclaim = redis.register_script(_RECLAIM)
+        self._take = redis.register_script(_TAKE)
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._serving: list[asyncio.Task[None]] = []
+
+    def key(self, *parts: object) -> str:
+        return ":".join((self.prefix, *map(str, parts)))
+
+    # -- in ------------------------------------------------------------------------------
+    async def put(self, update: Update, batch: str | None = None) -> bool:
+        """Queue one update; False when its id was already queued (Telegram sent it again)."""
+        update_id = update["update_id"]
+        chat = chat_key(update)
+        keys = [self.key("seen", update_id), self.key("q", chat), self.key("ready")]
+        if batch is not None:
+            keys.append(self.key("batch", batch))
+        envelope = json.dumps({"b": batch, "u": update}, ensure_ascii=False,
+                              separators=(",", ":"))
+        return bool(await self._put(keys=keys, args=[f"{update_id} {envelope}",
+                                                     f"{chat}#{update_id}", SEEN_SECONDS]))
+
+    async def wait_batch(self, batch: str, seconds: float) -> bool:
+        """Block until every update queued with `batch` is handled (or `seconds` pass)."""
+        done = await self.redis.blpop([self.key("batch", batch, "done")], timeout=seconds)
+        return done is not None
+
+    async def state(self, update_id: int) -> str | None:
+        """"queued", "handled" or None (never seen, or seen more than a day ago)."""
+        value = await self.redis.get(self.key("seen", update_id))
+        return {b"1": "queued", b"2": "handled"}.get(value) if value else None
+
+    # -- out -----------------------------------------------------------------------------
+    def start(self, handle: Handle) -> None:
+        """Consume in the background: `handle` gets each update, one chat's in order."""
+        self._stopping.clear()
+        self._serving = [asyncio.create_task(self._consume(handle)),
+                         asyncio.create_task(self._keep_alive())]
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """Finish what is in hand (for up to `grace` s), give the rest back, leave."""
+        self._stopping.set()
+        for task in self._serving:
+            task.cancel()
+        await asyncio.gather(*self._serving, return_exceptions=True)
+        self._serving = []
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace)
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            for claim in await self.redis.lrange(self.key("hand", self.me), 0, -1):
+                await self._let_go(claim.decode())
+            await self.redis.delete(self.key("alive", self.me))
+            await self.redis.srem(self.key("consumers"), self.me)
+        except (RedisError, OSError):
+            log.warning("could not give back the chats in hand; another process takes them "
+                        "when this one's lease lapses", exc_info=True)
+
+    async def _consume(self, handle: Handle) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        ready, hand = self.key("ready"), self.key("hand", self.me)
+        # Known (and leased) before holding anything, so what it holds can always be found.
+        await self._retrying(self._renew)
+        await self._retrying(self.reclaim)
+        while True:
+            await slots.acquire()
+            try:
+                claim = await self.redis.brpoplpush(ready, hand, timeout=self.wake)
+            except (RedisError, OSError) as exc:
+                slots.release()
+                log.warning("cannot take updates from Redis (%s); trying again", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if claim is None:
+                slots.release()
+                continue
+            task = asyncio.create_task(self._work(claim.decode(), handle))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: slots.release())
+
+    async def _work(self, claim: str, handle: Handle) -> None:
+        """Handle a held chat's updates in order until its queue is empty."""
+        chat = claim.rsplit("#", 1)[0]
+        out, hand = self.key("out", ""), self.key("hand", self.me)
+        taken = await self._retrying(lambda: self._take(
+            keys=[self.key("q", chat), hand], args=[out, SEEN_SECONDS, claim]))
+        if not taken:  # nothing queued after all, or no longer ours
+            return
+        payload, earlier = taken
+        while payload is not None:
+            update_id, envelope = payload.split(b" ", 1)
+            data = json.loads(envelope)
+            update, batch = data["u"], data["b"]
+            now = Handling(int(update_id), [json.loads(sent) for sent in earlier
+                                            if sent != b"begun"], bool(earlier),
+                           pins=self.key("pin", int(update_id)))
+            tries = earlier.count(b"begun")
+            if tries:
+                self.metrics.updates_again.inc()
+                log.warning("update %s is handled again: its process stopped while handling "
+                            "it (%s send(s) made then)", now.update_id, len(now.earlier))
+            token = handling.set(now)
+            try:
+                if tries >= TRIES:
+                    # Perhaps it is what kills the process: the chat must not wait on it forever.
+                    self.metrics.updates_set_aside.inc()
+                    log.error("update %s set aside unhandled: %s processes stopped while "
+                              "handling it: %s", now.update_id, tries, envelope[:2000])
+                else:
+                    await handle(update)
+            except Exception:  # handled as far as it goes: a retry would fail the same way
+                log.exception("update %s could not be handled", update.get("update_id"))
+            finally:
+                handling.reset(token)
+            keys = [self.key("q", chat), hand, self.key("ready"), self.key("seen", now.update_id)]
+            if batch is not None:
+                keys += [self.key("batch", batch), self.key("batch", batch, "done")]
+            payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
+                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat, self.key("pin", "")]))
+            earlier = []
+            if payload is not None and self._stopping.is_set():
+                await self._let_go(claim)
+                return
+
+    async def record(self, now: Handling, sent: dict[str, Any]) -> None:
+        """What a send of the update in hand returned, for a second try to find."""
+        await self.redis.rpush(self.key("out", now.update_id),
+                               json.dumps(sent, ensure_ascii=False, separators=(",", ":")))
+
+    async def _let_go(self, claim: str) -> None:
+        chat = claim.rsplit("#", 1)[0]
+        await self._release(keys=[self.key("q", chat), self.key("hand", self.me),
+                                  self.key("ready")], args=[claim, chat])
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """A step that must reach Redis: tried until it does (an outage holds the chat)."""
+        while True:
+            try:
+                return await call()
+            except (RedisError, OSError) as exc:
+                log.warning("Redis did not answer (%s); trying again", exc)
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _renew(self) -> None:
+        await self.redis.set(self.key("alive", self.me), "1", px=int(self.lease * 1000))
+        await self.redis.sadd(self.key("consumers"), self.me)
+
+    async def _keep_alive(self) -> None:
+        """Renew this consumer's lease; give back the chats of consumers whose lease lapsed."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self._renew()
+                await self.reclaim()
+            except (RedisError, OSError):
+                log.debug("lease not renewed this time", exc_info=True)
+
+    async def reclaim(self) -> int:
+        """Chats held by consumers that stopped renewing their lease go back to `ready`."""
+        returned = 0
+        for member in await self.redis.smembers(self.key("consumers")):
+            other = member.decode()
+            if other == self.me:
+                continue
+            count = await self._reclaim(
+                keys=[self.key("hand", other), self.key("ready"), self.key("alive", other),
+                      self.key("consumers")], args=[other])
+            if count > 0:
+                log.warning("took back %s chat(s) from a stopped process (%s)", count, other)
+                returned += count
+        return returned

@@ -1,0 +1,590 @@
+"""The staff chat: a forum supergroup where each customer has a topic of their own.
+
+A handoff opens (or reuses) the customer's topic, headed by a card that says who they are
+and what was said. While a person holds the conversation, the customer's messages are
+copied into the topic and the staff's messages to the customer; the bot stays quiet.
+Everything posted into the staff chat goes through the outbox, Telegram's 20 a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.core.languages import Lang
+from bot.domain.conversation import Assistant
+from bot.domain.orders import OrderBook
+from bot.domain.stats import Stats
+from bot.domain.takeover import Takeovers
+from bot.storage.outbox import Outbox
+from bot.storage.store import Customer, _str
+from handlers.texts import Texts, plain
+
+log = logging.getLogger(__name__)
+
+CARD_LINES = 8  # lines of conversation on the card
+MEMBER_CACHE = 300  # seconds a staff membership check is trusted
+TOPIC_WAIT = 300  # seconds another process may take to make a customer's topic
+TOPIC_LOOK = 5  # a process waiting for another's topic looks again this often, to be safe
+
+# One process makes a customer's topic: the lock holds its token (nil returned), or the
+# token of the process making it (returned), whose word the others wait for.
+_CLAIM_TOPIC = """
+local maker = redis.call('GET', KEYS[1])
+if maker then return maker end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+"""
+_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
+Deliver = Callable[[Bot, int, list[Any], Texts, Lang], Awaitable[None]]
+
+
+class StaffDesk:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        assistant: Assistant,
+        takeovers: Takeovers,
+        texts: Texts,
+        outbox: Outbox,
+        deliver: Deliver,
+        stats: Stats,
+        orders: OrderBook | None = None,  # for the card
+        *,
+        lang: Lang,
+        idle_after: timedelta,
+        album_wait: float = 1.0,
+    ) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.assistant = assistant
+        self.takeovers = takeovers
+        self.store = assistant.store
+        self.texts = texts
+        self.outbox = outbox
+        self.deliver = deliver
+        self.stats = stats
+        self.lang = lang
+        self.idle_after = idle_after
+        self.albums = Albums(album_wait)
+        self.ready = False  # set by check(): the chat is a forum and the bot may manage topics
+        self.orders = orders
+        outbox.on_late = self.running_late  # the queue is late: the chat is told, once
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
+            weakref.WeakValueDictionary()
+        self._claim_topic = self.store.redis.register_script(_CLAIM_TOPIC)
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.assistant.clock
+
+    # -- start-up ---------------------------------------------------------------------------
+    async def check(self) -> list[str]:
+        """What keeps the staff chat from working, each with how to fix it (empty: ready)."""
+        where = f"STAFF_CHAT_ID={self.chat_id}"
+        try:
+            chat = await self.bot.get_chat(self.chat_id)
+            me = await self.bot.get_me()
+            member = await self.bot.get_chat_member(self.chat_id, me.id)
+        except TelegramAPIError as exc:
+            problems = [f"{where}: Telegram answered {exc.message!r}. Add the bot to the staff "
+                        "group and check the id (a supergroup's id starts with -100)."]
+        else:
+            problems = []
+            if chat.type != "supergroup":
+                problems.append(f"{where} is a {chat.type}, not a supergroup: create a group, "
+                                "turn on Topics in its settings, and use that group's id.")
+            elif not chat.is_forum:
+                problems.append(f"{where}: topics are off. In the group's settings, turn on "
+                                "Topics.")
+            can_manage = member.status == ChatMemberStatus.CREATOR or (
+                member.status == ChatMemberStatus.ADMINISTRATOR
+                and bool(getattr(member, "can_manage_topics", False)))
+            if not can_manage:
+                problems.append(f"{where}: the bot is {member.status}, not an administrator "
+                                "with the \"Manage topics\" right. Promote it and allow "
+                                "\"Manage topics\".")
+        self.ready = not problems
+        for problem in problems:
+            log.error("staff chat not used: %s", problem)
+        if problems:
+            log.error("the bot serves shoppers on its own; handoffs show the shop's contacts")
+        return problems
+
+    # -- handing over -------------------------------------------------------------------------
+    async def hand_over(self, customer: Customer, reason: str,
+                        detail: dict[str, Any] | None = None) -> bool:
+        """A person takes the conversation: its topic opens, card updated, staff notified.
+        False when the staff chat failed and the bot keeps the conversation."""
+        now = self.clock()
+        taken = await self.takeovers.take(customer.id, reason, now)
+        try:
+            async with self._lock(customer.id):
+                topic, new = await self._topic(customer)
+                if not taken:
+                    return True  # already with a person
+                await self.stats.count("handoffs")
+                if not new:  # a new topic's card is fresh already
+                    await self._refresh_card(customer)
+                text = self.texts.render("staff/handoff", self.lang, reason=reason,
+                                         name=customer.first_name, username=customer.username,
+                                         detail=detail or {})
+                await self._post(customer, text, topic=topic,
+                                 buttons=self._done_button(customer.id))
+                return True
+        except TelegramAPIError:
+            # Rights taken away since start-up, the group gone...: no one would see this
+            # conversation, so the bot keeps it rather than stay quiet for nobody.
+            log.exception("handoff of %s failed: the bot keeps the conversation", customer.id)
+            await self.takeovers.release(customer.id)
+            return False
+
+    async def holds(self, customer_id: int) -> bool:
+        """True while a person holds the conversation. An idle one goes back to the bot."""
+        handoff = await self.takeovers.get(customer_id)
+        if not handoff.with_staff:
+            return False
+        if self._idle(handoff.active_at or handoff.since):
+            await self._idle_release(customer_id)
+            return False
+        return True
+
+    def _idle(self, active: datetime | None) -> bool:
+        """Idle for STAFF_IDLE_MINUTES of working time: a handoff at night waits for the
+        team (the shopper was told so) and gets its full time once they are at work."""
+        now = self.clock()
+        if active is None:
+            return False
+        hours = self.assistant.shop.working_hours
+        local = now.astimezone(self.assistant.shop.tz)
+        if hours.days:
+            span = hours.hours_on(local)
+            if span is None or not hours.is_open(local):
+                return False
+            opened = local.replace(hour=span[0].hour, minute=span[0].minute, second=0,
+                                   microsecond=0)
+            active = max(active, opened)
+        return now - active >= self.idle_after
+
+    async def hand_back(self, customer_id: int, by: str) -> bool:
+        """/done: the bot takes over again and says goodbye. False if it already had it."""
+        if not await self.takeovers.release(customer_id):
+            await self.notice(customer_id, "staff/handed_back", already=True, by=by)
+            return False
+        customer = await self.store.customer(customer_id)
+        await self.notice(customer_id, "staff/handed_back", already=False, by=by)
+        if customer is not None:
+            replies = await self.assistant.goodbye(customer)
+            try:
+                await self.deliver(self.bot, customer_id, replies, self.texts, customer.lang)
+            except TelegramForbiddenError:
+                await self.customer_blocked(customer_id)
+        return True
+
+    async def sweep(self) -> int:
+        """Give idle conversations back to the bot; returns how many."""
+        returned = 0
+        for customer_id in await self.takeovers.idle(self.clock(), self.idle_after):
+            if self._idle((await self.takeovers.get(customer_id)).active_at):
+                await self._idle_release(customer_id)
+                returned += 1
+        return returned
+
+    async def _idle_release(self, customer_id: int) -> None:
+        if await self.takeovers.release(customer_id):
+            minutes = int(self.idle_after.total_seconds() // 60)
+            await self._post_to(customer_id, self.texts.render(
+                "staff/idle", self.lang, minutes=minutes))
+
+    # -- copying --------------------------------------------------------------------------
+    async def from_customer(self, customer: Customer, message: Message) -> None:
+        """A customer's message while a person holds the conversation: into the topic."""
+        await self.takeovers.touch(customer.id, self.clock())
+
+        async def copy(ids: list[int]) -> None:
+            try:
+                async with self._lock(customer.id):
+                    copies = await self._copy_in(customer, ids)
+            except TelegramBadRequest as exc:
+                # A service message, a poll...: staff are told what it was instead.
+                log.info("message of %s not copied: %s", customer.id, exc.message)
+                await self.notice(customer.id, "staff/not_copied", kind=str(message.content_type))
+                return
+            await self.takeovers.mirror(customer.id, "in", list(zip(ids, copies, strict=False)))
+
+        await self._copy_grouped(("in", customer.id), message, copy)
+
+    async def from_staff(self, customer_id: int, message: Message) -> None:
+        """A staff message in the customer's topic: to the customer (a person takes over)."""
+        customer = await self.store.customer(customer_id)
+        if customer is None:
+            return
+        now = self.clock()
+        if await self.takeovers.take(customer_id, "staff", now):
+            log.info("staff took over the conversation with %s", customer_id)
+        waited = await self.takeovers.first_reply(customer_id, now)
+        if waited is not None:
+            await self.stats.first_reply(waited.total_seconds())
+        await self.takeovers.touch(customer_id, now)
+        await self.store.remember(customer_id, "staff", describe(message), now)
+
+        async def copy(ids: list[int]) -> None:
+            try:
+                copies = await self._copy(customer_id, self.chat_id, ids)
+            except TelegramForbiddenError:
+                await self.customer_blocked(customer_id)
+                return
+            await self.takeovers.mirror(customer_id, "out", list(zip(ids, copies, strict=False)))
+
+        await self._copy_grouped(("out", customer_id), message, copy)
+
+    async def canned(self, customer_id: int, key: str) -> bool:
+        """/reply KEY: the template `canned/KEY` in the customer's language."""
+        customer = await self.store.customer(customer_id)
+        if customer is None or key not in self.canned_keys():
+            return False
+        now = self.clock()
+        await self.takeovers.take(customer_id, "staff", now)
+        await self.takeovers.touch(customer_id, now)
+        text = self.texts.render(f"canned/{key}", customer.lang,
+                                 shop=self.assistant.shop, name=customer.first_name)
+        try:
+            await self.bot.send_message(customer_id, text)
+        except TelegramForbiddenError:
+            await self.customer_blocked(customer_id)
+            return True
+        await self._post_to(customer_id, self.texts.render("staff/canned_sent", self.lang,
+                                                           key=key, text=plain(text)))
+        return True
+
+    def canned_keys(self) -> list[str]:
+        return sorted(name.removeprefix("canned/").removesuffix(".j2")
+                      for name in self.texts.env.list_templates()
+                      if name.startswith("canned/") and name.endswith(".j2"))
+
+    async def _copy_grouped(self, owner: tuple[str, int], message: Message,
+                            copy: Callable[[list[int]], Awaitable[None]]) -> None:
+        if message.media_group_id:
+            await self.albums.add(owner, message.media_group_id, message.message_id, copy)
+            return
+        await self.albums.flush(owner)  # an album sent just before goes first
+        await copy([message.message_id])
+
+    async def _copy_in(self, customer: Customer, ids: list[int]) -> list[int]:
+        topic, _ = await self._topic(customer)
+        try:
+            return await self._copy(self.chat_id, customer.id, ids, topic)
+        except TelegramBadRequest as exc:
+            if not _gone(exc):
+                raise
+        # Staff deleted the topic: a new one, with its card, then the message.
+        await self.takeovers.forget_topic(customer.id, topic)
+        topic, _ = await self._topic(customer)
+        return await self._copy(self.chat_id, customer.id, ids, topic)
+
+    async def _copy(self, to: int, source: int, ids: list[int],
+                    topic: int | None = None) -> list[int]:
+        async def call() -> list[int]:
+            if len(ids) == 1:
+                copied = await self.bot.copy_message(to, source, ids[0],
+                                                     message_thread_id=topic)
+                return [copied.message_id]
+            many = await self.bot.copy_messages(to, source, ids, message_thread_id=topic)
+            return [item.message_id for item in many]
+
+        return await self.outbox.send(call, len(ids)) if to == self.chat_id else await call()
+
+    # -- edits -------------------------------------------------------------------------------
+    async def edited(self, customer_id: int, message: Message, direction: str) -> bool:
+        """Mirror an edit onto the copy, where Telegram allows editing (text and captions)."""
+        copy = await self.takeovers.copy_of(customer_id, direction, message.message_id)
+        if copy is None:
+            return False
+        chat = self.chat_id if direction == "in" else customer_id
+
+        async def call() -> Any:
+            if message.text is not None:
+                return await self.bot.edit_message_text(
+                    text=message.text, chat_id=chat, message_id=copy,
+                    entities=message.entities, parse_mode=None)
+            return await self.bot.edit_message_caption(
+                chat_id=chat, message_id=copy, caption=message.caption or "",
+                caption_entities=message.caption_entities, parse_mode=None)
+
+        if message.text is None and message.caption is None:
+            return False  # a changed photo or file: Telegram lets no one but its sender swap it
+        try:
+            await (self.outbox.send(call) if direction == "in" else call())
+        except TelegramBadRequest as exc:
+            log.info("edit not mirrored: %s", exc.message)
+            return False
+        return True
+
+    # -- notices ------------------------------------------------------------------------------
+    async def forgotten(self, topic: int | None) -> None:
+        """A customer erased their data: staff are told where they talked, and the topic
+        loses the customer's name."""
+        text = self.texts.render("staff/forgotten", self.lang)
+        try:
+            await self.outbox.send(lambda: self.bot.send_message(
+                self.chat_id, text, message_thread_id=topic))
+        except TelegramBadRequest:  # the topic is gone: General, then
+            await self.outbox.send(lambda: self.bot.send_message(self.chat_id, text))
+            return
+        if topic is not None:
+            name = self.texts.label("erased_topic", self.lang)
+            with contextlib.suppress(TelegramBadRequest):
+                await self.outbox.send(lambda: self.bot.edit_forum_topic(
+                    self.chat_id, topic, name=name))
+
+    async def customer_blocked(self, customer_id: int) -> None:
+        await self._post_to(customer_id, self.texts.render("staff/blocked", self.lang))
+
+    async def notice(self, customer_id: int, template: str, **context: Any) -> None:
+        """A line for staff in the customer's topic, in the staff's language."""
+        await self._post_to(customer_id, self.texts.render(template, self.lang, **context))
+
+    async def answer_staff(self, text: str, topic: int | None = None) -> None:
+        """The bot's answer to a staff command, where it was given."""
+        await self.outbox.send(lambda: self.bot.send_message(
+            self.chat_id, text, message_thread_id=topic))
+
+    async def running_late(self, wait: float) -> None:
+        """The outbox's notice, in the General topic."""
+        minutes = max(1, round(wait / 60))
+        await self.bot.send_message(self.chat_id, self.texts.render(
+            "staff/queue_late", self.lang, minutes=minutes))
+
+    async def is_staff(self, user_id: int) -> bool:
+        """A member of the staff chat (asked of Telegram, trusted for five minutes)."""
+        key = self.store.key("staff_member", user_id)
+        cached = await self.store.redis.get(key)
+        if cached is not None:
+            return cached in (b"1", "1")
+        try:
+            member = await self.bot.get_chat_member(self.chat_id, user_id)
+        except TelegramAPIError:
+            return False
+        ok = member.status in (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR,
+                               ChatMemberStatus.MEMBER) or (
+            member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member",
+                                                                          False)))
+        await self.store.redis.set(key, "1" if ok else "0", ex=MEMBER_CACHE)
+        return ok
+
+    # -- the topic and its card -----------------------------------------------------------
+    def _lock(self, customer_id: int) -> asyncio.Lock:
+        lock = self._locks.get(customer_id)
+        if lock is None:
+            lock = self._locks[customer_id] = asyncio.Lock()
+        return lock
+
+    async def _topic(self, customer: Customer) -> tuple[int, bool]:
+        """The customer's topic, and whether it was just made; made once per customer
+        (callers hold the customer's lock)."""
+        handoff = await self.takeovers.get(customer.id)
+        if handoff.topic is not None:
+            return handoff.topic, False
+        # Another process may be making it this very moment (the customer's lock is only
+        # this process's): one makes it, the others wait until it is made. Made means with
+        # its card: the topic is recorded only once the card is in it, so no process takes
+        # a half-made topic for a finished one and posts a second card (a maker whose card
+        # was slow to go out used to cause exactly that). The others block in Redis on the
+        # maker's word (`topic_made:<its token>`, which every waiter reads and leaves in
+        # place; named by the token, not the customer, so it keeps nothing about them)
+        # rather than sleep and look. A maker that died lets its lock lapse after
+        # TOPIC_WAIT (long: creating a topic may itself wait for the staff chat's budget);
+        # the next process to look makes the topic then.
+        redis = self.store.redis
+        lock, token = self.store.key("topic_lock", customer.id), uuid.uuid4().hex
+        while (maker := await self._claim_topic(keys=[lock], args=[token, TOPIC_WAIT])):
+            said = self.store.key("topic_made", _str(maker))
+            await redis.brpoplpush(said, said, timeout=TOPIC_LOOK)
+            handoff = await self.takeovers.get(customer.id)
+            if handoff.topic is not None:
+                return handoff.topic, False
+        card: int | None = None
+        try:
+            handoff = await self.takeovers.get(customer.id)
+            if handoff.topic is not None:  # made between the first look and taking the lock
+                return handoff.topic, False
+            name = topic_name(customer)
+            created = await self.outbox.send(
+                lambda: self.bot.create_forum_topic(self.chat_id, name))
+            topic = created.message_thread_id
+            try:
+                text = await self._card(customer)
+                posted = await self.outbox.send(lambda: self.bot.send_message(
+                    self.chat_id, text, message_thread_id=topic))
+                card = posted.message_id
+            finally:
+                # Without its card when posting it failed: the next handoff posts one.
+                await self.takeovers.set_topic(customer.id, topic, card)
+                said = self.store.key("topic_made", token)
+                async with redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(said, "1")
+                    pipe.expire(said, TOPIC_WAIT)
+                    await pipe.execute()
+        finally:
+            await redis.delete(lock)
+        return topic, True
+
+    async def _refresh_card(self, customer: Customer) -> None:
+        handoff = await self.takeovers.get(customer.id)
+        if handoff.topic is None:
+            return
+        text = await self._card(customer)
+        if handoff.card is not None:
+            try:
+                await self.outbox.send(lambda: self.bot.edit_message_text(
+                    text=text, chat_id=self.chat_id, message_id=handoff.card))
+                return
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return
+                log.info("card of %s not edited (%s): posting a new one", customer.id,
+                         exc.message)
+        card = await self._post(customer, text, topic=handoff.topic)
+        await self.takeovers.set_card(customer.id, card)
+
+    async def _card(self, customer: Customer) -> str:
+        said = await self.store.history(customer.id, CARD_LINES)
+        gifts = await self.store.redis.hget(self.store.key("customer", customer.id),
+                                            "gifts_promised")
+        orders = await self.orders.of(customer.id) if self.orders is not None else []
+        return self.texts.render(
+            "staff/card", self.lang, customer=customer, said=said,
+            gifts=int(gifts or 0), tags=await self.store.tags(customer.id),
+            orders=[f"#{o.id} ({o.status})" for o in orders[:5]],
+            tz=self.assistant.shop.tz)
+
+    async def refresh_card(self, customer_id: int) -> None:
+        """After staff changed what the card shows (tags)."""
+        customer = await self.store.customer(customer_id)
+        if customer is not None:
+            async with self._lock(customer_id):
+                await self._refresh_card(customer)
+
+    async def return_request(self, customer: Customer, request: Any,
+                             view: dict[str, Any]) -> None:
+        """A return or exchange request: into the customer's topic, with its photos and
+        buttons for its next status. The conversation stays with the bot until staff write."""
+        text = self.texts.render("staff/return_card", self.lang, name=customer.first_name,
+                                 **view)
+        statuses = ("approved", "declined", "received",
+                    "exchanged" if request.resolution == "exchange" else "refunded")
+        buttons = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=self.texts.label(f"return_{status}", self.lang),
+                                 callback_data=f"rs:{request.id}:{status}")]
+            for status in statuses])
+        async with self._lock(customer.id):
+            topic, _ = await self._topic(customer)
+            await self._post(customer, text, topic=topic, buttons=buttons)
+            if request.photos:
+                try:
+                    await self._copy_in(customer, sorted(request.photos))
+                except TelegramBadRequest as exc:
+                    log.info("return photos not copied: %s", exc.message)
+
+    async def _post(self, customer: Customer, text: str, *, topic: int,
+                    buttons: InlineKeyboardMarkup | None = None) -> int:
+        """Post in the customer's topic; a deleted topic is made again and the post retried."""
+        try:
+            sent = await self.outbox.send(lambda: self.bot.send_message(
+                self.chat_id, text, message_thread_id=topic, reply_markup=buttons))
+        except TelegramBadRequest as exc:
+            if not _gone(exc):
+                raise
+            await self.takeovers.forget_topic(customer.id, topic)
+            new_topic, _ = await self._topic(customer)
+            sent = await self.outbox.send(lambda: self.bot.send_message(
+                self.chat_id, text, message_thread_id=new_topic, reply_markup=buttons))
+        return sent.message_id
+
+    async def _post_to(self, customer_id: int, text: str) -> None:
+        """A notice in the customer's topic, if they have one and Telegram still knows it."""
+        customer = await self.store.customer(customer_id)
+        handoff = await self.takeovers.get(customer_id)
+        if customer is None or handoff.topic is None:
+            return
+        async with self._lock(customer_id):
+            await self._post(customer, text, topic=handoff.topic)
+
+    def _done_button(self, customer_id: int) -> InlineKeyboardMarkup:
+        label = self.texts.label("staff_done", self.lang)
+        return InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=label, callback_data=f"staff:done:{customer_id}")]])
+
+
+def topic_name(customer: Customer) -> str:
+    """The topic's title: the customer's name and @username, and the id that never changes."""
+    name = " ".join(part for part in (customer.first_name, customer.last_name) if part)
+    handle = f" @{customer.username}" if customer.username else ""
+    return f"{name or customer.id}{handle} · {customer.id}"[:128]
+
+
+def describe(message: Message) -> str:
+    """A message as one line of the card: its text, or its kind and caption."""
+    if message.text:
+        return message.text
+    kind = str(message.content_type)
+    return f"[{kind}] {message.caption}" if message.caption else f"[{kind}]"
+
+
+def _gone(exc: TelegramBadRequest) -> bool:
+    return any(marker in exc.message.lower() for marker in _GONE)
+
+
+@dataclass
+class _Album:
+    copy: Callable[[list[int]], Awaitable[None]]
+    ids: list[int] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+class Albums:
+    """An album arrives as one update per item, possibly out of order: gather its items for
+    a moment, then copy them at once, sorted, so they stay one album in the right order."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self._open: dict[tuple[tuple[str, int], str], _Album] = {}
+
+    async def add(self, owner: tuple[str, int], group: str, message_id: int,
+                  copy: Callable[[list[int]], Awaitable[None]]) -> None:
+        key = (owner, group)
+        album = self._open.get(key)
+        if album is None:
+            album = self._open[key] = _Album(copy)
+            album.task = asyncio.create_task(self._later(key))
+        album.ids.append(message_id)
+
+    async def flush(self, owner: tuple[str, int]) -> None:
+        """Copy now whatever album of `owner` is still gathering."""
+        for key in [key for key in self._open if key[0] == owner]:
+            album = self._open.pop(key)
+            if album.task is not None:
+                album.task.cancel()
+            await album.copy(sorted(album.ids))
+
+    async def _later(self, key: tuple[tuple[str, int], str]) -> None:
+        await asyncio.sleep(self.wait)
+        album = self._open.pop(key, None)
+        if album is not None:
+            try:
+                await album.copy(sorted(album.ids))
+            except Exception:  # a background task: log, never lose silently
+                log.exception("album %s not copied", key[1])

@@ -1,0 +1,82 @@
+"""The layers, as the folders show them: what each may import (CONTRIBUTING.md). A module
+that imports upward fails here, with the line that does it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each layer of bot/ and what it may import of the project besides itself. `handlers` (the
+# Telegram layer) may import any of bot/ but the dev tools; bot/ never imports handlers.
+ALLOWED: dict[str, set[str]] = {
+    "bot.core": set(),
+    "bot.nlu": {"bot.core"},
+    "bot.storage": {"bot.core"},
+    "bot.domain": {"bot.core", "bot.nlu", "bot.storage"},
+    "bot.web": {"bot.core", "bot.nlu", "bot.storage", "bot.domain"},
+    "bot.app": {"bot.core", "bot.nlu", "bot.storage", "bot.domain", "bot.web"},
+    "bot.devtools": {"bot.core", "bot.nlu", "bot.storage", "bot.domain", "bot.web",
+                     "bot.app"},
+    # The command line: on top of all of bot/, the dev tools included (`shopbot demo`).
+    "bot.cli": {"bot.core", "bot.nlu", "bot.storage", "bot.domain", "bot.web", "bot.app",
+                "bot.devtools"},
+    "handlers": {"bot.core", "bot.nlu", "bot.storage", "bot.domain", "bot.web", "bot.app",
+                 "bot.cli"},
+}
+
+
+def layer_of(module: str) -> str | None:
+    for layer in sorted(ALLOWED, key=len, reverse=True):
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    return "bot" if module == "bot" else None  # bot/__init__: paths only, open to all
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """Every project module `path` imports, with its line (lazy imports included)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found += [(node.lineno, n) for n in names if layer_of(n) is not None
+                      and (n == node.module or layer_of(n) != layer_of(node.module))]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if layer_of(a.name)]
+    return found
+
+
+def modules() -> list[tuple[str, Path]]:
+    found = []
+    for package in ("bot", "handlers"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            found.append((".".join(p for p in parts if p != "__init__"), path))
+    return found
+
+
+def test_every_module_of_bot_lives_in_a_layer() -> None:
+    loose = [name for name, _ in modules() if layer_of(name) is None]
+    assert not loose, f"modules outside any layer: {loose}"
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    upward = []
+    for name, path in modules():
+        own = layer_of(name)
+        assert own is not None
+        allowed = ALLOWED.get(own, set()) | {own, "bot"}
+        for line, imported in imports(path):
+            if layer_of(imported) not in allowed:
+                upward.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
+    assert not upward, "imports that point up:\n" + "\n".join(upward)
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    """The test above can fail: a domain module importing the Telegram layer is caught."""
+    module = tmp_path / "rules.py"
+    module.write_text("from handlers.present import send_to\nimport bot.app.factory\n")
+    found = {imported for _, imported in imports(module)}
+    assert {"handlers.present", "bot.app.factory"} <= found
+    assert layer_of("handlers.present") not in ALLOWED["bot.domain"]
