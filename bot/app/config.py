@@ -20,39 +20,68 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
+    # The token from @BotFather; required to run.
     bot_token: SecretStr | None = None
+    # Path to the shop file (default: the bundled demo shop).
     shop_file: Path = DEMO_SHOP
+    # E.g. redis://localhost:6379/0. Unset: an in-process Redis, and nothing survives a restart.
     redis_url: str | None = None
-    # Several shops can share one Redis: every key starts with this (default: shopbot:<shop id>).
+    # Prefix of every Redis key (default: shopbot:<shop id>), so several shops can share one Redis.
     redis_prefix: str | None = None
+    # Base URL of a self-hosted Bot API server (unset: https://api.telegram.org).
     telegram_api_server: str | None = None
+    # Public https URL Telegram posts updates to; setting it switches from long polling to webhook
+    # mode.
     webhook_url: str | None = None
+    # Secret Telegram sends with every webhook request (unset: derived from the token); 1-256
+    # characters of A-Za-z0-9_-.
     webhook_secret: SecretStr | None = None
+    # Interface the web server listens on: the webhook, /healthz, /metrics and the shop's API.
     host: str = "0.0.0.0"
+    # Port of that server (in polling mode too: /healthz, /metrics, the shop's API).
     port: int = 8080
+    # The shop's admins, Telegram user ids: /reload, /stats, /broadcast, /broadcasts, and told when
+    # a reload by SIGHUP fails.
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    # The staff forum (a supergroup with topics) where people take conversations over.
+    # The staff forum (a supergroup with topics, its id starts with -100) where people take
+    # conversations over; unset, shoppers who ask for a person get the contacts.
     staff_chat_id: int | None = None
-    staff_language: Lang | None = None  # the staff's language (default: the shop's)
-    staff_idle_minutes: float = Field(30.0, gt=0)  # then an untouched handoff returns to the bot
+    # Language of what the bot writes in the staff chat (default: the shop's default_language).
+    staff_language: Lang | None = None
+    # Minutes without a message either way (in working time) after which a conversation a person
+    # holds goes back to the bot.
+    staff_idle_minutes: float = Field(30.0, gt=0)
+    # Python logging level: DEBUG, INFO, WARNING...
     log_level: str = "INFO"
-    log_format: Literal["text", "json"] = "text"  # json: one object a line, for collectors
-    # The HTTP API for the shop's backend (orders, returns); off while unset.
+    # `text`, or `json` for one JSON object a line (for log collectors).
+    log_format: Literal["text", "json"] = "text"
+    # The secret the shop's backend sends to the HTTP API (orders, returns, broadcasts); the API is
+    # off while unset.
     shop_api_token: SecretStr | None = None
-    followup_delay_hours: float = Field(24.0, ge=0)  # delivery -> "has everything arrived?"
+    # Hours after delivery before the bot asks whether everything arrived.
+    followup_delay_hours: float = Field(24.0, ge=0)
+    # The part of the day (shop's time zone) the delivery check may be sent in, HH:MM-HH:MM.
     followup_hours: str = Field("09:00-21:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-    in_process_worker: bool = True  # run the follow-up worker inside `shopbot run`
-    # Broadcasts: messages a second for the whole shop (Telegram's free limit is about 30;
-    # with PAID_BROADCAST, up to 1000, paid in Stars), and how many senders share one.
+    # Run the follow-up worker inside `shopbot run`; false when separate `shopbot worker` processes
+    # run it.
+    in_process_worker: bool = True
+    # Broadcast messages a second for the whole shop, shared by every process; above 30 needs
+    # PAID_BROADCAST.
     broadcast_rate: float = Field(25.0, gt=0, le=1000)
+    # Send broadcasts with Telegram's allow_paid_broadcast: up to 1000 a second, paid in Stars.
     paid_broadcast: bool = False
+    # Senders per broadcast, each a job any worker may run; the creating process's value counts.
     broadcast_lanes: int = Field(2, ge=1, le=16)
+    # Hours without messages after which the next one starts a new conversation (greeted again,
+    # counted as a visit).
     greeting_quiet_hours: float = Field(6.0, gt=0)
-    # Flood control: more than FLOOD_MESSAGES in FLOOD_SECONDS gets one notice, then silence
-    # until calm. An album counts once; staff and ADMIN_IDS are never throttled.
-    # Conversation lines older than this are dropped (the staff card and /mydata show them).
+    # Conversation lines older than this are dropped, and a silent customer's history expires this
+    # long after their last message.
     history_retention_days: float = Field(90.0, gt=0)
+    # Flood control: more than this many messages in FLOOD_SECONDS get one notice, then silence
+    # until calm (an album counts once; staff and ADMIN_IDS are never throttled).
     flood_messages: int = Field(10, ge=1)
+    # The window of flood control, in seconds.
     flood_seconds: float = Field(15.0, gt=0)
 
     @field_validator("admin_ids", mode="before")

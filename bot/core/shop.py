@@ -83,16 +83,24 @@ class LocalizedList(BaseModel):
 
 
 class Gift(_Model):
+    # The gift's name, also a cue: a message naming it asks for the gift.
     name: Localized
+    # Gifts in all; counted down in Redis as they are granted.
     stock: int = Field(ge=0)
+    # Gifts one customer may get.
     per_customer: int = Field(1, ge=1)
 
 
 class Policy(_Model):
+    # Whether the shop gives a discount at all; true needs a coupon.
     discounts: bool = False
+    # The coupon to give when discounts are allowed.
     coupon: Text | None = None
+    # Orders from this amount ship free.
     free_shipping_threshold: Decimal | None = Field(None, gt=0)
+    # The usual shipping cost, said when free shipping is refused.
     shipping_cost: Decimal | None = Field(None, ge=0)
+    # The small gift the shop can grant once a shopper has been refused.
     gift: Gift | None = None
 
     @model_validator(mode="after")
@@ -105,20 +113,29 @@ class Policy(_Model):
 class Loyalty(_Model):
     """Tags the bot gives customers by itself (staff add their own with /tag)."""
 
-    regular_after: int | None = Field(3, ge=1)  # paid orders that make a customer "regular"
-    vip_above: Decimal | None = Field(None, gt=0)  # total paid that makes one "vip"
-    review_url: Text | None = None  # where a happy customer may leave a review
+    # Paid orders that tag a customer "regular"; null: never.
+    regular_after: int | None = Field(3, ge=1)
+    # The paid total (in the shop's currency) that tags one "vip".
+    vip_above: Decimal | None = Field(None, gt=0)
+    # Where a shopper who rates 4 or 5 stars may leave a review.
+    review_url: Text | None = None
 
 
 class Category(_Model):
+    # Unique among categories.
     id: Slug
+    # Recognised in messages and listed under /catalog.
     name: Localized
 
 
 class FaqEntry(_Model):
+    # Unique among FAQ entries.
     id: Slug
+    # The question, shown with its answer.
     question: Localized
+    # The answer, in the reply language.
     answer: Localized
+    # Words and phrases that help the entry be found in shoppers' own words.
     keywords: LocalizedList = Field(default_factory=LocalizedList)
     # Other ways shoppers ask it ("how long to Kazan?"): matched by meaning, like the question.
     paraphrases: LocalizedList = Field(default_factory=LocalizedList)
@@ -142,8 +159,11 @@ class OptionValue(_Model):
     """One value of an option: "250 g", "dark roast", "128 GB". A plain string is a value
     whose id and name are that string in every language."""
 
+    # The value's id, as variants name it.
     id: ValueId
+    # How it is written in each language.
     name: Localized
+    # Other ways shoppers write it.
     synonyms: LocalizedList = Field(default_factory=LocalizedList)
 
     @model_validator(mode="before")
@@ -165,8 +185,10 @@ class OptionValue(_Model):
 class Option(_Model):
     """What a shopper chooses of a product: size, colour, weight, storage... any name."""
 
+    # Unique in the product: size, color, weight, volume, storage, flavour...
     id: Slug
     name: Localized | None = None  # the bot names the common ones itself (size, colour...)
+    # The values a shopper chooses from.
     values: list[OptionValue] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -185,10 +207,15 @@ class Variant(_Model):
     """A combination of option values the shop sells, with its own stock, and maybe its
     own price, SKU and photo. `size` and `color` are the options of older shop files."""
 
+    # One value of every option of the product.
     options: dict[Slug, ValueId] = Field(default_factory=dict)
+    # Units in stock of this combination.
     stock: int = Field(ge=0)
+    # Its own price (default: the product's).
     price: Decimal | None = Field(None, gt=0)
+    # The shop's stock-keeping unit.
     sku: Text | None = None
+    # Shown when a shopper has chosen exactly this variant.
     photo: Text | None = None
 
     @model_validator(mode="before")
@@ -216,19 +243,30 @@ class Variant(_Model):
 
 
 class Product(_Model):
+    # Unique among products.
     id: Slug
+    # The id of one of the shop's categories.
     category: Slug
+    # The product's name.
     name: Localized
+    # What it is, including its honest limits.
     description: Localized | None = None
     # A variant without a price of its own costs this; it may be left out when every
     # variant has one.
     price: Decimal | None = Field(None, gt=0)
-    stock: int | None = Field(None, ge=0)  # a product without variants; None: not counted
+    # Units in stock of a product without variants; left out: not counted, always available.
+    stock: int | None = Field(None, ge=0)
+    # E.g. 100% linen; the card says it when asked.
     material: Localized | None = None
+    # Free-form facts; a card shows fit, care, length and origin when asked.
     attributes: dict[Slug, Localized] = Field(default_factory=dict)
+    # The product card's photo, e.g. an https URL.
     photo: Text | None = None
+    # Other names shoppers use for it.
     synonyms: LocalizedList = Field(default_factory=LocalizedList)
+    # What a shopper chooses: any number, any names.
     options: list[Option] = Field(default_factory=list)
+    # The combinations the shop sells, each with its own stock.
     variants: list[Variant] = Field(default_factory=list)
 
     @field_validator("price", mode="before")
@@ -359,9 +397,13 @@ class Override(_Model):
     which messages take which: bot/core/overrides.py."""
 
     message: str = Field("", exclude=True)  # the key it is under (`Shop._name_overrides`)
+    # The message in English.
     en: Text
+    # In Russian.
     ru: Text
+    # In Simplified Chinese.
     zh_hans: Text = Field(alias="zh-hans")
+    # In Traditional Chinese.
     zh_hant: Text = Field(alias="zh-hant")
 
     @model_validator(mode="before")
@@ -400,16 +442,27 @@ class Override(_Model):
 
 
 class Shop(_Model):
+    # The shop's identifier; the default Redis prefix is shopbot:<id>.
     id: Slug
+    # Used in greetings and farewells.
     name: Localized
+    # Fallback for shop texts missing in a language.
     default_language: Literal["en", "ru", "zh-hans", "zh-hant"] = "en"
+    # An IANA zone name (Europe/Moscow): hours and time of day are reckoned in it.
     timezone: str = "UTC"
+    # An ISO 4217 code (RUB, CNY): prices are shown in it.
     currency: str = "USD"
+    # When staff are at work; left out: no hours shown, never "away".
     working_hours: WorkingHours = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    # Shown by Contacts and hours, and when the bot hands over.
     contacts: Localized | None = None
+    # Shown by How to order (default: a generic text).
     order_instructions: Localized | None = None
+    # Adds an "Order on our website" button to How to order.
     order_url: Text | None = None
+    # Discounts, shipping and a gift: the bargaining ladder.
     policy: Policy = Field(default_factory=Policy)
+    # Tags the bot gives by itself, and the review link.
     loyalty: Loyalty = Field(default_factory=Loyalty)
     voice: Voice = Field(default_factory=Voice)  # the shop's own words for holding the price
     texts: dict[str, Override] = Field(default_factory=dict)  # messages in its own words
@@ -422,9 +475,13 @@ class Shop(_Model):
             return value
         return {key: {**text, "message": str(key)} if isinstance(text, dict) else text
                 for key, text in value.items()}
+    # Colour names that variants of older shop files refer to (color:).
     colors: dict[Slug, Localized] = Field(default_factory=dict)
+    # The catalogue's categories.
     categories: list[Category] = Field(default_factory=list)
+    # Questions and answers, for the faq intent.
     faq: list[FaqEntry] = Field(default_factory=list)
+    # The catalogue.
     products: list[Product] = Field(default_factory=list)
     # The shop's own cues per intent and language, added to bot/nlu/intent_phrases.yaml.
     phrases: dict[str, LocalizedList] = Field(default_factory=dict)
