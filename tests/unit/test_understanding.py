@@ -14,7 +14,7 @@ from bot.core.textproc import fold
 from bot.nlu.intents import load_cues
 from bot.nlu.understanding import Understanding
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_no_test_message_is_a_cue() -> None:
     messages = {fold(row["text"]).strip(" !?.,~～") for row in
                 load_set(DATA / "intents_test.jsonl")}
     assert not (messages & cue_texts) - {""}
-    examples = Path(__file__).parent.parent / "bot" / "nlu" / "examples"
+    examples = Path(__file__).parent.parent.parent / "bot" / "nlu" / "examples"
     dev = {row["text"] for path in examples.glob("*.jsonl") for row in load_set(path)}
     assert len(dev) > 1000
     assert not dev & {row["text"] for row in load_set(DATA / "intents_test.jsonl")}
@@ -135,7 +135,7 @@ def test_unknown_intent_in_shop_phrases_is_a_clear_problem() -> None:
 
 
 def test_dataset_lines_are_well_formed() -> None:
-    examples = Path(__file__).parent.parent / "bot" / "nlu" / "examples"
+    examples = Path(__file__).parent.parent.parent / "bot" / "nlu" / "examples"
     for path in [*DATA.glob("intents_*.jsonl"), *examples.glob("*.jsonl")]:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)

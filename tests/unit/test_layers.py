@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 # Each layer of bot/ and what it may import of the project besides itself. `handlers` (the
 # Telegram layer) may import any of bot/ but the dev tools; bot/ never imports handlers.
