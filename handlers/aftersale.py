@@ -11,6 +11,7 @@ from bot.domain.conversation import Assistant
 from bot.storage.store import Customer
 from handlers.callbacks import stale
 from handlers.courier import Courier
+from handlers.filters import staff_ready
 from handlers.present import hand_over, send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
@@ -40,13 +41,13 @@ async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, t
         await stale(query, customer, texts)
         return
     reply = await aftersale.rate(customer, order_id, int(stars),
-                                 with_staff=desk is not None and desk.ready)
+                                 with_staff=staff_ready(desk))
     if reply is None:
         await stale(query, customer, texts)
         return
     await query.answer()
     await send(query.message, [reply], texts, customer.lang)
-    if reply.handoff and desk is not None and desk.ready:
+    if reply.handoff and staff_ready(desk):
         await desk.hand_over(customer, reply.handoff, detail={"order": order_id,
                                                              "stars": int(stars)})
 
@@ -63,7 +64,7 @@ async def return_step(query: CallbackQuery, aftersale: AfterSale, customer: Cust
             await stale(query, customer, texts)
             return
         await query.answer()
-        with_staff = desk is not None and desk.ready
+        with_staff = staff_ready(desk)
         await send(query.message, [aftersale.submitted(customer, request, with_staff)], texts,
                    customer.lang)
         if desk is not None and with_staff:

@@ -14,7 +14,7 @@ from bot.core.shop import Shop, ShopFileError
 from bot.domain.conversation import Assistant
 from bot.domain.order_desk import OrderDesk
 from bot.storage.store import Customer
-from handlers.owner import is_owner
+from handlers.filters import IsAdmin
 from handlers.present import send
 from handlers.texts import Texts
 
@@ -70,6 +70,6 @@ def build() -> Router:
     router.message.register(language, Command("language", "lang"))
     router.message.register(bye, Command("bye"))
     router.message.register(catalog, Command("catalog", "catalogue"))
-    router.message.register(reload, Command("reload"), is_owner)
+    router.message.register(reload, Command("reload"), IsAdmin())
     return router
 

@@ -23,7 +23,8 @@ from bot.core.languages import LANGUAGES, Lang, parse
 from bot.domain.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
 from bot.domain.conversation import Assistant
 from bot.domain.followups import Followups
-from handlers.owner import is_owner, owner_lang
+from handlers.filters import IsAdmin
+from handlers.owner import owner_lang
 from handlers.texts import Texts, plain
 
 BUTTON = re.compile(r"^\s*(?P<text>[^|]{1,64}?)\s*\|\s*(?P<url>(https?|tg)://\S{1,500})\s*$")
@@ -265,8 +266,8 @@ def _when(text: str, assistant: Assistant) -> datetime | None:
 
 def build() -> Router:
     router = Router(name="compose")
-    router.message.filter(F.chat.type == "private", is_owner)
-    router.callback_query.filter(F.message.chat.type == "private", is_owner)
+    router.message.filter(F.chat.type == "private", IsAdmin())
+    router.callback_query.filter(F.message.chat.type == "private", IsAdmin())
     router.message.register(start, Command("broadcast"))
     router.message.register(got_message, StateFilter(Compose.message),
                             F.text | F.photo)

@@ -14,6 +14,7 @@ from bot.core.languages import from_telegram
 from bot.core.metrics import Metrics
 from bot.domain.conversation import Assistant
 from bot.domain.flood import FloodGuard
+from handlers.filters import is_admin, staff_ready
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
@@ -35,14 +36,14 @@ class FloodMiddleware(BaseMiddleware):
             return await handler(event, data)
         user = event.from_user
         settings: Settings = data["settings"]
-        if user.id in settings.admin_ids:
+        if is_admin(user, settings):
             return await handler(event, data)
         verdict = await self.guard.check(user.id, event.media_group_id
                                          or str(event.message_id))
         if verdict == "ok":
             return await handler(event, data)
         desk: StaffDesk | None = data.get("desk")
-        if desk is not None and desk.ready and await desk.is_staff(user.id):
+        if staff_ready(desk) and await desk.is_staff(user.id):
             return await handler(event, data)  # staff are never throttled
         if verdict == "notice":
             log.info("flood control: %s is sending too fast; not answering until calm",

@@ -19,6 +19,7 @@ from bot.core.languages import Lang, from_telegram
 from bot.domain.broadcasts import Broadcasts
 from bot.domain.conversation import Assistant
 from bot.domain.stats import Stats
+from handlers.filters import IsAdmin
 from handlers.stats_report import chart, chart_labels, summary
 from handlers.texts import Texts
 
@@ -69,16 +70,12 @@ async def owner_lang(message: Message, assistant: Assistant, user_id: int | None
     return customer.lang if customer else assistant.shop.default_language
 
 
-def is_owner(event: Message | CallbackQuery, settings: Settings) -> bool:
-    return event.from_user is not None and event.from_user.id in settings.admin_ids
-
-
 def build() -> Router:
     router = Router(name="owner")
-    router.message.filter(F.chat.type == "private", is_owner)
+    router.message.filter(F.chat.type == "private", IsAdmin())
     # Owner buttons are checked one by one (below), so a shopper's press falls through.
     router.message.register(stats, Command("stats"))
     router.message.register(broadcasts, Command("broadcasts"))
     router.callback_query.register(cancel_broadcast, F.data.regexp(r"^bcx:B\d{1,12}$"),
-                                   F.message.chat.type == "private", is_owner)
+                                   F.message.chat.type == "private", IsAdmin())
     return router

@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from bot.core.languages import Lang
 from bot.domain.replies import Reply
 from bot.storage.store import Customer
+from handlers.filters import staff_ready
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
 
@@ -69,6 +70,6 @@ async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | 
     """After the shopper was told a colleague will answer: open their topic for staff, and
     put there the message that asked for a person, so staff can answer it."""
     wanted = [r.handoff for r in replies if r.handoff]
-    if wanted and desk is not None and desk.ready:
+    if wanted and staff_ready(desk):
         if await desk.hand_over(customer, wanted[0]) and message is not None:
             await desk.from_customer(customer, message)

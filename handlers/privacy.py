@@ -17,6 +17,7 @@ from bot.domain.conversation import Assistant
 from bot.domain.privacy import Privacy
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
+from handlers.filters import staff_ready
 from handlers.middlewares import CustomerMiddleware
 from handlers.present import send
 from handlers.staff_desk import StaffDesk
@@ -47,7 +48,7 @@ async def confirmed(query: CallbackQuery, assistant: Assistant, customer: Custom
     topic = await privacy.erase(customer.id)
     await state.clear()
     log.info("customer %s erased their data", customer.id)
-    if desk is not None and desk.ready:
+    if staff_ready(desk):
         await desk.forgotten(topic)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)

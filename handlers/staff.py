@@ -16,6 +16,7 @@ from bot.core.shop import Shop
 from bot.domain.aftersale import AfterSale
 from handlers.commands import reload_report
 from handlers.courier import Courier
+from handlers.filters import is_admin, staff_ready
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
@@ -28,7 +29,7 @@ CONTENT = {"text", "photo", "document", "voice", "video", "sticker", "audio", "a
 
 def in_staff_chat(event: Message | CallbackQuery, desk: StaffDesk | None) -> bool:
     message = event.message if isinstance(event, CallbackQuery) else event
-    return desk is not None and desk.ready and message is not None \
+    return staff_ready(desk) and message is not None \
         and message.chat.id == desk.chat_id
 
 
@@ -98,7 +99,7 @@ async def reply(message: Message, command: CommandObject, desk: StaffDesk,
 async def reload(message: Message, settings: Settings, desk: StaffDesk, texts: Texts,
                  reload_shop: Callable[[], Shop]) -> None:
     user = message.from_user
-    if user is None or user.id not in settings.admin_ids:
+    if not is_admin(user, settings):
         text = texts.render("staff/owner_only", desk.lang)
     else:
         text = reload_report(reload_shop, texts, desk.lang, user.id)

@@ -6,13 +6,14 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
 
 from bot.storage.store import Customer, Store
+from handlers.filters import staff_ready
 from handlers.staff_desk import StaffDesk
 
 
 async def held(event: Message | CallbackQuery, desk: StaffDesk | None,
                event_from_user: User | None = None) -> bool:
     """A filter: a person holds this shopper's conversation (the bot stays quiet)."""
-    if desk is None or not desk.ready or event_from_user is None:
+    if not staff_ready(desk) or event_from_user is None:
         return False
     return await desk.holds(event_from_user.id)
 
@@ -28,7 +29,7 @@ async def quiet_button(query: CallbackQuery) -> None:
 
 async def edited(message: Message, desk: StaffDesk | None) -> None:
     """The shopper edited a message that was copied to staff: edit the copy too."""
-    if desk is not None and desk.ready and message.from_user is not None:
+    if staff_ready(desk) and message.from_user is not None:
         await desk.edited(message.from_user.id, message, "in")
 
 
@@ -37,7 +38,7 @@ async def blocked(update: ChatMemberUpdated, desk: StaffDesk | None, store: Stor
     topic, if they have one, is told."""
     gone = update.new_chat_member.status == "kicked"
     await store.set_blocked(update.chat.id, gone)
-    if gone and desk is not None and desk.ready:
+    if gone and staff_ready(desk):
         await desk.customer_blocked(update.chat.id)
 
 
