@@ -100,7 +100,7 @@ def test_the_wheel_carries_every_template_and_catalogue(wheel: Path) -> None:
 
 
 def test_installed_bot_finds_its_files_outside_the_checkout(venv: Path, outside: Path) -> None:
-    code = ("import bot, bot.i18n, bot.texts; "
+    code = ("import bot, handlers.i18n, handlers.texts, bot.nlu.reader; "
             "print(bot.__file__); print(bot.TEMPLATES_DIR); print(bot.LOCALES_DIR)")
     out = run(venv / "bin" / "python", "-c", code, cwd=outside, env=clean_env(venv)).stdout
     module, templates, locales = out.splitlines()
@@ -114,6 +114,10 @@ def test_installed_bot_finds_its_files_outside_the_checkout(venv: Path, outside:
     out = run(venv / "bin" / "shopbot", "check", demo_shop, cwd=outside,
               env=clean_env(venv)).stdout
     assert "ok: Linen Lane, 15 products" in out
+    # The reader learns from the examples the wheel carries (bot/nlu/examples).
+    out = run(venv / "bin" / "shopbot", "classify", "--shop", demo_shop, "any discount?",
+              cwd=outside, env=clean_env(venv)).stdout
+    assert '"intent": "discount"' in out
 
 
 # -- a short conversation in Russian ----------------------------------------------------------
