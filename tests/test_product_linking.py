@@ -250,3 +250,34 @@ async def test_two_letters_of_a_longer_name_name_nothing(
     calls = await bot.feed(bot.api.message_update(shopper, "hi there"))
     [greeting] = texts_to(calls, shopper.id)
     assert "welcome" in greeting.lower() and "yellow" not in greeting.lower()
+
+
+PETS_FOOD = [
+    # "big bag" is the kitten food's 1.5 kg but the dog food's 12 kg and the cat food's
+    # 10 kg: each product's own word for its amount counts, not another's.
+    (PETS, "en", "how much is the big bag of dry cat food?", "10 kg"),
+    (PETS, "ru", "большой мешок корма для собак сколько стоит?", "12 кг"),
+    (FARM, "en", "how much is the big jar of linden honey?", "1 kg"),
+]
+
+
+@pytest.mark.parametrize(("shop", "lang", "message", "said"), PETS_FOOD)
+async def test_each_product_s_own_words_for_its_amounts_count(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str, message: str,
+        said: str) -> None:
+    _, reply = await replies(make_shopbot, shop, lang, "👋", message)
+    assert said in reply.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(("messages", "said"), [
+    # "29 inch" is the 29" value, not the 700c whose synonyms say "28 inch".
+    (("Hi, I need an inner tube for 29 inch wheels, presta valve",), '29"'),
+    # After the tyres, "29吋" is one of the tyres' sizes ("29 × 2.25"), not the 29" tube.
+    (("有冇外胎？", "29吋的多少錢"), "外胎"),
+])
+async def test_an_amount_of_an_option_is_read_as_that_amount(
+        make_shopbot: Callable[..., Awaitable[Harness]], messages: tuple[str, ...],
+        said: str) -> None:
+    lang = "zh-hant" if any("吋" in m or "胎" in m for m in messages) else "en"
+    *_, reply = await replies(make_shopbot, BIKES, lang, "👋", *messages)
+    assert said in reply.split("\n\n")[0]

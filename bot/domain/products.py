@@ -68,9 +68,27 @@ def pick_product(shop: Shop, mention: Mention, last: str | None,
     if not mention.named and last and (follow_up or mention.options):
         # "and 500 g ground for filter?" stays with the product just discussed, unless
         # another one alone sells what was named and this one does not.
-        if mention.suggested and mention.fit(last) < mention.fit(mention.suggested):
+        product = shop.product(last)
+        if mention.suggested and mention.fit(last) < mention.fit(mention.suggested) \
+                and not _numbers_fit(product, mention):
             return shop.product(mention.suggested)
-        return shop.product(last)
+        return product
     if mention.suggested and not mention.named:
         return shop.product(mention.suggested)
     return None
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _numbers_fit(product: Product | None, mention: Mention) -> bool:
+    """The amount named is written in one of this product's values, though not as an
+    amount ("29吋" after the tyres, whose sizes are "29 × 2.25"): it may well be meant."""
+    if product is None or not mention.quantities:
+        return False
+    numbers = {n.replace(",", ".") for w in mention.quantities for n in _NUMBER.findall(w.text)}
+    return any(n.replace(",", ".") in numbers
+               for option in product.options for value in option.values
+               for text in [value.id, *(t for t in value.name.values().values() if t)]
+               for n in _NUMBER.findall(text))
+

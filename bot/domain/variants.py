@@ -181,14 +181,22 @@ def choose(product: Product, mention: Mention | None = None,
     if mention is not None:
         for option_id, value_id in mention.values:
             option = product.option(option_id)
-            if option is not None and option.value(value_id) is not None:
-                asked.setdefault(option_id, value_id)
+            if option is None or option.value(value_id) is None:
+                continue
+            # Values are found over the whole catalogue, where one product's "big bag" may
+            # be another's 1.5 kg: this product's own words for its values come first.
+            here = _named_here(option, mention)
+            asked.setdefault(option_id, value_id if len(here) != 1 else next(iter(here)))
         # The product's own name is no evidence of a value: "linen" in "the linen shirt"
         # is not its colour "natural linen".
         own = frozenset().union(*(phrase_stems(t)[0] for t in product.name.values().values()
                                   if t))
+        # An option the message names an amount of ("29 inch") is read by that amount, not
+        # by a word of another value's name ("28 inch" of "700c").
+        measured_here = {found[0] for written in mention.quantities
+                         if (found := _by_quantity(product, written.readings)) is not None}
         for option in product.options:
-            if option.id not in asked:
+            if option.id not in asked and option.id not in measured_here:
                 found = _by_words(option, mention, own)
                 if found is not None:
                     asked[option.id] = found
@@ -258,6 +266,23 @@ def _leading_number(value: OptionValue) -> str:
             break
         digits += char
     return digits
+
+
+def _named_here(option: Option, mention: Mention) -> set[str]:
+    """The values of this product's option whose own names or synonyms the message writes
+    whole (an amount's by its word names: "big bag", "大包")."""
+    named = set()
+    for value in option.values:
+        texts = [] if value.quantity is not None else [
+            t for t in value.name.values().values() if t]
+        texts += [t for values in value.synonyms.values().values() for t in values]
+        for text in texts:
+            stems, cjk = phrase_stems(text)
+            if (stems and stems <= mention.stems and not (cjk and cjk not in mention.cjk)) \
+                    or (cjk and not stems and cjk in mention.cjk):
+                named.add(value.id)
+                break
+    return named
 
 
 def _by_words(option: Option, mention: Mention, own: frozenset[str]) -> str | None:
