@@ -78,7 +78,8 @@ class Understanding:
             if detection.intent != OTHER:
                 intent, confidence = detection.intent, max(confidence, detection.confidence)
                 cues = [*cues, *owned]  # the shop's own phrases
-        if intent == "greeting" and mention.anything and cues[0].startswith("greeting:learned"):
+        if intent == "greeting" and guess.probability < SURE \
+                and (mention.named or mention.options) and cues[0].startswith("greeting:learned"):
             # "morning! any chocolate croissants left?": the greeting opens a request about
             # what the shop sells; the request is what to answer.
             intent = guess.runner_up if guess.runner_up not in (OTHER, "farewell") \
