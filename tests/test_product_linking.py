@@ -284,3 +284,20 @@ async def test_an_amount_of_an_option_is_read_as_that_amount(
     lang = "zh-hant" if any("吋" in m or "胎" in m for m in messages) else "en"
     *_, reply = await replies(make_shopbot, BIKES, lang, "👋", *messages)
     assert said in reply.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(("shop", "lang", "messages", "prices"), [
+    # After one weight's card, "each weight" asks for all of them (of the harvest named).
+    (TEA, "zh-hant", ("西湖龍井明前250公克有嗎", "雨前的各種重量分別多少錢"),
+     ("¥88", "¥158", "¥368")),
+    (FARM, "ru", ("липовый мёд 500 г есть?", "а какой вес ещё бывает и почём?"),
+     ("250 г", "1 кг")),
+    # Two sizes named: the card gives the price of each, not only the one discussed.
+    (PETS, "zh-hans", ("亲 反光项圈S码蓝色有吗", "那M码蓝色呢", "S码和M码分别多少钱"),
+     ("490", "590")),
+])
+async def test_a_question_about_an_option_as_such_lists_its_values(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str,
+        messages: tuple[str, ...], prices: tuple[str, ...]) -> None:
+    *_, reply = await replies(make_shopbot, shop, lang, "👋", *messages)
+    assert all(price in reply for price in prices), reply

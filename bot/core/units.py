@@ -65,6 +65,16 @@ _add("data", "1", "gb", "gig", "gigs", "gigabyte", "gigabytes", "гб", "гиг"
      "гигабайт", "g")
 _add("data", "1000", "tb", "terabyte", "terabytes", "тб", "тера", "терабайт")
 
+# Words that name a dimension rather than an amount ("what do the weights cost?", "各種重量",
+# "какой объём?"): they name the option whose values are amounts of it. Folded text:
+# lower case, simplified Chinese.
+DIMENSION_WORDS: dict[str, re.Pattern[str]] = {
+    "mass": re.compile(r"\bweights?\b|(?<![а-я])вес(?:а|ом|у)?(?![а-я])|重量|净重|多重"),
+    "volume": re.compile(r"\bvolumes?\b|\bsizes? of the bottle|(?<![а-я])объ[её]м[а-я]*|容量|容积"),
+    "length": re.compile(r"\blengths?\b|(?<![а-я])длин[а-я]*|长度|多长"),
+    "data": re.compile(r"\bstorage\b|\bmemory\b|(?<![а-я])памят[а-я]*|内存|容量"),
+}
+
 # Russian case endings after a stem above: "граммов", "литра", "гигов", "килограммах".
 _RU_ENDINGS = ("", "а", "ов", "ах", "ам", "ы", "е", "у", "ом")
 

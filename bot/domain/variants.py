@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.core.shop import Localized, Option, OptionValue, Product, Variant
+from bot.core.units import DIMENSION_WORDS
 from bot.nlu.catalogue import Mention, phrase_stems
 
 MAX_PRICE_LINES = 8
@@ -200,11 +201,13 @@ def choose(product: Product, mention: Mention | None = None,
                 found = _by_words(option, mention, own)
                 if found is not None:
                     asked[option.id] = found
+        named_sizes: dict[str, set[str]] = {}
         for size in mention.sizes:
             for option in product.options:
                 value = next((v for v in option.values if v.id.lower() == size.lower()), None)
                 if value is not None:
                     asked.setdefault(option.id, value.id)
+                    named_sizes.setdefault(option.id, set()).add(value.id)
                     break
             else:
                 if product.option("size") is not None:
@@ -221,8 +224,14 @@ def choose(product: Product, mention: Mention | None = None,
         for option_id, named in amounts.items():
             if len(named) == 1:
                 asked.setdefault(option_id, next(iter(named)))
-            elif selection is None or option_id not in selection:
-                asked.pop(option_id, None)  # "50 or 100 ml?": both, so the card lists each
+        # Two values of one option ("50 or 100 ml?", "S码和M码分别多少钱"): both, so the card
+        # lists each.
+        several = {o for o, named in amounts.items() if len(named) > 1}
+        several |= {o for o, named in named_sizes.items() if len(named) > 1}
+        several |= {o.id for o in product.options if len(_named_here(o, mention)) > 1}
+        for option_id in several:
+            if selection is None or option_id not in selection:
+                asked.pop(option_id, None)
         # A bare number for an option of amounts: "and 256 in violet?" after a phone's card.
         numbers = {word for word in mention.stems if word.isdigit()} - {
             part for written in mention.quantities
@@ -237,7 +246,7 @@ def choose(product: Product, mention: Mention | None = None,
     if context and mention is not None:
         # An option named by its name ("what do the weights cost?", "other colours?") asks
         # about all its values, whatever was chosen before.
-        touched = set(asked) | set(unknown_of) | set(amounts) | {
+        touched = set(asked) | set(unknown_of) | set(amounts) | several | {
             option.id for option in product.options if _names_option(option, mention)}
         for option_id, value_id in context.items():
             option = product.option(option_id)
@@ -249,6 +258,12 @@ def choose(product: Product, mention: Mention | None = None,
 
 
 def _names_option(option: Option, mention: Mention) -> bool:
+    """The message names the option itself: by its name, or, for an option of amounts, by
+    the word for what they measure ("weights", "各种重量", "объём")."""
+    dimensions = {v.quantity.dimension for v in option.values if v.quantity is not None}
+    if any(DIMENSION_WORDS[d].search(mention.folded) for d in dimensions
+           if d in DIMENSION_WORDS):
+        return True
     if option.name is None:
         return False
     for text in option.name.values().values():

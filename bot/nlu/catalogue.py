@@ -41,6 +41,7 @@ class Mention:
     # "onyx black"), which the whole catalogue's index cannot single out.
     stems: frozenset[str] = frozenset()
     cjk: str = ""
+    folded: str = ""  # the whole message, folded: what it says of options as such
     whole: tuple[int, ...] = ()  # the catalogue index's phrases written whole
     # The one product whose options (values, amounts) explain the message best when no
     # product is named: "500 g, ground for filter?" with no product in the conversation.
@@ -238,6 +239,7 @@ class CatalogueIndex:
             quantities=written,
             stems=frozenset(message.stems),
             cjk=message.cjk,
+            folded=message.folded,
             whole=tuple(whole),
             suggested=suggested,
             fits=tuple(fits.items()),
