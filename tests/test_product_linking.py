@@ -301,3 +301,23 @@ async def test_a_question_about_an_option_as_such_lists_its_values(
         messages: tuple[str, ...], prices: tuple[str, ...]) -> None:
     *_, reply = await replies(make_shopbot, shop, lang, "👋", *messages)
     assert all(price in reply for price in prices), reply
+
+
+NUTRITION = "bot/shops/nutrition_shop.yaml"
+
+
+@pytest.mark.parametrize(("shop", "lang", "messages", "said"), [
+    # "bottle" and "bag" alone are not "big bottle" or "small bag": the amount written
+    # decides.
+    (FARM, "en", ("do you have the flaxseed oil in 1 litre?", "how much is the 500 ml bottle"),
+     "500 ml"),
+    (PETS, "en", ("do you have the adult dog food with lamb in 3kg?",
+                  "how much is the 12 kg bag of lamb?"), "12 kg"),
+    # 磅 is a pound.
+    (NUTRITION, "zh-hans", ("乳清蛋白巧克力味2磅有货吗", "那5磅的呢"), "5磅"),
+])
+async def test_a_follow_up_naming_an_amount_gets_that_amount(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str,
+        messages: tuple[str, ...], said: str) -> None:
+    *_, reply = await replies(make_shopbot, shop, lang, "👋", *messages)
+    assert said in reply.split("\n\n")[0]

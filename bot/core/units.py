@@ -48,8 +48,8 @@ _add("mass", "1000", "kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kil
      "кг", "кило", "килограмм", "公斤", "千克")
 _add("mass", "500", "斤", "市斤")
 _add("mass", "50", "两")
-_add("mass", "453.592", "lb", "lbs", "pound", "pounds", "фунт")
-_add("mass", "28.3495", "oz", "ounce", "ounces", "унция", "унции", "унций")
+_add("mass", "453.592", "lb", "lbs", "pound", "pounds", "фунт", "磅")
+_add("mass", "28.3495", "oz", "ounce", "ounces", "унция", "унции", "унций", "盎司")
 _add("volume", "1", "ml", "milliliter", "milliliters", "millilitre", "millilitres", "мл",
      "миллилитр", "毫升")
 _add("volume", "10", "cl", "centiliter", "centilitre")

@@ -180,9 +180,13 @@ def choose(product: Product, mention: Mention | None = None,
     unknown_of: list[str] = []
     amounts: dict[str, set[str]] = {}
     if mention is not None:
+        # An option the message names an amount of ("29 inch", "the 500 ml bottle") is read
+        # by that amount, not by a word of another value's names ("28 inch" of 700c).
+        measured_here = {found[0] for written in mention.quantities
+                         if (found := _by_quantity(product, written.readings)) is not None}
         for option_id, value_id in mention.values:
             option = product.option(option_id)
-            if option is None or option.value(value_id) is None:
+            if option is None or option.value(value_id) is None or option_id in measured_here:
                 continue
             # Values are found over the whole catalogue, where one product's "big bag" may
             # be another's 1.5 kg: this product's own words for its values come first.
@@ -192,10 +196,6 @@ def choose(product: Product, mention: Mention | None = None,
         # is not its colour "natural linen".
         own = frozenset().union(*(phrase_stems(t)[0] for t in product.name.values().values()
                                   if t))
-        # An option the message names an amount of ("29 inch") is read by that amount, not
-        # by a word of another value's name ("28 inch" of "700c").
-        measured_here = {found[0] for written in mention.quantities
-                         if (found := _by_quantity(product, written.readings)) is not None}
         for option in product.options:
             if option.id not in asked and option.id not in measured_here:
                 found = _by_words(option, mention, own)

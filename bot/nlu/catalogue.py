@@ -74,6 +74,7 @@ class _Phrase:
     cjk: str = ""
     grams: frozenset[str] = frozenset()  # the pairs of characters of its Chinese
     weight: float = 0.0  # how rare those pairs are, together (the evidence of all of them)
+    whole_only: bool = False  # counts only when written whole (an amount's word names)
 
 
 class CatalogueIndex:
@@ -129,13 +130,16 @@ class CatalogueIndex:
                                       and p.id != product.id}.values():
                             texts += _texts(other.name, other.synonyms)
                     for text in dict.fromkeys(texts):
-                        self._add(f"value:{option.id}:{value.id}", text, owners_per_stem)
+                        # "bag" alone is not "big bag": an amount's word names count whole.
+                        self._add(f"value:{option.id}:{value.id}", text, owners_per_stem,
+                                  whole_only=value.quantity is not None)
         count = max(1, len(shop.products))
         self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
         for phrase in self.phrases:
             phrase.weight = sum(self.idf.get(g, 1.0) for g in phrase.grams)
 
-    def _add(self, owner: str, text: str, owners_per_stem: dict[str, set[str]]) -> None:
+    def _add(self, owner: str, text: str, owners_per_stem: dict[str, set[str]],
+             whole_only: bool = False) -> None:
         folded = fold(text)
         stems = frozenset(stem(w) for w in _WORD.findall(folded) if w not in _STOP)
         cjk = "".join(_CJK.findall(folded))
@@ -143,7 +147,7 @@ class CatalogueIndex:
             cjk = cjk[:-1]  # 浅蓝色 -> 浅蓝: shoppers often drop the 色
         index = len(self.phrases)
         self.phrases.append(_Phrase(owner, stems, cjk, frozenset(_bigrams(cjk)) if cjk
-                                    else frozenset()))
+                                    else frozenset(), whole_only=whole_only))
         for part in stems:
             self.by_stem[part].append(index)
             owners_per_stem[part].add(owner)
@@ -184,7 +188,7 @@ class CatalogueIndex:
         for index in candidates:
             phrase = self.phrases[index]
             score = self._score(phrase, present, message, grams)
-            if score <= 0:
+            if score <= 0 or (phrase.whole_only and score < FULL):
                 continue
             matched.append(index)
             if score > scores.get(phrase.owner, 0.0):
