@@ -321,3 +321,18 @@ async def test_a_follow_up_naming_an_amount_gets_that_amount(
         messages: tuple[str, ...], said: str) -> None:
     *_, reply = await replies(make_shopbot, shop, lang, "👋", *messages)
     assert said in reply.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(("shop", "lang", "messages", "said"), [
+    # "20" is the kids' bike's wheel, though the folding bike is called "Компакт 20".
+    (BIKES, "ru", ("Привет, детский велик 16 дюймов синий есть?", "а 20 дюймов синий?",
+                   "сыну 6 лет, рост 118, какой размер лучше?", "подарочек будет?",
+                   "ладно, беру 20 синий"), "Воробей"),
+    # "256" is the iPhone's storage just discussed, not another product's number.
+    (PHONES, "en", ("do you have the iphone 15?", "ok I'll take the 256 in black"), "iPhone 15"),
+])
+async def test_a_bare_number_of_the_product_discussed_keeps_it(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, lang: str,
+        messages: tuple[str, ...], said: str) -> None:
+    *_, reply = await replies(make_shopbot, shop, lang, "👋", *messages)
+    assert said in reply.split("\n")[0]
