@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.app.config import Settings  # noqa: E402  (the checkout, put on the path above)
+from bot.core.shop import Shop  # noqa: E402
+
 SETTINGS_MARK = "<!-- generated: settings -->"
 SHOP_MARK = "<!-- generated: shop-file -->"
 # Models of the shop file shown as a type of their own rather than as a section of fields.
@@ -45,22 +48,6 @@ SHOP_LEAVES = {
     "WorkingHours": "[opening hours](#working-hours)",
 }
 _filled: set[str] = set()
-
-
-def _settings_class() -> type:
-    try:
-        from bot.app.config import Settings
-    except ImportError:
-        from bot.config import Settings
-    return Settings
-
-
-def _shop_class() -> type:
-    try:
-        from bot.core.shop import Shop
-    except ImportError:
-        from bot.shop import Shop
-    return Shop
 
 
 # -- meanings, from the source ---------------------------------------------------------------
@@ -295,7 +282,7 @@ def _mentions(docs_dir: Path, names: list[str], skip: tuple[str, str]) -> dict[s
 
 
 def settings_table(docs_dir: Path) -> str:
-    settings = _settings_class()
+    settings = Settings
     comments = _comments(settings)
     prefix = str(settings.model_config.get("env_prefix") or "")
     names = {name: (prefix + name).upper() for name in settings.model_fields}
@@ -317,7 +304,7 @@ def settings_table(docs_dir: Path) -> str:
 # -- the shop-file reference -----------------------------------------------------------------
 
 def shop_reference() -> str:
-    shop = _shop_class()
+    shop = Shop
     anchors: dict[str, str] = {"": "shop-top"}
     out: list[str] = []
 

@@ -13,40 +13,21 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.app.config import Settings
+from bot.core.shop import Shop
+from bot.domain import broadcasts, orders
+from bot.web import shop_api
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _settings() -> type:
-    try:
-        from bot.app.config import Settings
-    except ImportError:
-        from bot.config import Settings
-    return Settings
-
-
-def _shop() -> type:
-    try:
-        from bot.core.shop import Shop
-    except ImportError:
-        from bot.shop import Shop
-    return Shop
-
-
 def _api_models() -> dict[str, type]:
-    try:
-        from bot.domain import broadcasts, orders
-    except ImportError:
-        from bot import broadcasts, orders
     return {"OrderEvent": orders.OrderEventIn, "Item": orders.ItemIn,
             "BroadcastRequest": broadcasts.BroadcastIn,
             "BroadcastVariant": broadcasts.VariantIn, "Segment": broadcasts.SegmentIn}
 
 
 def _shop_api_source() -> str:
-    try:
-        from bot.web import shop_api
-    except ImportError:
-        from bot import shop_api
     return Path(shop_api.__file__).read_text(encoding="utf-8")
 
 
@@ -81,7 +62,7 @@ def test_readme_keeps_the_test_command() -> None:
 
 def test_every_setting_is_in_the_operations_page(site: Path) -> None:
     page = (site / "operations" / "index.html").read_text(encoding="utf-8")
-    settings = _settings()
+    settings = Settings
     prefix = str(settings.model_config.get("env_prefix") or "")
     missing = [name for name in settings.model_fields
                if f"<code>{(prefix + name).upper()}</code>" not in page]
@@ -91,7 +72,7 @@ def test_every_setting_is_in_the_operations_page(site: Path) -> None:
 
 def test_every_shop_field_is_in_the_shop_file_page(site: Path) -> None:
     page = (site / "shop-file" / "index.html").read_text(encoding="utf-8")
-    shop = _shop()
+    shop = Shop
     missing = [field.alias or name for name, field in shop.model_fields.items()
                if f"<code>{field.alias or name}</code>" not in page]
     assert not missing, f"shop-file fields missing from the reference: {missing}"
