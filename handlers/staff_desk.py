@@ -29,7 +29,7 @@ from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.storage.outbox import Outbox
-from bot.storage.store import Customer, _str
+from bot.storage.store import Customer, as_text
 from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
@@ -411,7 +411,7 @@ class StaffDesk:
         redis = self.store.redis
         lock, token = self.store.key("topic_lock", customer.id), uuid.uuid4().hex
         while (maker := await self._claim_topic(keys=[lock], args=[token, TOPIC_WAIT])):
-            said = self.store.key("topic_made", _str(maker))
+            said = self.store.key("topic_made", as_text(maker))
             await redis.brpoplpush(said, said, timeout=TOPIC_LOOK)
             handoff = await self.takeovers.get(customer.id)
             if handoff.topic is not None:

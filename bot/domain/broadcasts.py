@@ -33,7 +33,7 @@ from redis.asyncio.client import Pipeline
 from bot.core.languages import Lang, from_telegram, parse
 from bot.core.shop import Shop
 from bot.domain.orders import OrderBook
-from bot.storage.store import Store, _str
+from bot.storage.store import Store, as_text
 from bot.storage.transactions import optimistic
 
 log = logging.getLogger(__name__)
@@ -163,13 +163,13 @@ class Broadcasts:
                     pipe.smembers(self.store.key("tags", cid))
                 raw = await pipe.execute()
             for cid, flags, tags in zip(batch, raw[::2], raw[1::2], strict=True):
-                blocked, promotions, language, telegram = (_str(v) for v in flags)
+                blocked, promotions, language, telegram = (as_text(v) for v in flags)
                 if blocked == "1" or promotions == "0":
                     continue
                 lang = self._lang(language, telegram)
                 if segment.languages and lang not in segment.languages:
                     continue
-                if segment.tags and not set(segment.tags) <= {_str(t) for t in tags}:
+                if segment.tags and not set(segment.tags) <= {as_text(t) for t in tags}:
                     continue
                 if wanted_products and not await self._bought(cid, wanted_products):
                     continue
@@ -245,13 +245,13 @@ class Broadcasts:
     async def unfinished(self, due_before: float) -> list[Broadcast]:
         """Broadcasts scheduled or running whose time came before `due_before`."""
         ids = await self.redis.zrange(self.store.key("bcs"), 0, -1)
-        found = [await self.get(_str(i) or "") for i in ids]
+        found = [await self.get(as_text(i) or "") for i in ids]
         return [b for b in found if b is not None and b.status in ("scheduled", "running")
                 and b.at < due_before]
 
     async def recent(self, count: int = 10) -> list[Broadcast]:
         ids = await self.redis.zrevrange(self.store.key("bcs"), 0, count - 1)
-        found = [await self.get(_str(i) or "") for i in ids]
+        found = [await self.get(as_text(i) or "") for i in ids]
         return [b for b in found if b is not None]
 
     async def progress(self, bid: str) -> Progress | None:
@@ -259,7 +259,7 @@ class Broadcasts:
         if broadcast is None:
             return None
         raw = await self.redis.hgetall(self._key(bid, "counts"))
-        return Progress(broadcast, {_str(k) or "": int(v) for k, v in raw.items()})
+        return Progress(broadcast, {as_text(k) or "": int(v) for k, v in raw.items()})
 
     # -- sending ----------------------------------------------------------------------------
     async def take(self, bid: str, sender: str) -> int | None:
@@ -269,7 +269,7 @@ class Broadcasts:
             raw = await self.redis.lmove(queue, claimed, "LEFT", "RIGHT")
             if raw is None:
                 return None
-            rid = _str(raw) or ""
+            rid = as_text(raw) or ""
             # Only a pending recipient is sent to; one already tried is dropped from the list.
             if await self.redis.hget(self._key(bid, "state"), rid) in (b"pending", "pending"):
                 await self.redis.hset(self._key(bid, "state"), rid, "sending")
@@ -308,12 +308,12 @@ class Broadcasts:
         """Recipients taken by senders that died, and not yet sent to: back to the queue."""
         rescued = 0
         async for key in self.redis.scan_iter(match=self._key(bid, "claimed", "*")):
-            name = (_str(key) or "").rsplit(":", 1)[-1]
+            name = (as_text(key) or "").rsplit(":", 1)[-1]
             if await self._is_alive(bid, name):
                 continue
             for raw in await self.redis.lrange(key, 0, -1):
-                rid = _str(raw) or ""
-                state = _str(await self.redis.hget(self._key(bid, "state"), rid))
+                rid = as_text(raw) or ""
+                state = as_text(await self.redis.hget(self._key(bid, "state"), rid))
                 if state == "pending":
                     await self.redis.rpush(self._key(bid, "queue"), rid)
                     rescued += 1

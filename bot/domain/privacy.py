@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.followups import forget_jobs
-from bot.storage.store import Store, _str
+from bot.storage.store import Store, as_text
 
 FORMAT_VERSION = 1
 
 
 def _decode(raw: dict[Any, Any]) -> dict[str, str]:
-    return {(_str(k) or ""): (_str(v) or "") for k, v in raw.items()}
+    return {(as_text(k) or ""): (as_text(v) or "") for k, v in raw.items()}
 
 
 class Privacy:
@@ -45,15 +45,15 @@ class Privacy:
                                                                          0, -1)]
         for line in history:
             line["at"] = datetime.fromtimestamp(line["at"], tz=UTC).isoformat()
-        order_ids = [_str(o) or "" for o in await self.redis.zrange(k("orders", user_id), 0, -1)]
+        order_ids = [as_text(o) or "" for o in await self.redis.zrange(k("orders", user_id), 0, -1)]
         orders = [json.loads(raw) for raw in await self.redis.mget(
             [k("order", o) for o in order_ids]) if raw] if order_ids else []
-        return_ids = [_str(r) or "" for r in await self.redis.lrange(k("returns", user_id),
+        return_ids = [as_text(r) or "" for r in await self.redis.lrange(k("returns", user_id),
                                                                       0, -1)]
         returns = [json.loads(raw) for raw in await self.redis.mget(
             [k("return", r) for r in return_ids]) if raw] if return_ids else []
         last_seen = await self.redis.zscore(k("customers"), str(user_id))
-        gifts = _str(await self.redis.hget(k("gift", "given"), str(user_id)))
+        gifts = as_text(await self.redis.hget(k("gift", "given"), str(user_id)))
         handoff = _decode(await self.redis.hgetall(k("handoff", user_id)))
         return {
             "about": "Everything this shop's Telegram bot keeps about you.",
@@ -63,7 +63,7 @@ class Privacy:
             "profile": profile,
             "conversation": _decode(await self.redis.hgetall(k("conv", user_id))),
             "history": history,
-            "tags": sorted(_str(t) or "" for t in await self.redis.smembers(k("tags", user_id))),
+            "tags": sorted(as_text(t) or "" for t in await self.redis.smembers(k("tags", user_id))),
             "gifts_promised": int(gifts or 0),
             "orders": orders,
             "returns": returns,
@@ -76,9 +76,9 @@ class Privacy:
     async def erase(self, user_id: int) -> int | None:
         """Erase what is the shopper's; returns the staff topic that was theirs, if any."""
         k = self.store.key
-        topic = _str(await self.redis.hget(k("handoff", user_id), "topic"))
-        order_ids = [_str(o) or "" for o in await self.redis.zrange(k("orders", user_id), 0, -1)]
-        return_ids = [_str(r) or "" for r in await self.redis.lrange(k("returns", user_id),
+        topic = as_text(await self.redis.hget(k("handoff", user_id), "topic"))
+        order_ids = [as_text(o) or "" for o in await self.redis.zrange(k("orders", user_id), 0, -1)]
+        return_ids = [as_text(r) or "" for r in await self.redis.lrange(k("returns", user_id),
                                                                       0, -1)]
         # The shop keeps its orders and return requests, without the account.
         for key in [k("order", o) for o in order_ids] + [k("return", r) for r in return_ids]:

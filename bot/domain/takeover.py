@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.storage.store import Store, _str
+from bot.storage.store import Store, as_text
 
 MIRROR_DAYS = 7
 
@@ -42,7 +42,7 @@ class Takeovers:
 
     async def get(self, customer: int) -> Handoff:
         raw = await self.redis.hgetall(self._key(customer))
-        get = {(_str(k) or ""): _str(v) for k, v in raw.items()}
+        get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
         return Handoff(
             customer=customer,
             topic=_int(get.get("topic")),
@@ -65,7 +65,7 @@ class Takeovers:
             pipe.hset(key, mapping={"staff": "1", "active_at": now.timestamp()})
             pipe.zadd(self.store.key("with_staff"), {str(customer): now.timestamp()})
             was, *_ = await pipe.execute()
-        if _str(was) == "1":
+        if as_text(was) == "1":
             return False
         await self.redis.hset(key, mapping={"reason": reason, "since": now.timestamp(),
                                             "replied": "1" if reason == "staff" else "0"})
@@ -79,7 +79,7 @@ class Takeovers:
             pipe.hget(key, "since")
             pipe.hset(key, "replied", "1")
             replied, since, _ = await pipe.execute()
-        if _str(replied) == "1" or not since:
+        if as_text(replied) == "1" or not since:
             return None
         return now - datetime.fromtimestamp(float(since), tz=UTC)
 
@@ -97,7 +97,7 @@ class Takeovers:
             pipe.hset(self._key(customer), "staff", "0")
             pipe.zrem(self.store.key("with_staff"), str(customer))
             was, *_ = await pipe.execute()
-        return _str(was) == "1"
+        return as_text(was) == "1"
 
     async def idle(self, now: datetime, after: timedelta) -> list[int]:
         """Customers held by a person with no message either way for `after`."""
@@ -123,7 +123,7 @@ class Takeovers:
             await pipe.execute()
 
     async def customer_of(self, topic: int) -> int | None:
-        return _int(_str(await self.redis.hget(self.store.key("topics"), str(topic))))
+        return _int(as_text(await self.redis.hget(self.store.key("topics"), str(topic))))
 
     # -- message copies, for edits --------------------------------------------------------
     async def mirror(self, customer: int, direction: str, pairs: list[tuple[int, int]]) -> None:
@@ -138,7 +138,7 @@ class Takeovers:
 
     async def copy_of(self, customer: int, direction: str, source: int) -> int | None:
         raw = await self.redis.hget(self.store.key("mirror", customer), f"{direction}:{source}")
-        return _int(_str(raw))
+        return _int(as_text(raw))
 
 
 def _int(raw: str | None) -> int | None:

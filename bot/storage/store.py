@@ -98,7 +98,8 @@ def _dt(raw: str | bytes | None) -> datetime | None:
     return datetime.fromtimestamp(float(raw), tz=UTC)
 
 
-def _str(raw: str | bytes | None) -> str | None:
+def as_text(raw: str | bytes | None) -> str | None:
+    """A Redis reply as text; None for a missing or empty one."""
     if raw is None or raw == "":
         return None
     return raw.decode() if isinstance(raw, bytes) else raw
@@ -175,7 +176,7 @@ class Store:
 
     @staticmethod
     def _customer(user_id: int, raw: dict) -> Customer:
-        get = {(_str(k) or ""): _str(v) for k, v in raw.items()}
+        get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
         return Customer(
             id=user_id,
             first_name=get.get("first_name") or "",
@@ -193,7 +194,7 @@ class Store:
         raw = await self.redis.hgetall(self.key("conv", user_id))
         if not raw:
             return None
-        get = {(_str(k) or ""): _str(v) for k, v in raw.items()}
+        get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
         return Conversation(
             started_at=_dt(get.get("started_at")),
             last_message_at=_dt(get.get("last_message_at")),
@@ -317,13 +318,14 @@ class Store:
         raw = await self.redis.hmget(self.key("customer", user_id),
                                      ["blocked", "promotions", "birthday"])
         names = ("blocked", "promotions", "birthday")
-        return {name: _str(value) or "" for name, value in zip(names, raw, strict=True)}
+        return {name: as_text(value) or "" for name, value in zip(names, raw, strict=True)}
 
     async def set_birthday(self, user_id: int, month_day: str) -> None:
         await self.redis.hset(self.key("customer", user_id), "birthday", month_day)
 
     async def tags(self, user_id: int) -> list[str]:
-        return sorted(_str(t) or "" for t in await self.redis.smembers(self.key("tags", user_id)))
+        members = await self.redis.smembers(self.key("tags", user_id))
+        return sorted(as_text(t) or "" for t in members)
 
     async def tag(self, user_id: int, *names: str) -> None:
         if names:
