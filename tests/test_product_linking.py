@@ -336,3 +336,34 @@ async def test_a_bare_number_of_the_product_discussed_keeps_it(
         messages: tuple[str, ...], said: str) -> None:
     *_, reply = await replies(make_shopbot, shop, lang, "👋", *messages)
     assert said in reply.split("\n")[0]
+
+
+FLOWERS = "bot/shops/flower_shop.yaml"
+TOYS = "bot/shops/toy_shop.yaml"
+
+
+@pytest.mark.parametrize(("lang", "message", "said"), [
+    # A size's word names ("medium", "маленький", "中束") name it, as "M" or "S" would.
+    ("en", "do you have a medium peony bouquet in pink?", "M (10 stems)"),
+    ("ru", "маленький букет пионов белый есть?", "S (5 стеблей)"),
+    ("zh-hans", "牡丹花束中束粉色有吗", "M（10枝）"),
+])
+async def test_a_size_named_by_its_word_names_is_that_size(
+        make_shopbot: Callable[..., Awaitable[Harness]], lang: str, message: str,
+        said: str) -> None:
+    _, reply = await replies(make_shopbot, FLOWERS, lang, "👋", message)
+    assert said in reply.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(("shop", "messages", "meant", "not_meant"), [
+    # "stock" is a shopper's word, not a typo of the rainbow "stacker".
+    (TOYS, ("hey, how much is the balance bike?", "is the blue one in stock?"),
+     "balance bike", "rainbow"),
+    (TEA, ("do you have the house blend?", "is the dark roast in stock?"),
+     "House espresso blend", "Tasting set"),
+])
+async def test_a_shopper_s_word_is_no_typo_of_a_product_name(
+        make_shopbot: Callable[..., Awaitable[Harness]], shop: str, messages: tuple[str, ...],
+        meant: str, not_meant: str) -> None:
+    *_, reply = await replies(make_shopbot, shop, "en", "👋", *messages)
+    assert meant.lower() in reply.lower() and not_meant.lower() not in reply.lower()

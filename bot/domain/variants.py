@@ -291,7 +291,8 @@ def _named_here(option: Option, mention: Mention) -> set[str]:
         texts = [] if value.quantity is not None else [
             t for t in value.name.values().values() if t]
         texts += [t for values in value.synonyms.values().values() for t in values]
-        for text in texts:
+        # Not "S" or "XL": sizes have their own rules.
+        for text in (t for t in texts if not (t.isascii() and len(t) <= 2)):
             stems, cjk = phrase_stems(text)
             if (stems and stems <= mention.stems and not (cjk and cjk not in mention.cjk)) \
                     or (cjk and not stems and cjk in mention.cjk):

@@ -7,6 +7,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 from bot.core.prices import price_spans
 from bot.core.shop import Localized, LocalizedList, Shop
@@ -115,8 +116,12 @@ class CatalogueIndex:
             for option in product.options:
                 for value in option.values:
                     if value.id.lower() in self.sizes:
-                        continue
-                    if value.quantity is not None:
+                        # A size is read by its own rules ("XL"); its word names ("small",
+                        # "средний", "中束") are words like any value's.
+                        texts = [t for t in _texts(None, value.synonyms)
+                                 if not (t.isascii() and len(t) <= 2)
+                                 and not quantities(fold(t))]
+                    elif value.quantity is not None:
                         # An amount is read by its own rules; its other names ("большая
                         # банка", "大罐") are words like any value's.
                         texts = [t for t in _texts(None, value.synonyms)
@@ -132,7 +137,8 @@ class CatalogueIndex:
                     for text in dict.fromkeys(texts):
                         # "bag" alone is not "big bag": an amount's word names count whole.
                         self._add(f"value:{option.id}:{value.id}", text, owners_per_stem,
-                                  whole_only=value.quantity is not None)
+                                  whole_only=value.quantity is not None
+                                  or value.id.lower() in self.sizes)
         count = max(1, len(shop.products))
         self.idf = {s: math.log(1 + count / len(owners)) for s, owners in owners_per_stem.items()}
         for phrase in self.phrases:
@@ -168,7 +174,12 @@ class CatalogueIndex:
             if word_stem not in self.by_stem:
                 # A diminutive ("чехольчик", "коробочка") names what it is made from.
                 base = next((b for b in diminutive_bases(word_stem) if b in self.by_stem), None)
-                present |= {base} if base else self.typos.near(word_stem)
+                if base:
+                    present.add(base)
+                elif word_stem not in shoppers_words():
+                    # A word shoppers use anyway ("stock", "price") is no typo of a name
+                    # ("stack" of "stacker").
+                    present |= self.typos.near(word_stem)
         # Words shared by hundreds of phrases ("shirt", "衬衫") cannot single out a product;
         # they still count for phrases reached through rarer words. This keeps a reading
         # fast with thousands of products.
@@ -425,3 +436,14 @@ def _bigrams(text: str) -> set[str]:
     if len(text) == 1:
         return {text}
     return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+@cache
+def shoppers_words() -> frozenset[str]:
+    """The stems of the words of the bundled cue lists (bot/nlu/intent_phrases.yaml): how
+    shoppers ask, in four languages, whatever the shop sells."""
+    from bot.nlu.intents import load_cues
+
+    return frozenset(word for by_lang in load_cues().values() for cues in by_lang.values()
+                     for cue in cues for word in phrase_stems(cue.split(" ^")[0])[0])
+
