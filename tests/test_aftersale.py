@@ -200,7 +200,7 @@ async def test_a_problem_starts_the_return_flow_and_staff_get_the_request(
     assert sizes == ["XS", "S", "L", "XL", "XXL"]  # white, in stock, not the M she has
     calls = await bot.press(ann, "ret:v:L")
     summary = texts_to(calls, ann.id)[0]
-    assert "not the right size or option" in summary and "exchange for L" in summary
+    assert "not the variant wanted" in summary and "exchange for L" in summary
     assert "1 photo attached" in summary
     calls = await bot.press(ann, "ret:s")
     assert "R1" in texts_to(calls, ann.id)[0] and "Next:" in texts_to(calls, ann.id)[0]

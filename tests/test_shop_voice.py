@@ -46,11 +46,10 @@ TRADE = re.compile(
 )
 
 # Clothes talk: colours, a size that fits, wearing. A shop's own options may be sizes and
-# colours (the product card names them), but the bot's generic texts assume no such thing; a
-# size is named only as one option among others ("not the right size or option").
+# colours (the product card names them), but the bot's generic texts assume no such thing.
 CLOTHES = re.compile(
-    r"\bcolou?rs?\b|\bfits?\b|\bwear|\bsizes?\b(?! or option)"
-    r"|цвет|\bноси|размер(?:а|ы|ом|у)?\b(?! или вариант)"
+    r"\bcolou?rs?\b|\bfits?\b|\bwear|\bsizes?\b"
+    r"|цвет|\bноси|размер(?:а|ы|ом|у)?\b"
     r"|颜色|顏色|尺码|尺碼|尺寸|穿",
     re.IGNORECASE,
 )
