@@ -184,13 +184,14 @@ def choose(product: Product, mention: Mention | None = None,
         # by that amount, not by a word of another value's names ("28 inch" of 700c).
         measured_here = {found[0] for written in mention.quantities
                          if (found := _by_quantity(product, written.readings)) is not None}
+        # This product's own words for its values, by option: values are found over the
+        # whole catalogue, where one product's "big bag" may be another's 1.5 kg.
+        named_here = {o.id: _named_here(o, mention) for o in product.options}
         for option_id, value_id in mention.values:
             option = product.option(option_id)
             if option is None or option.value(value_id) is None or option_id in measured_here:
                 continue
-            # Values are found over the whole catalogue, where one product's "big bag" may
-            # be another's 1.5 kg: this product's own words for its values come first.
-            here = _named_here(option, mention)
+            here = named_here[option_id]
             asked.setdefault(option_id, value_id if len(here) != 1 else next(iter(here)))
         # The product's own name is no evidence of a value: "linen" in "the linen shirt"
         # is not its colour "natural linen".
@@ -228,7 +229,7 @@ def choose(product: Product, mention: Mention | None = None,
         # lists each.
         several = {o for o, named in amounts.items() if len(named) > 1}
         several |= {o for o, named in named_sizes.items() if len(named) > 1}
-        several |= {o.id for o in product.options if len(_named_here(o, mention)) > 1}
+        several |= {o for o, named in named_here.items() if len(named) > 1}
         for option_id in several:
             if selection is None or option_id not in selection:
                 asked.pop(option_id, None)

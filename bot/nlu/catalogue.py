@@ -7,7 +7,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.core.prices import price_spans
 from bot.core.shop import Localized, LocalizedList, Shop
@@ -380,8 +380,10 @@ class CatalogueIndex:
         return tuple(dict.fromkeys(found))
 
 
+@lru_cache(maxsize=65536)
 def phrase_stems(text: str) -> tuple[frozenset[str], str]:
-    """A name's word stems and its Chinese, as messages are matched against them."""
+    """A name's word stems and its Chinese, as messages are matched against them (the
+    shop's names, asked for again with every message about their product: kept)."""
     folded = fold(text)
     cjk = "".join(_CJK.findall(folded))
     if cjk.endswith("色") and len(cjk) > 2:
