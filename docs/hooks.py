@@ -1,12 +1,15 @@
 """MkDocs hook: the reference tables that come from the code, so they cannot drift.
 
-Two placeholders are filled when the site is built:
+Three placeholders are filled when the site is built:
 
 - `<!-- generated: settings -->` (operations.md): every field of `Settings`, as the
   environment variable that sets it, with its type, default and meaning;
 - `<!-- generated: shop-file -->` (shop-file.md): every field of the shop file, from `Shop`
   and the models nested in it, with its type, whether it is required or its default, and
-  its meaning.
+  its meaning;
+- `<!-- generated: keys -->` (storage.md): every Redis key, from `bot/storage/keys.py`: each
+  method of `Keys` called with its parameters' names as placeholders, with the type and the
+  contents its docstring gives.
 
 A field's meaning is its `Field(description=...)`, else the `# comment` on its line, else the
 comment lines right above it, read from the source with `tokenize` and `ast` (comments are
@@ -38,9 +41,11 @@ if str(ROOT) not in sys.path:
 
 from bot.app.config import Settings  # noqa: E402  (the checkout, put on the path above)
 from bot.core.shop import Shop  # noqa: E402
+from bot.storage.keys import Keys  # noqa: E402
 
 SETTINGS_MARK = "<!-- generated: settings -->"
 SHOP_MARK = "<!-- generated: shop-file -->"
+KEYS_MARK = "<!-- generated: keys -->"
 # Models of the shop file shown as a type of their own rather than as a section of fields.
 SHOP_LEAVES = {
     "Localized": "[localized text](#field-types)",
@@ -341,6 +346,31 @@ def shop_reference() -> str:
     return "\n".join(out).rstrip()
 
 
+# -- the Redis keys --------------------------------------------------------------------------
+
+# How a parameter of a `Keys` method reads in the table, when not its own name.
+KEY_PLACEHOLDERS = {"bid": "id", "day": "YYYY-MM-DD", "name": "job"}
+
+
+def keys_table() -> str:
+    keys = Keys("<prefix>")
+    rows = ["| Key | Type | Contents |", "| --- | --- | --- |"]
+    for name, method in vars(Keys).items():
+        if name.startswith("_") or not callable(method):
+            continue
+        doc = inspect.getdoc(method)
+        if not doc or ": " not in doc.splitlines()[0]:
+            raise PluginError(f"docs/hooks.py: Keys.{name} needs a docstring 'type: contents'")
+        kind, summary = doc.splitlines()[0].split(": ", 1)
+        details = " ".join(doc.split("\n\n", 1)[1].split()) if "\n\n" in doc else ""
+        summary = summary[0].upper() + summary[1:]
+        params = list(inspect.signature(method).parameters.values())[1:]
+        shown = [f"<{KEY_PLACEHOLDERS.get(p.name, p.name.replace('_', ' '))}>" for p in params]
+        key = getattr(keys, name)(*shown)
+        rows.append(f"| `{key}` | {kind} | {_cell(' '.join(filter(None, [summary, details])))} |")
+    return "\n".join(rows)
+
+
 # -- MkDocs events ---------------------------------------------------------------------------
 
 def on_pre_build(config: Any, **kwargs: Any) -> None:
@@ -354,10 +384,13 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if SHOP_MARK in markdown:
         markdown = markdown.replace(SHOP_MARK, shop_reference())
         _filled.add(SHOP_MARK)
+    if KEYS_MARK in markdown:
+        markdown = markdown.replace(KEYS_MARK, keys_table())
+        _filled.add(KEYS_MARK)
     return markdown
 
 
 def on_post_build(config: Any, **kwargs: Any) -> None:
-    missing = {SETTINGS_MARK, SHOP_MARK} - _filled
+    missing = {SETTINGS_MARK, SHOP_MARK, KEYS_MARK} - _filled
     if missing:
         raise PluginError(f"docs/hooks.py: no page holds {', '.join(sorted(missing))}")

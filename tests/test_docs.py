@@ -79,6 +79,16 @@ def test_every_shop_field_is_in_the_shop_file_page(site: Path) -> None:
     assert 'id="shop-products-variants"' in page  # the nested models have their sections
 
 
+def test_every_redis_key_is_in_the_storage_page(site: Path) -> None:
+    sys.path.insert(0, str(ROOT / "docs"))
+    from hooks import keys_table  # the table the build puts in, from bot/storage/keys.py
+
+    page = _text(site / "storage" / "index.html")
+    keys = re.findall(r"^\| `([^`]+)`", keys_table(), re.M)
+    assert len(keys) > 40 and all(key in page for key in keys)
+    assert "<!-- generated" not in page
+
+
 def test_every_page_is_built(site: Path) -> None:
     pages = sorted(p.stem for p in (ROOT / "docs").glob("*.md"))
     for name in pages:

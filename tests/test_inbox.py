@@ -448,7 +448,7 @@ async def kill(app: App) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await app.redis.delete(inbox.key("alive", inbox.me))
+    await app.redis.delete(inbox.keys.inbox_alive(inbox.me))
     await app.close()
 
 

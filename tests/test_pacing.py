@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from bot.app.pacing import Pacer
 from bot.devtools.fake_bot_api import FakeBotAPI
+from bot.storage.keys import Keys
 from tests.conftest import Harness, texts_to
 
 
@@ -26,7 +27,7 @@ class Time:
 
 
 def pacer(redis: Redis, prefix: str, time: Time, rate: float = 30) -> Pacer:
-    return Pacer(redis, prefix, rate=rate, clock=time.clock, sleep=time.sleep)
+    return Pacer(redis, Keys(prefix), rate=rate, clock=time.clock, sleep=time.sleep)
 
 
 async def sent_at(p: Pacer, time: Time, chat: int, n: int) -> list[float]:

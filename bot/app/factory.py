@@ -67,7 +67,7 @@ def create_app(
     redis, persistent = _redis(settings)
     clock = clock or (lambda: datetime.now(UTC))
     store = Store(redis, prefix, timedelta(days=settings.history_retention_days), clock)
-    key_builder = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
+    key_builder = DefaultKeyBuilder(prefix=store.keys.fsm(), with_destiny=True)
     storage: BaseStorage = (RedisStorage(redis, key_builder=key_builder) if persistent
                             else MemoryStorage())
     texts = telegram.texts(shop, rng)
@@ -80,7 +80,7 @@ def create_app(
     inbox = Inbox(redis, prefix, metrics=metrics)
     bot.session.middleware(SendOnce(inbox))
     bot.session.middleware(ForgiveLateAnswers())
-    bot.session.middleware(PaceAndRetry(Pacer(redis, f"{prefix}:out", sleep=sleep,
+    bot.session.middleware(PaceAndRetry(Pacer(redis, store.keys, sleep=sleep,
                                               rate=max(30.0, settings.broadcast_rate))))
     bot.session.middleware(CountRequests(metrics))
     stats = Stats(store, clock, shop.tz, on_count=lambda what, n: metrics.events.labels(
@@ -112,7 +112,8 @@ def create_app(
     if settings.staff_chat_id is not None:
         desk = telegram.desk(
             bot, settings.staff_chat_id, assistant, Takeovers(store), texts,
-            Outbox(redis, store.key("staff", "outbox"), clock, sleep=sleep), stats, orders,
+            Outbox(redis, store.keys.staff_outbox(), clock, sleep=sleep,
+                   late_key=store.keys.staff_outbox_late()), stats, orders,
             lang=settings.staff_language or shop.default_language,
             idle_after=timedelta(minutes=settings.staff_idle_minutes),
         )

@@ -3,7 +3,7 @@ bounds. Plain Python over Redis, used by a session middleware (bot/app/factory.p
 
 Limits (../shared/TELEGRAM.md): about 1 message a second to one chat (short bursts are
 tolerated), 20 a minute to one group, about 30 a second in all. Each is a GCRA ledger in
-Redis (`pace:<scope>`: the theoretical arrival time of the next message): a send books
+Redis (`Keys.pace(scope)`: the theoretical arrival time of the next message): a send books
 its instant in every ledger it falls under (one Lua call) and sleeps until the latest.
 Nobody polls.
 """
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from bot.storage.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +63,17 @@ return string.format('%.6f', longest)
 
 
 class Pacer:
-    def __init__(self, redis: Redis, prefix: str, *, rate: float,
+    def __init__(self, redis: Redis, keys: Keys, *, rate: float,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.redis, self.prefix = redis, prefix
+        self.redis, self.keys = redis, keys
         self.overall = Limit(1.0 / rate, max(int(rate), 1))
         self.clock, self.sleep = clock, sleep
         self._book = redis.register_script(_BOOK)
 
     async def book(self, ledgers: list[tuple[str, Limit]], count: int = 1) -> float:
         """Book `count` messages in every ledger at once; seconds to wait before sending."""
-        keys = [f"{self.prefix}:pace:{scope}" for scope, _ in ledgers]
+        keys = [self.keys.pace(scope) for scope, _ in ledgers]
         args: list[float] = [self.clock(), count, MAX_WAIT]
         for _, limit in ledgers:
             args += [limit.interval, limit.burst]

@@ -9,7 +9,7 @@ What this buys, across any number of processes sharing one Redis:
 - no lock polling: a consumer blocks on the list of ready chats (BRPOPLPUSH) and Redis wakes
   it, where aiogram's Redis event isolation retries a lock every 0.1 s.
 
-Keys, under `<prefix>:in:`
+Keys, under `<prefix>:in:` (named by `Keys.inbox_*`, bot/storage/keys.py)
   seen:<update_id>   "1" queued, "2" handled; kept a day (Telegram keeps updates 24 h)
   q:<chat>           a chat's updates, oldest first; the head is in hand until handled
   ready              claims on chats with updates that nobody holds (LPUSH in, RPOPLPUSH out)
@@ -45,6 +45,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.core.metrics import Metrics
+from bot.storage.keys import Keys
 
 log = logging.getLogger("shopbot.inbox")
 
@@ -179,7 +180,7 @@ class Inbox:
         if lease < 2 * wake:
             raise ValueError("the lease must be at least twice the wake-up time")
         self.redis = redis
-        self.prefix = f"{prefix}:in"
+        self.keys = Keys(prefix)
         self.me = uuid.uuid4().hex[:12]
         self.concurrency = concurrency
         self.lease, self.wake = lease, wake
@@ -193,17 +194,15 @@ class Inbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._serving: list[asyncio.Task[None]] = []
 
-    def key(self, *parts: object) -> str:
-        return ":".join((self.prefix, *map(str, parts)))
-
     # -- in ------------------------------------------------------------------------------
     async def put(self, update: Update, batch: str | None = None) -> bool:
         """Queue one update; False when its id was already queued (Telegram sent it again)."""
         update_id = update["update_id"]
         chat = chat_key(update)
-        keys = [self.key("seen", update_id), self.key("q", chat), self.key("ready")]
+        keys = [self.keys.inbox_seen(update_id), self.keys.inbox_queue(chat),
+                self.keys.inbox_ready()]
         if batch is not None:
-            keys.append(self.key("batch", batch))
+            keys.append(self.keys.inbox_batch(batch))
         envelope = json.dumps({"b": batch, "u": update}, ensure_ascii=False,
                               separators=(",", ":"))
         return bool(await self._put(keys=keys, args=[f"{update_id} {envelope}",
@@ -211,12 +210,12 @@ class Inbox:
 
     async def wait_batch(self, batch: str, seconds: float) -> bool:
         """Block until every update queued with `batch` is handled (or `seconds` pass)."""
-        done = await self.redis.blpop([self.key("batch", batch, "done")], timeout=seconds)
+        done = await self.redis.blpop([self.keys.inbox_batch_done(batch)], timeout=seconds)
         return done is not None
 
     async def state(self, update_id: int) -> str | None:
         """"queued", "handled" or None (never seen, or seen more than a day ago)."""
-        value = await self.redis.get(self.key("seen", update_id))
+        value = await self.redis.get(self.keys.inbox_seen(update_id))
         return {b"1": "queued", b"2": "handled"}.get(value) if value else None
 
     # -- out -----------------------------------------------------------------------------
@@ -239,17 +238,17 @@ class Inbox:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            for claim in await self.redis.lrange(self.key("hand", self.me), 0, -1):
+            for claim in await self.redis.lrange(self.keys.inbox_hand(self.me), 0, -1):
                 await self._let_go(claim.decode())
-            await self.redis.delete(self.key("alive", self.me))
-            await self.redis.srem(self.key("consumers"), self.me)
+            await self.redis.delete(self.keys.inbox_alive(self.me))
+            await self.redis.srem(self.keys.inbox_consumers(), self.me)
         except (RedisError, OSError):
             log.warning("could not give back the chats in hand; another process takes them "
                         "when this one's lease lapses", exc_info=True)
 
     async def _consume(self, handle: Handle) -> None:
         slots = asyncio.Semaphore(self.concurrency)
-        ready, hand = self.key("ready"), self.key("hand", self.me)
+        ready, hand = self.keys.inbox_ready(), self.keys.inbox_hand(self.me)
         # Known (and leased) before holding anything, so what it holds can always be found.
         await self._retrying(self._renew)
         await self._retrying(self.reclaim)
@@ -273,9 +272,9 @@ class Inbox:
     async def _work(self, claim: str, handle: Handle) -> None:
         """Handle a held chat's updates in order until its queue is empty."""
         chat = claim.rsplit("#", 1)[0]
-        out, hand = self.key("out", ""), self.key("hand", self.me)
+        out, hand = self.keys.inbox_out(""), self.keys.inbox_hand(self.me)
         taken = await self._retrying(lambda: self._take(
-            keys=[self.key("q", chat), hand], args=[out, SEEN_SECONDS, claim]))
+            keys=[self.keys.inbox_queue(chat), hand], args=[out, SEEN_SECONDS, claim]))
         if not taken:  # nothing queued after all, or no longer ours
             return
         payload, earlier = taken
@@ -285,7 +284,7 @@ class Inbox:
             update, batch = data["u"], data["b"]
             now = Handling(int(update_id), [json.loads(sent) for sent in earlier
                                             if sent != b"begun"], bool(earlier),
-                           pins=self.key("pin", int(update_id)))
+                           pins=self.keys.inbox_pin(int(update_id)))
             tries = earlier.count(b"begun")
             if tries:
                 self.metrics.updates_again.inc()
@@ -304,11 +303,12 @@ class Inbox:
                 log.exception("update %s could not be handled", update.get("update_id"))
             finally:
                 handling.reset(token)
-            keys = [self.key("q", chat), hand, self.key("ready"), self.key("seen", now.update_id)]
+            keys = [self.keys.inbox_queue(chat), hand, self.keys.inbox_ready(),
+                    self.keys.inbox_seen(now.update_id)]
             if batch is not None:
-                keys += [self.key("batch", batch), self.key("batch", batch, "done")]
+                keys += [self.keys.inbox_batch(batch), self.keys.inbox_batch_done(batch)]
             payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
-                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat, self.key("pin", "")]))
+                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat, self.keys.inbox_pin("")]))
             earlier = []
             if payload is not None and self._stopping.is_set():
                 await self._let_go(claim)
@@ -316,13 +316,13 @@ class Inbox:
 
     async def record(self, now: Handling, sent: dict[str, Any]) -> None:
         """What a send of the update in hand returned, for a second try to find."""
-        await self.redis.rpush(self.key("out", now.update_id),
+        await self.redis.rpush(self.keys.inbox_out(now.update_id),
                                json.dumps(sent, ensure_ascii=False, separators=(",", ":")))
 
     async def _let_go(self, claim: str) -> None:
         chat = claim.rsplit("#", 1)[0]
-        await self._release(keys=[self.key("q", chat), self.key("hand", self.me),
-                                  self.key("ready")], args=[claim, chat])
+        await self._release(keys=[self.keys.inbox_queue(chat), self.keys.inbox_hand(self.me),
+                                  self.keys.inbox_ready()], args=[claim, chat])
 
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """A step that must reach Redis: tried until it does (an outage holds the chat)."""
@@ -334,8 +334,8 @@ class Inbox:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def _renew(self) -> None:
-        await self.redis.set(self.key("alive", self.me), "1", px=int(self.lease * 1000))
-        await self.redis.sadd(self.key("consumers"), self.me)
+        await self.redis.set(self.keys.inbox_alive(self.me), "1", px=int(self.lease * 1000))
+        await self.redis.sadd(self.keys.inbox_consumers(), self.me)
 
     async def _keep_alive(self) -> None:
         """Renew this consumer's lease; give back the chats of consumers whose lease lapsed."""
@@ -350,13 +350,13 @@ class Inbox:
     async def reclaim(self) -> int:
         """Chats held by consumers that stopped renewing their lease go back to `ready`."""
         returned = 0
-        for member in await self.redis.smembers(self.key("consumers")):
+        for member in await self.redis.smembers(self.keys.inbox_consumers()):
             other = member.decode()
             if other == self.me:
                 continue
             count = await self._reclaim(
-                keys=[self.key("hand", other), self.key("ready"), self.key("alive", other),
-                      self.key("consumers")], args=[other])
+                keys=[self.keys.inbox_hand(other), self.keys.inbox_ready(),
+                      self.keys.inbox_alive(other), self.keys.inbox_consumers()], args=[other])
             if count > 0:
                 log.warning("took back %s chat(s) from a stopped process (%s)", count, other)
                 returned += count

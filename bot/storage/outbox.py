@@ -41,9 +41,11 @@ class Outbox:
         late_after: timedelta = timedelta(seconds=30),
         sleep: Sleep = asyncio.sleep,
         on_late: Callable[[float], Awaitable[None]] | None = None,
+        late_key: str | None = None,
     ) -> None:
         self.redis = redis
         self.key = key
+        self.late_key = late_key or f"{key}:late"  # Keys.staff_outbox_late for the staff chat
         self.clock = clock
         self.per_minute = per_minute
         self.late_after = late_after.total_seconds()
@@ -101,7 +103,7 @@ class Outbox:
     async def _first_late(self, at: float) -> bool:
         """True once per backlog. The flag holds the time the backlog drains (by the clock
         the outbox is given, so it can be a test's) and grows with each late message."""
-        flag, now = f"{self.key}:late", self.clock().timestamp()
+        flag, now = self.late_key, self.clock().timestamp()
         until = await self.redis.get(flag)
         await self.redis.set(flag, max(at, float(until or 0)), ex=int(at - now + WINDOW))
         return until is None or float(until) < now

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.core.languages import Lang, from_telegram, parse
+from bot.storage.keys import Keys
 from bot.storage.transactions import optimistic
 
 log = logging.getLogger(__name__)
@@ -106,27 +107,29 @@ def as_text(raw: str | bytes | None) -> str | None:
 
 
 class Store:
-    """The shop's data in Redis. Key layout: `<prefix>:customer:<id>`, `<prefix>:conv:<id>`."""
+    """The shop's data in Redis: its connection and key names, and the customers and their
+    conversations (`Keys.customer`, `Keys.conversation`, `Keys.history`, `Keys.tags`)."""
 
     def __init__(self, redis: Redis, prefix: str,
                  history_retention: timedelta = timedelta(days=90),
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.redis = redis
         self.prefix = prefix.rstrip(":")
+        self.keys = Keys(prefix)
         # No line of a conversation is kept longer than this (HISTORY_RETENTION_DAYS).
         self.history_retention = history_retention
         self.clock = clock
         self._pin = redis.register_script(_PIN)
 
     def key(self, *parts: object) -> str:
-        return ":".join([self.prefix, *map(str, parts)])
+        return self.keys._key(*map(str, parts))
 
     async def ping(self) -> None:
         await self.redis.ping()
 
     # -- customers ---------------------------------------------------------------
     async def customer(self, user_id: int) -> Customer | None:
-        raw = await self.redis.hgetall(self.key("customer", user_id))
+        raw = await self.redis.hgetall(self.keys.customer(user_id))
         return self._customer(user_id, raw) if raw else None
 
     async def identify(
@@ -140,7 +143,7 @@ class Store:
         now: datetime,
     ) -> Customer:
         """Create or refresh who the customer is (names change; the first sighting stays)."""
-        key = self.key("customer", user_id)
+        key = self.keys.customer(user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={
                 "id": user_id,
@@ -150,29 +153,29 @@ class Store:
                 "telegram_language": telegram_language or "",
             })
             pipe.hsetnx(key, "first_seen", _ts(now))
-            pipe.zadd(self.key("customers"), {str(user_id): now.timestamp()})
+            pipe.zadd(self.keys.customers(), {str(user_id): now.timestamp()})
             pipe.hsetnx(key, "visits", 0)
             pipe.hgetall(key)
             *_, raw = await pipe.execute()
         return self._customer(user_id, raw)
 
     async def set_language(self, user_id: int, lang: Lang) -> None:
-        await self.redis.hset(self.key("customer", user_id), "language", lang)
+        await self.redis.hset(self.keys.customer(user_id), "language", lang)
 
     async def seen(self, user_id: int, now: datetime) -> None:
         """The customer wrote: `customers` (sorted by when they were last seen) finds them
         for broadcasts without scanning keys."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key("customer", user_id), "last_seen", _ts(now))
-            pipe.zadd(self.key("customers"), {str(user_id): now.timestamp()})
+            pipe.hset(self.keys.customer(user_id), "last_seen", _ts(now))
+            pipe.zadd(self.keys.customers(), {str(user_id): now.timestamp()})
             await pipe.execute()
 
     async def set_promotions(self, user_id: int, wanted: bool) -> None:
         """/stop turns promotions off (service messages still go); /start turns them on."""
-        await self.redis.hset(self.key("customer", user_id), "promotions", "1" if wanted else "0")
+        await self.redis.hset(self.keys.customer(user_id), "promotions", "1" if wanted else "0")
 
     async def count_visit(self, user_id: int) -> int:
-        return int(await self.redis.hincrby(self.key("customer", user_id), "visits", 1))
+        return int(await self.redis.hincrby(self.keys.customer(user_id), "visits", 1))
 
     @staticmethod
     def _customer(user_id: int, raw: dict) -> Customer:
@@ -191,7 +194,7 @@ class Store:
 
     # -- conversations -------------------------------------------------------------
     async def conversation(self, user_id: int) -> Conversation | None:
-        raw = await self.redis.hgetall(self.key("conv", user_id))
+        raw = await self.redis.hgetall(self.keys.conversation(user_id))
         if not raw:
             return None
         get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
@@ -206,7 +209,7 @@ class Store:
         )
 
     async def open_conversation(self, user_id: int, now: datetime) -> None:
-        key = self.key("conv", user_id)
+        key = self.keys.conversation(user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping={"started_at": _ts(now), "last_message_at": _ts(now),
@@ -218,13 +221,13 @@ class Store:
         (the update's key) on the first call, put back on any later call (a second try,
         its process having died). Returns the visit count, as pinned."""
         visits = await self._pin(
-            keys=[pins, self.key("conv", user_id), self.key("customer", user_id),
-                  self.key("gift", "given"), self.key("gift", "stock")],
+            keys=[pins, self.keys.conversation(user_id), self.keys.customer(user_id),
+                  self.keys.gifts_given(), self.keys.gift_stock()],
             args=[user_id, keep])
         return int(visits or 0)
 
     async def note_message(self, user_id: int, now: datetime) -> None:
-        key = self.key("conv", user_id)
+        key = self.keys.conversation(user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, "last_message_at", _ts(now))
             pipe.hincrby(key, "messages", 1)
@@ -233,13 +236,13 @@ class Store:
     # -- bargaining -----------------------------------------------------------------------
     async def bargaining(self, user_id: int) -> dict[str, int]:
         """How far this conversation's bargaining went: refusals of each kind so far."""
-        raw = await self.redis.hmget(self.key("conv", user_id),
+        raw = await self.redis.hmget(self.keys.conversation(user_id),
                                      ["discount_refusals", "shipping_refusals", "gift_refusals"])
         names = ("discount", "shipping", "gift")
         return {name: int(value or 0) for name, value in zip(names, raw, strict=True)}
 
     async def refused(self, user_id: int, kind: str) -> None:
-        await self.redis.hincrby(self.key("conv", user_id), f"{kind}_refusals", 1)
+        await self.redis.hincrby(self.keys.conversation(user_id), f"{kind}_refusals", 1)
 
     async def grant_gift(self, user_id: int, initial_stock: int, per_customer: int) -> str:
         """Take one gift from the stock for a customer, atomically.
@@ -248,8 +251,8 @@ class Store:
         WATCH/MULTI makes racing shoppers retry rather than oversell, and works on the
         in-process Redis too (no Lua needed).
         """
-        stock_key, given_key = self.key("gift", "stock"), self.key("gift", "given")
-        customer_key = self.key("customer", user_id)
+        stock_key, given_key = self.keys.gift_stock(), self.keys.gifts_given()
+        customer_key = self.keys.customer(user_id)
 
         async def grant(pipe: Pipeline) -> str:
             stock = await pipe.get(stock_key)
@@ -269,20 +272,20 @@ class Store:
 
     async def discuss(self, user_id: int, product_id: str,
                       selection: dict[str, str] | None = None) -> None:
-        await self.redis.hset(self.key("conv", user_id), mapping={
+        await self.redis.hset(self.keys.conversation(user_id), mapping={
             "product": product_id,
             "selection": json.dumps(selection or {}, ensure_ascii=False)})
 
     async def misunderstood(self, user_id: int) -> int:
         """One more message not understood; returns how many in a row."""
-        return int(await self.redis.hincrby(self.key("conv", user_id), "misunderstood", 1))
+        return int(await self.redis.hincrby(self.keys.conversation(user_id), "misunderstood", 1))
 
     async def understood(self, user_id: int) -> None:
-        await self.redis.hset(self.key("conv", user_id), "misunderstood", 0)
+        await self.redis.hset(self.keys.conversation(user_id), "misunderstood", 0)
 
     # -- what was said ---------------------------------------------------------------------
     async def remember(self, user_id: int, who: str, text: str, now: datetime) -> None:
-        key = self.key("history", user_id)
+        key = self.keys.history(user_id)
         line = json.dumps({"at": now.timestamp(), "who": who, "text": text[:1000]},
                           ensure_ascii=False)
         keep = int(self.history_retention.total_seconds())
@@ -300,7 +303,7 @@ class Store:
             await self.redis.lrem(key, 1, stale)
 
     async def history(self, user_id: int, last: int = HISTORY) -> list[Said]:
-        raw = await self.redis.lrange(self.key("history", user_id), -last, -1)
+        raw = await self.redis.lrange(self.keys.history(user_id), -last, -1)
         lines = [json.loads(item) for item in raw]
         # Now, not the last line's time: a line past retention is never shown, even if
         # nobody wrote since.
@@ -312,31 +315,31 @@ class Store:
     # -- reachability, consent, tags -------------------------------------------------------
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         """The customer blocked the bot (Telegram answered 403): follow-ups skip them."""
-        await self.redis.hset(self.key("customer", user_id), "blocked", "1" if blocked else "0")
+        await self.redis.hset(self.keys.customer(user_id), "blocked", "1" if blocked else "0")
 
     async def flags(self, user_id: int) -> dict[str, str]:
-        raw = await self.redis.hmget(self.key("customer", user_id),
+        raw = await self.redis.hmget(self.keys.customer(user_id),
                                      ["blocked", "promotions", "birthday"])
         names = ("blocked", "promotions", "birthday")
         return {name: as_text(value) or "" for name, value in zip(names, raw, strict=True)}
 
     async def set_birthday(self, user_id: int, month_day: str) -> None:
-        await self.redis.hset(self.key("customer", user_id), "birthday", month_day)
+        await self.redis.hset(self.keys.customer(user_id), "birthday", month_day)
 
     async def tags(self, user_id: int) -> list[str]:
-        members = await self.redis.smembers(self.key("tags", user_id))
+        members = await self.redis.smembers(self.keys.tags(user_id))
         return sorted(as_text(t) or "" for t in members)
 
     async def tag(self, user_id: int, *names: str) -> None:
         if names:
-            await self.redis.sadd(self.key("tags", user_id), *names)
+            await self.redis.sadd(self.keys.tags(user_id), *names)
 
     async def untag(self, user_id: int, *names: str) -> None:
         if names:
-            await self.redis.srem(self.key("tags", user_id), *names)
+            await self.redis.srem(self.keys.tags(user_id), *names)
 
     async def close_conversation(self, user_id: int, now: datetime) -> None:
-        await self.redis.hset(self.key("conv", user_id),
+        await self.redis.hset(self.keys.conversation(user_id),
                               mapping={"closed": "1", "last_message_at": _ts(now)})
 
 
