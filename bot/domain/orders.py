@@ -1,25 +1,21 @@
 """Orders as the shop's backend reports them: created, paid, shipped, delivered, cancelled.
 
-Plain Python over Redis; the HTTP API (bot/web/shop_api.py) feeds it, the conversation reads it.
-Key layout, under the shop's prefix:
-- `order:<order id>` (string): the order as JSON;
-- `orders:<customer id>` (sorted set): the customer's order ids, by creation time;
-- `order_token:<token>` (string): the order a one-time `/start` token binds, until used.
+The rules of an order's life; the HTTP API (bot/web/shop_api.py) feeds them, the conversation
+reads them. The records are kept by bot/storage/orders.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from redis.asyncio.client import Pipeline
 
+from bot.storage.orders import Item, Order, OrderRecords
 from bot.storage.store import Store
-from bot.storage.transactions import optimistic
 
 Event = Literal["created", "paid", "shipped", "delivered", "cancelled"]
 LIFECYCLE: tuple[str, ...] = ("created", "paid", "shipped", "delivered")
@@ -70,52 +66,6 @@ class OrderEventIn(BaseModel):
         return self
 
 
-@dataclass
-class Item:
-    product: str | None
-    name: str | None
-    quantity: int = 1
-    price: float | None = None
-    size: str | None = None
-    color: str | None = None
-
-
-@dataclass
-class Order:
-    id: str
-    customer: int | None
-    status: str
-    items: list[Item]
-    total: float | None = None
-    carrier: str | None = None
-    tracking: str | None = None
-    tracking_url: str | None = None
-    expected: date | None = None
-    token: str | None = None
-    events: dict[str, float] = field(default_factory=dict)  # event -> when (Unix time)
-
-    @property
-    def created_at(self) -> datetime:
-        first = min(self.events.values()) if self.events else 0.0
-        return datetime.fromtimestamp(first, tz=UTC)
-
-    def when(self, event: str) -> datetime | None:
-        at = self.events.get(event)
-        return datetime.fromtimestamp(at, tz=UTC) if at is not None else None
-
-    def dump(self) -> str:
-        raw = asdict(self)
-        raw["expected"] = self.expected.isoformat() if self.expected else None
-        return json.dumps(raw, ensure_ascii=False)
-
-    @classmethod
-    def load(cls, text: str | bytes) -> Order:
-        raw = json.loads(text)
-        raw["items"] = [Item(**item) for item in raw["items"]]
-        raw["expected"] = date.fromisoformat(raw["expected"]) if raw.get("expected") else None
-        return cls(**raw)
-
-
 @dataclass(frozen=True)
 class Applied:
     order: Order
@@ -133,41 +83,25 @@ class OrderError(ValueError):
 
 class OrderBook:
     def __init__(self, store: Store) -> None:
-        self.store = store
-        self.redis = store.redis
+        self.records = OrderRecords(store)
 
     async def get(self, order_id: str) -> Order | None:
-        raw = await self.redis.get(self.store.key("order", order_id))
-        return Order.load(raw) if raw else None
+        return await self.records.get(order_id)
 
     async def of(self, customer: int) -> list[Order]:
         """The customer's orders, newest first."""
-        ids = await self.redis.zrevrange(self.store.key("orders", customer), 0, 49)
-        orders = [await self.get(i.decode() if isinstance(i, bytes) else i) for i in ids]
-        return [o for o in orders if o is not None]
+        return await self.records.of(customer)
 
     async def apply(self, event: OrderEventIn, now: datetime) -> Applied:
         """Record one event, once: a repeated (order, event) changes nothing."""
-        key = self.store.key("order", event.order_id)
 
-        async def record(pipe: Pipeline) -> Applied:
-            raw = await pipe.get(key)
-            order = Order.load(raw) if raw else None
+        def record(order: Order | None) -> tuple[Order | None, Applied]:
             if order is not None and event.event in order.events:
-                await pipe.unwatch()
-                return Applied(order, duplicate=True, bound_now=False)
+                return None, Applied(order, duplicate=True, bound_now=False)
             order, bound_now = self._updated(order, event, now)
-            pipe.multi()
-            pipe.set(key, order.dump())
-            if order.customer is not None:
-                pipe.zadd(self.store.key("orders", order.customer),
-                          {order.id: order.created_at.timestamp()})
-            elif order.token:
-                pipe.set(self.store.key("order_token", order.token), order.id)
-            await pipe.execute()
-            return Applied(order, duplicate=False, bound_now=bound_now)
+            return order, Applied(order, duplicate=False, bound_now=bound_now)
 
-        return await optimistic(self.redis, [key], record)
+        return await self.records.change(event.order_id, record)
 
     @staticmethod
     def _updated(order: Order | None, event: OrderEventIn,
@@ -205,27 +139,17 @@ class OrderBook:
 
     async def bind(self, token: str, customer: int) -> Order | None:
         """`/start <token>`: the order becomes this customer's. The token works once."""
-        order_id = await self.redis.getdel(self.store.key("order_token", token))
+        order_id = await self.records.take_token(token)
         if order_id is None:
             return None
-        key = self.store.key("order", order_id.decode() if isinstance(order_id, bytes)
-                             else order_id)
 
-        async def claim(pipe: Pipeline) -> Order | None:
-            raw = await pipe.get(key)
-            order = Order.load(raw) if raw else None
+        def claim(order: Order | None) -> tuple[Order | None, Order | None]:
             if order is None or order.customer is not None:
-                await pipe.unwatch()
-                return None
+                return None, None
             order.customer, order.token = customer, None
-            pipe.multi()
-            pipe.set(key, order.dump())
-            pipe.zadd(self.store.key("orders", customer),
-                      {order.id: order.created_at.timestamp()})
-            await pipe.execute()
-            return order
+            return order, order
 
-        return await optimistic(self.redis, [key], claim)
+        return await self.records.change(order_id, claim)
 
 
 def order_numbers(text: str) -> list[str]:
