@@ -1,7 +1,7 @@
 """How the shop is doing, counted per day in the shop's time zone.
 
-`<prefix>:stats:<YYYY-MM-DD>` (hash) holds the day's counters; `<prefix>:stats:<day>:reply`
-(list) the seconds staff took to answer each handoff first. Days are kept 400 days.
+Each day's counters, and the seconds staff took to answer each handoff first, are kept
+400 days by bot/storage/stats.py.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.storage.stats import StatsCounters
 from bot.storage.store import Store
 
-KEEP = timedelta(days=400)
 COUNTERS = ("conversations", "handoffs", "followups", "broadcasts", "broadcast_messages")
 
 
@@ -61,7 +61,7 @@ def merge(days: list[Day]) -> Day:
 class Stats:
     def __init__(self, store: Store, clock: Callable[[], datetime], tz: ZoneInfo,
                  on_count: Callable[[str, int], None] | None = None) -> None:
-        self.store = store
+        self.counters = StatsCounters(store)
         self.clock = clock
         self.tz = tz
         self.on_count = on_count  # mirrors each count, e.g. into the Prometheus metrics
@@ -69,15 +69,8 @@ class Stats:
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
-    def _key(self, day: date, *rest: str) -> str:
-        return self.store.key("stats", day.isoformat(), *rest)
-
     async def count(self, what: str, n: int = 1) -> None:
-        key = self._key(self.today())
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, what, n)
-            pipe.expire(key, int(KEEP.total_seconds()))
-            await pipe.execute()
+        await self.counters.count(self.today(), what, n)
         if self.on_count is not None:
             self.on_count(what, n)
 
@@ -85,27 +78,17 @@ class Stats:
         await self.count(f"rating_{stars}")
 
     async def first_reply(self, seconds: float) -> None:
-        key = self._key(self.today(), "reply")
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, round(seconds, 1))
-            pipe.expire(key, int(KEEP.total_seconds()))
-            await pipe.execute()
+        await self.counters.first_reply(self.today(), seconds)
 
     async def days(self, count: int) -> list[Day]:
         """The last `count` days, oldest first, today included."""
         today = self.today()
         wanted = [today - timedelta(days=back) for back in range(count - 1, -1, -1)]
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            for day in wanted:
-                pipe.hgetall(self._key(day))
-                pipe.lrange(self._key(day, "reply"), 0, -1)
-            raw = await pipe.execute()
         result = []
-        for day, counters, replies in zip(wanted, raw[::2], raw[1::2], strict=True):
-            values = {(k.decode() if isinstance(k, bytes) else k): int(v)
-                      for k, v in counters.items()}
+        for day, (values, replies) in zip(wanted, await self.counters.days(wanted),
+                                          strict=True):
             d = Day(day, **{name: values.get(name, 0) for name in COUNTERS})
             d.ratings = {s: values.get(f"rating_{s}", 0) for s in range(1, 6)}
-            d.replies = [float(r) for r in replies]
+            d.replies = replies
             result.append(d)
         return result
