@@ -1,10 +1,6 @@
 """Flood control: a shopper writing faster than a person can read gets one polite notice and
-is not answered until calm again. Plain Python over Redis, shared by every process.
-
-Key layout, under the shop's prefix:
-- `flood:<user id>` (sorted set): the shopper's recent messages, scored by time; an album
-  counts once (its media_group_id is the member);
-- `flood_notice:<user id>` (string): set while an episode lasts, so the notice goes once.
+is not answered until calm again. The counts are shared by every process, in Redis
+(bot/storage/flood.py); an album counts once (its media_group_id is the item).
 """
 
 from __future__ import annotations
@@ -13,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
+from bot.storage.flood import FloodCounters
 from bot.storage.store import Store
 
 Verdict = Literal["ok", "notice", "quiet"]
@@ -21,7 +18,7 @@ Verdict = Literal["ok", "notice", "quiet"]
 class FloodGuard:
     def __init__(self, store: Store, clock: Callable[[], datetime], *, limit: int,
                  seconds: float) -> None:
-        self.store, self.clock = store, clock
+        self.counters, self.clock = FloodCounters(store), clock
         self.limit, self.seconds = limit, seconds
 
     async def check(self, user_id: int, item: str) -> Verdict:
@@ -32,18 +29,7 @@ class FloodGuard:
         episode ends once `seconds` pass without going over the limit.
         """
         now = self.clock().timestamp()
-        key = self.store.key("flood", user_id)
         window = max(int(self.seconds) + 1, 1)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {item: now}, nx=True)
-            pipe.zremrangebyscore(key, "-inf", now - self.seconds)
-            pipe.zcard(key)
-            pipe.expire(key, window)
-            _, _, count, _ = await pipe.execute()
-        if count <= self.limit:
+        if await self.counters.count(user_id, item, now, self.seconds, window) <= self.limit:
             return "ok"
-        notice = self.store.key("flood_notice", user_id)
-        if await self.store.redis.set(notice, "1", nx=True, ex=window):
-            return "notice"
-        await self.store.redis.expire(notice, window)
-        return "quiet"
+        return "notice" if await self.counters.first_notice(user_id, window) else "quiet"
