@@ -176,8 +176,7 @@ class Sender:
         if progress is None or progress.broadcast.owner_chat is None \
                 or progress.broadcast.status_message is None:
             return
-        key = self.store.key("bc", bid, "edited")
-        if not final and not await self.store.redis.set(key, "1", nx=True, ex=PROGRESS_EVERY):
+        if not final and not await self.broadcasts.may_report(bid, PROGRESS_EVERY):
             return
         owner = await self.store.customer(progress.broadcast.owner_chat)
         try:

@@ -142,9 +142,9 @@ async def test_a_crash_neither_loses_nor_repeats(shop: tuple[Harness, ShopBacken
     await broadcasts.update(body["id"], lambda b: setattr(b, "status", "running") or True)
     # A sender took two recipients and died: one mid-send, one before sending.
     mid_send = await broadcasts.take(body["id"], "dead")
-    queue = broadcasts._key(body["id"], "queue")
-    await bot.app.store.redis.lmove(queue, broadcasts._key(body["id"], "claimed", "dead"),
-                                    "LEFT", "RIGHT")
+    keys = bot.app.store.keys
+    await bot.app.store.redis.lmove(keys.broadcast_queue(body["id"]),
+                                    keys.broadcast_claimed(body["id"], "dead"), "LEFT", "RIGHT")
     since = len(api.calls)
     await run_due(bot.app)
     received = Counter(c.chat_id for c in api.calls[since:] if c.method == "sendMessage"
