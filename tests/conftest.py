@@ -254,8 +254,8 @@ DRESS = {"product": "wrap-dress", "quantity": 1, "price": 5990, "size": "S",
 async def run_due(app: App) -> None:
     """Time comes for each queued follow-up in turn (the test's clock moves on to its time,
     never back): an arq worker runs it, then stops. Jobs these queue are left queued."""
-    redis = app.followups.arq
-    queue = app.followups.queue
+    redis = app.followups.jobs.arq
+    queue = app.followups.jobs.queue
     clock = app.followups.clock
     for job, score in await redis.zrange(queue, 0, -1, withscores=True):
         if isinstance(clock, FakeClock):
@@ -267,6 +267,6 @@ async def run_due(app: App) -> None:
 
 async def queued(app: App) -> dict[str, datetime]:
     """The follow-ups waiting in arq's queue, by job id, with the time each is due."""
-    raw = await app.followups.arq.zrange(app.followups.queue, 0, -1, withscores=True)
+    raw = await app.followups.jobs.arq.zrange(app.followups.jobs.queue, 0, -1, withscores=True)
     return {(k.decode() if isinstance(k, bytes) else k).removeprefix(app.store.prefix + ":"):
             datetime.fromtimestamp(score / 1000, tz=UTC) for k, score in raw}

@@ -63,7 +63,7 @@ def received(api: FakeBotAPI, people: list[Shopper], since: int) -> Counter[int]
 
 async def slice_results(app: App) -> list[bool]:
     mine = app.store.key("broadcast")
-    return [r.success for r in await app.followups.arq.all_job_results()
+    return [r.success for r in await app.followups.jobs.arq.all_job_results()
             if (r.job_id or "").startswith(mine)]
 
 
@@ -137,8 +137,8 @@ async def test_a_broadcast_whose_lanes_all_died_is_picked_up_again(
     # Two recipients go out, then both lanes die without queuing their next slices.
     taken = [await sender.broadcasts.take(bid, "gone") for _ in range(2)]
     await sender.broadcasts.update(bid, lambda b: setattr(b, "status", "running") or True)
-    for raw in await app.followups.arq.zrange(app.followups.queue, 0, -1):
-        await app.followups.arq.zrem(app.followups.queue, raw)
+    for raw in await app.followups.jobs.arq.zrange(app.followups.jobs.queue, 0, -1):
+        await app.followups.jobs.arq.zrem(app.followups.jobs.queue, raw)
     for rid in taken:
         await sender.broadcasts.settle(bid, "gone", rid, "sent")
     since = len(api.calls)
@@ -159,8 +159,8 @@ async def test_the_worker_revives_at_start(shopbot: Harness, api: FakeBotAPI,
     clock.now = datetime.now(UTC) - timedelta(minutes=5)
     crowd = await customers(shopbot, api, *["en"] * 3)
     bid = await start(app)
-    for raw in await app.followups.arq.zrange(app.followups.queue, 0, -1):
-        await app.followups.arq.zrem(app.followups.queue, raw)  # its lanes were lost
+    for raw in await app.followups.jobs.arq.zrange(app.followups.jobs.queue, 0, -1):
+        await app.followups.jobs.arq.zrem(app.followups.jobs.queue, raw)  # its lanes were lost
     clock.now = datetime.now(UTC)
     since = len(api.calls)
     stop = await running_worker(app)

@@ -96,8 +96,8 @@ async def test_an_event_posted_again_after_the_queue_forgot_it_is_not_asked_twic
     await run_due(bot.app)
     # arq keeps a finished job's result for a week; then the same event may queue it again.
     followups = bot.app.followups
-    async for key in followups.arq.scan_iter(match=f"arq:*{bot.app.store.prefix}*"):
-        await followups.arq.delete(key)
+    async for key in followups.jobs.arq.scan_iter(match=f"arq:*{bot.app.store.prefix}*"):
+        await followups.jobs.arq.delete(key)
     assert (await backend.event("1045", "delivered", at=(now - timedelta(days=2)).isoformat())
             )["duplicate"] is True
     await run_due(bot.app)
@@ -151,7 +151,7 @@ async def test_a_birthday_greeting_comes_on_the_day_or_not_at_all(
     assert (local.month, local.day) in {(int(birthday[:2]), int(birthday[3:])), (2, 28)}
     # The workers were down on the day: two days late, no greeting, and next year's waits.
     clock.now = when + timedelta(days=2)
-    await bot.app.followups.arq.zadd(bot.app.followups.queue,
+    await bot.app.followups.jobs.arq.zadd(bot.app.followups.jobs.queue,
                                       {f"{bot.app.store.prefix}:{job}": 1})
     since = len(api.calls)
     await bot.app.followups.worker(burst=True, jobs=1).async_run()

@@ -129,7 +129,7 @@ async def test_forget_leaves_no_key_or_value_that_names_the_shopper(
     await backend.event("A-300", "shipped", tracking="CD1", carrier="CDEK")
     await backend.event("A-300", "delivered")
     prefix = bot.app.store.prefix
-    queue = bot.app.followups.queue
+    queue = bot.app.followups.jobs.queue
     assert any(str(ann.id) in job.decode() for job in await redis.zrange(queue, 0, -1))
     await erase(bot, ann)
     # What the README lists as kept: broadcasts' per-recipient states (none here).

@@ -41,6 +41,7 @@ from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.nlu.understanding import Understanding
 from bot.storage.inbox import Inbox
+from bot.storage.jobs import JobQueue
 from bot.storage.outbox import Outbox, Sleep
 from bot.storage.store import Store
 
@@ -104,7 +105,7 @@ def create_app(
         bot, broadcasts, RateLimit(store, clock, sleep), store, texts, stats, clock,
         rate=settings.broadcast_rate, paid=settings.paid_broadcast,
         owner_lang=lambda: serving().default_language)
-    followups = Followups(redis, store, aftersale, courier, sender, stats, clock,
+    followups = Followups(JobQueue(store), store, aftersale, courier, sender, stats, clock,
                           delay=timedelta(hours=settings.followup_delay_hours),
                           day=settings.followup_day(), lanes=settings.broadcast_lanes)
     order_desk = OrderDesk(orders, aftersale, courier, followups, store, clock)

@@ -1,10 +1,10 @@
 """Follow-ups on arq, the Redis job queue: the delivery check and the birthday greeting.
 
-Jobs live in Redis, so they survive restarts; each has an id made of what it is about
-(`<prefix>:delivery_check:<order>`), so arq never queues it twice; and a job marks itself
-sent in Redis *before* sending, so a worker that dies mid-job and is retried cannot send it
-twice (a send whose outcome is unknown is not repeated). Customers who blocked the bot are
-skipped; promotional ones (the birthday) also skip those who turned promotions off.
+Jobs live in Redis (bot/storage/jobs.py), so they survive restarts; each has an id made of
+what it is about, so arq never queues it twice; and a job marks itself sent *before*
+sending, so a worker that dies mid-job and is retried cannot send it twice (a send whose
+outcome is unknown is not repeated). Customers who blocked the bot are skipped; promotional
+ones (the birthday) also skip those who turned promotions off.
 
 The worker runs inside `shopbot run` by default, or alone as `shopbot worker`.
 """
@@ -16,19 +16,15 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import arq.worker
-from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix, retry_key_prefix
 from arq.cron import cron
 from arq.worker import Worker, func
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from bot.domain.aftersale import AfterSale, birthday_today, next_birthday
 from bot.domain.orders import Order
 from bot.domain.ports import BroadcastSender, Courier
 from bot.domain.replies import Reply
 from bot.domain.stats import Stats
+from bot.storage.jobs import JobQueue
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,50 +36,13 @@ JOB_LIFETIME = timedelta(days=8)
 # lapsed (SENDER_TTL), so that the recipient it held is settled.
 FAILED_SLICE_PAUSE = timedelta(seconds=45)
 REVIVE_AFTER = timedelta(minutes=1)  # a broadcast this late with no slice queued is revived
-_arq_redis_info = arq.worker.log_redis_info
-
-
-async def _redis_info(redis: Any, log_func: Callable[[str], Any]) -> None:
-    # arq logs the server's INFO at start; the in-process Redis has no INFO command.
-    try:
-        await _arq_redis_info(redis, log_func)
-    except ResponseError:
-        log_func("redis: the in-process Redis (nothing survives a restart)")
-
-
-arq.worker.log_redis_info = _redis_info
-
-
-def queue_key(store: Store) -> str:
-    return store.key("arq", "queue")
-
-
-async def forget_jobs(store: Store, customer_id: int) -> int:
-    """Erase every job about the customer (/forget): queued birthday greetings, arq's
-    results of those that ran, and their sent marks. Returns how many jobs were queued."""
-    redis, queue = store.redis, queue_key(store)
-    mine = store.key("birthday", f"{customer_id}:")
-    queued = [job async for job, _ in redis.zscan_iter(queue, match=f"{mine}*")]
-    done = [key async for key in redis.scan_iter(match=f"{result_key_prefix}{mine}*")]
-    marks = [key async for key in redis.scan_iter(
-        match=store.key("sent", "birthday", f"{customer_id}:*"))]
-    async with redis.pipeline(transaction=True) as pipe:
-        for raw in queued:
-            job = raw.decode() if isinstance(raw, bytes) else raw
-            pipe.zrem(queue, job)
-            pipe.delete(job_key_prefix + job, retry_key_prefix + job)
-        if done or marks:
-            pipe.delete(*done, *marks)
-        await pipe.execute()
-    return len(queued)
 
 
 class Followups:
-    def __init__(self, redis: Redis, store: Store, aftersale: AfterSale, courier: Courier,
+    def __init__(self, jobs: JobQueue, store: Store, aftersale: AfterSale, courier: Courier,
                  sender: BroadcastSender, stats: Stats, clock: Callable[[], datetime], *,
                  delay: timedelta, day: tuple[time, time], lanes: int = 2) -> None:
-        self.arq = ArqRedis(redis.connection_pool)
-        self.queue = queue_key(store)
+        self.jobs = jobs
         self.store = store
         self.aftersale = aftersale
         self.courier = courier
@@ -103,10 +62,7 @@ class Followups:
         # event). The lifetime is given here instead, as a span from the bot's own clock, so
         # no time in the past (or a test's clock) can make it fail.
         wait = max(at - self.clock(), timedelta(0))
-        queued = await self.arq.enqueue_job(job, *args, _job_id=self.store.key(job, key),
-                                            _queue_name=self.queue, _defer_until=at,
-                                            _expires=wait + JOB_LIFETIME)
-        return queued is not None
+        return await self.jobs.enqueue(job, key, at, wait + JOB_LIFETIME, *args)
 
     async def delivered(self, order: Order) -> datetime | None:
         """Queue the delivery check; None when there is nobody to ask, or the delivery is too
@@ -131,7 +87,7 @@ class Followups:
 
     async def _skip(self, what: str, why: str) -> None:
         """Recorded as handled, so neither a retry nor the same event posted again sends it."""
-        await self.store.redis.set(self.store.key("sent", what), "skipped", nx=True)
+        await self.jobs.mark_sent(what, "skipped")
         log.info("%s skipped: %s", what, why)
 
     # -- the jobs --------------------------------------------------------------------------
@@ -170,7 +126,7 @@ class Followups:
             log.info("%s skipped: the customer %s", what,
                      "blocked the bot" if flags["blocked"] == "1" else "turned promotions off")
             return False
-        if not await self.store.redis.set(self.store.key("sent", what), "1", nx=True):
+        if not await self.jobs.mark_sent(what):
             return False  # sent before (or tried, with an unknown outcome)
         customer = await self.store.customer(customer_id)
         lang = customer.lang if customer else self.aftersale.shop.default_language
@@ -206,11 +162,9 @@ class Followups:
         due = (now - REVIVE_AFTER).timestamp()
         revived = []
         for broadcast in await self.sender.broadcasts.unfinished(due_before=due):
-            slices = self.store.key("broadcast", broadcast.id) + ":*"
-            if [job async for job, _ in self.arq.zscan_iter(self.queue, match=slices)]:
+            if await self.jobs.any_queued("broadcast", broadcast.id):
                 continue
-            generation = await self.store.redis.incr(
-                self.store.key("bc", broadcast.id, "generation"))
+            generation = await self.sender.broadcasts.next_generation(broadcast.id)
             await self.broadcast(broadcast.id, now, self.lanes, generation)
             log.warning("broadcast %s had no sender left: started again on %d lanes",
                         broadcast.id, self.lanes)
@@ -241,9 +195,9 @@ class Followups:
                             timeout=self.sender.job_timeout)],
             # Every minute, and once at start; not in a burst, which runs queued jobs only.
             cron_jobs=[] if burst else [cron(revive_broadcasts,  # type: ignore[arg-type]
-                                             name=self.store.key("revive_broadcasts"),
+                                             name=self.jobs.name("revive_broadcasts"),
                                              run_at_startup=True)],
-            redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
+            redis_pool=self.jobs.arq, queue_name=self.jobs.queue, handle_signals=False, burst=burst,
             poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
             job_timeout=60, max_burst_jobs=jobs,
             # One job at a time: a broadcast's lanes then land on different processes.

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.followups import forget_jobs
+from bot.storage.jobs import forget_jobs
 from bot.storage.store import Store, as_text
 
 FORMAT_VERSION = 1
