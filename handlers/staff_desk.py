@@ -370,7 +370,7 @@ class StaffDesk:
 
     async def is_staff(self, user_id: int) -> bool:
         """A member of the staff chat (asked of Telegram, trusted for five minutes)."""
-        key = self.store.key("staff_member", user_id)
+        key = self.store.keys.staff_member(user_id)
         cached = await self.store.redis.get(key)
         if cached is not None:
             return cached in (b"1", "1")
@@ -409,9 +409,9 @@ class StaffDesk:
         # TOPIC_WAIT (long: creating a topic may itself wait for the staff chat's budget);
         # the next process to look makes the topic then.
         redis = self.store.redis
-        lock, token = self.store.key("topic_lock", customer.id), uuid.uuid4().hex
+        lock, token = self.store.keys.topic_lock(customer.id), uuid.uuid4().hex
         while (maker := await self._claim_topic(keys=[lock], args=[token, TOPIC_WAIT])):
-            said = self.store.key("topic_made", as_text(maker))
+            said = self.store.keys.topic_made(as_text(maker) or "")
             await redis.brpoplpush(said, said, timeout=TOPIC_LOOK)
             handoff = await self.takeovers.get(customer.id)
             if handoff.topic is not None:
@@ -433,7 +433,7 @@ class StaffDesk:
             finally:
                 # Without its card when posting it failed: the next handoff posts one.
                 await self.takeovers.set_topic(customer.id, topic, card)
-                said = self.store.key("topic_made", token)
+                said = self.store.keys.topic_made(token)
                 async with redis.pipeline(transaction=True) as pipe:
                     pipe.rpush(said, "1")
                     pipe.expire(said, TOPIC_WAIT)
@@ -462,12 +462,11 @@ class StaffDesk:
 
     async def _card(self, customer: Customer) -> str:
         said = await self.store.history(customer.id, CARD_LINES)
-        gifts = await self.store.redis.hget(self.store.key("customer", customer.id),
-                                            "gifts_promised")
+        gifts = await self.store.gifts_promised(customer.id)
         orders = await self.orders.of(customer.id) if self.orders is not None else []
         return self.texts.render(
             "staff/card", self.lang, customer=customer, said=said,
-            gifts=int(gifts or 0), tags=await self.store.tags(customer.id),
+            gifts=gifts, tags=await self.store.tags(customer.id),
             orders=[f"#{o.id} ({o.status})" for o in orders[:5]],
             tz=self.assistant.shop.tz)
 

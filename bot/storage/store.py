@@ -174,6 +174,9 @@ class Store:
         """/stop turns promotions off (service messages still go); /start turns them on."""
         await self.redis.hset(self.keys.customer(user_id), "promotions", "1" if wanted else "0")
 
+    async def gifts_promised(self, user_id: int) -> int:
+        return int(await self.redis.hget(self.keys.customer(user_id), "gifts_promised") or 0)
+
     async def count_visit(self, user_id: int) -> int:
         return int(await self.redis.hincrby(self.keys.customer(user_id), "visits", 1))
 
