@@ -6,9 +6,11 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.app.config import Settings
+from bot.domain.actions import ReturnSend
 from bot.domain.aftersale import AfterSale
 from bot.domain.conversation import Assistant
 from bot.storage.store import Customer
+from handlers.callback_data import RETURN_STEPS, ArrivedData, RateData, ReturnStepData
 from handlers.callbacks import stale
 from handlers.courier import Courier
 from handlers.filters import staff_ready
@@ -17,31 +19,32 @@ from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
 
-async def arrived(query: CallbackQuery, aftersale: AfterSale, assistant: Assistant,
-                  customer: Customer, texts: Texts, desk: StaffDesk | None) -> None:
+async def arrived(query: CallbackQuery, callback_data: ArrivedData, aftersale: AfterSale,
+                  assistant: Assistant, customer: Customer, texts: Texts,
+                  desk: StaffDesk | None) -> None:
     """"All good" asks for a rating; "a problem" starts the return flow (or a person)."""
-    _, answer, order_id = (query.data or "").split(":", 2)
+    answer = callback_data.action()
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
     await query.answer()
-    if answer == "ok":
-        replies = [aftersale.ask_rating(customer, order_id)]
+    if answer.ok:
+        replies = [aftersale.ask_rating(customer, answer.order)]
     else:
-        started = await aftersale.start_return(customer, order_id)
+        started = await aftersale.start_return(customer, answer.order)
         replies = [started or assistant.handoff(customer, "return_request")]
     await send(query.message, replies, texts, customer.lang)
     await hand_over(replies, customer, desk)
 
 
-async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, texts: Texts,
-               desk: StaffDesk | None) -> None:
-    _, order_id, stars = (query.data or "").rsplit(":", 2)
+async def rate(query: CallbackQuery, callback_data: RateData, aftersale: AfterSale,
+               customer: Customer, texts: Texts, desk: StaffDesk | None) -> None:
+    rating = callback_data.action()
+    order_id, stars = rating.order, rating.stars
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
-    reply = await aftersale.rate(customer, order_id, int(stars),
-                                 with_staff=staff_ready(desk))
+    reply = await aftersale.rate(customer, order_id, stars, with_staff=staff_ready(desk))
     if reply is None:
         await stale(query, customer, texts)
         return
@@ -49,16 +52,17 @@ async def rate(query: CallbackQuery, aftersale: AfterSale, customer: Customer, t
     await send(query.message, [reply], texts, customer.lang)
     if reply.handoff and staff_ready(desk):
         await desk.hand_over(customer, reply.handoff, detail={"order": order_id,
-                                                             "stars": int(stars)})
+                                                             "stars": stars})
 
 
-async def return_step(query: CallbackQuery, aftersale: AfterSale, customer: Customer,
-                      texts: Texts, desk: StaffDesk | None, settings: Settings,
-                      courier: Courier) -> None:
+async def return_step(query: CallbackQuery, callback_data: ReturnStepData,
+                      aftersale: AfterSale, customer: Customer, texts: Texts,
+                      desk: StaffDesk | None, settings: Settings, courier: Courier) -> None:
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
-    if query.data == "ret:s":
+    step = callback_data.action()
+    if isinstance(step, ReturnSend):
         request = await aftersale.submit(customer)
         if request is None:
             await stale(query, customer, texts)
@@ -75,7 +79,7 @@ async def return_step(query: CallbackQuery, aftersale: AfterSale, customer: Cust
             for admin in settings.admin_ids:
                 await courier.send_text(admin, text)
         return
-    reply = await aftersale.return_step(customer, query.data or "")
+    reply = await aftersale.return_step(customer, step)
     if reply is None:
         await stale(query, customer, texts)
         return
@@ -99,9 +103,10 @@ async def _kept_for_return(message: Message, aftersale: AfterSale | None) -> boo
 def build() -> Router:
     router = Router(name="aftersale")
     router.callback_query.filter(F.message.chat.type == "private")
-    router.callback_query.register(arrived, F.data.regexp(r"^fu:(ok|bad):[^:]{1,40}$"))
-    router.callback_query.register(rate, F.data.regexp(r"^rate:[^:]{1,40}:[1-5]$"))
-    router.callback_query.register(return_step, F.data.regexp(r"^ret:[a-z](:[^:]{0,40})?$"))
+    router.callback_query.register(arrived, ArrivedData.filter())
+    router.callback_query.register(rate, RateData.filter())
+    for step in RETURN_STEPS:
+        router.callback_query.register(return_step, step.filter())
     router.message.filter(F.chat.type == "private")
     router.message.register(photo, F.photo, _kept_for_return)
     return router

@@ -29,6 +29,7 @@ from bot.core.languages import Lang
 from bot.domain.broadcasts import Broadcast, Broadcasts, Progress, RateLimit, new_sender
 from bot.domain.stats import Stats
 from bot.storage.store import Store
+from handlers.callback_data import UnsubscribeData
 from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class Sender:
             rows.append([InlineKeyboardButton(text=variant["button_text"],
                                               url=variant["button_url"])])
         rows.append([InlineKeyboardButton(text=self.texts.label("unsubscribe", lang),
-                                          callback_data="unsub")])
+                                          callback_data=UnsubscribeData().pack())])
         markup = InlineKeyboardMarkup(inline_keyboard=rows)
         extra: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}
         if variant.get("photo"):

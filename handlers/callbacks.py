@@ -5,21 +5,24 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.core.languages import parse
 from bot.domain.conversation import Assistant
 from bot.storage.store import Customer
+from handlers.callback_data import (
+    CATALOGUE,
+    AskPersonData,
+    CatalogueData,
+    ChooseLanguageData,
+    MenuItemData,
+)
 from handlers.present import hand_over, send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
 
-MENU = {"menu:order", "menu:contacts", "menu:language"}
-CATALOGUE = r"^(?:cat|p|sz|cl|ord|o)(?::[^:]{0,60}){0,2}$"
 
-
-async def choose_language(query: CallbackQuery, assistant: Assistant, customer: Customer,
-                          texts: Texts) -> None:
-    lang = parse((query.data or "").removeprefix("lang:"))
-    if lang is None or not isinstance(query.message, Message):
+async def choose_language(query: CallbackQuery, callback_data: ChooseLanguageData,
+                          assistant: Assistant, customer: Customer, texts: Texts) -> None:
+    lang = callback_data.action().lang
+    if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
     replies = await assistant.choose_language(customer, lang)
@@ -27,16 +30,16 @@ async def choose_language(query: CallbackQuery, assistant: Assistant, customer: 
     await send(query.message, replies, texts, lang)
 
 
-async def menu(query: CallbackQuery, assistant: Assistant, customer: Customer,
-               texts: Texts) -> None:
+async def menu(query: CallbackQuery, callback_data: MenuItemData, assistant: Assistant,
+               customer: Customer, texts: Texts) -> None:
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
     pick = {
-        "menu:order": assistant.order_info,
-        "menu:contacts": assistant.contacts,
-        "menu:language": assistant.language_prompt,
-    }[query.data or ""]
+        "order": assistant.order_info,
+        "contacts": assistant.contacts,
+        "language": assistant.language_prompt,
+    }[callback_data.action().item]
     await query.answer()
     await send(query.message, [pick(customer)], texts, customer.lang)
 
@@ -53,9 +56,9 @@ async def person(query: CallbackQuery, assistant: Assistant, customer: Customer,
     await hand_over([reply], customer, desk)
 
 
-async def catalogue(query: CallbackQuery, assistant: Assistant, customer: Customer,
-                    texts: Texts) -> None:
-    replies = await assistant.press(customer, query.data or "")
+async def catalogue(query: CallbackQuery, callback_data: CatalogueData, assistant: Assistant,
+                    customer: Customer, texts: Texts) -> None:
+    replies = await assistant.press(customer, callback_data.action())
     if replies is None or not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
@@ -71,9 +74,10 @@ async def stale(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
 def build() -> Router:
     router = Router(name="callbacks")
     router.callback_query.filter(F.message.chat.type == "private")
-    router.callback_query.register(choose_language, F.data.startswith("lang:"))
-    router.callback_query.register(menu, F.data.in_(MENU))
-    router.callback_query.register(person, F.data == "person")
-    router.callback_query.register(catalogue, F.data.regexp(CATALOGUE))
+    router.callback_query.register(choose_language, ChooseLanguageData.filter())
+    router.callback_query.register(menu, MenuItemData.filter())
+    router.callback_query.register(person, AskPersonData.filter())
+    for kind in CATALOGUE:
+        router.callback_query.register(catalogue, kind.filter())
     router.callback_query.register(stale)
     return router

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -23,6 +24,7 @@ from bot.core.languages import LANGUAGES, Lang, parse
 from bot.domain.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
 from bot.domain.conversation import Assistant
 from bot.domain.followups import Followups
+from handlers.callback_data import ComposeData, ComposePickData
 from handlers.filters import IsAdmin
 from handlers.owner import owner_lang
 from handlers.texts import Texts, plain
@@ -110,8 +112,9 @@ async def got_time(message: Message, state: FSMContext, texts: Texts, assistant:
     await _send(message, state, texts, lang, broadcasts, followups, settings, at)
 
 
-async def press(query: CallbackQuery, state: FSMContext, texts: Texts, assistant: Assistant,
-                broadcasts: Broadcasts, followups: Followups, settings: Settings) -> None:
+async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickData,
+                state: FSMContext, texts: Texts, assistant: Assistant, broadcasts: Broadcasts,
+                followups: Followups, settings: Settings) -> None:
     """The composer's buttons (`bc:<what>[:<value>]`)."""
     if not isinstance(query.message, Message):
         await query.answer()
@@ -123,7 +126,8 @@ async def press(query: CallbackQuery, state: FSMContext, texts: Texts, assistant
         await query.answer(plain(texts.render("stale_button", lang)))
         return
     await query.answer()
-    what, _, value = (query.data or "").removeprefix("bc:").partition(":")
+    what = callback_data.what
+    value = callback_data.value if isinstance(callback_data, ComposePickData) else ""
     segment = data["segment"]
     if what == "lang" and parse(value):
         data["editing"] = value
@@ -173,28 +177,31 @@ async def _menu(message: Message, data: dict[str, Any], texts: Texts, lang: Lang
     request = _request(data)
     count = len(await broadcasts.recipients(request.segment)) if request else 0
     segment = data["segment"]
-    rows = [[_button(texts, lang, "compose_lang", f"bc:lang:{code}", lang_code=code,
-                     done=code in data["variants"])] for code in LANGUAGES]
-    rows += [[_button(texts, lang, "compose_link", "bc:button", done=bool(data["button"]))],
-             [_button(texts, lang, "compose_only", f"bc:only:{code}", lang_code=code,
-                      done=code in (segment.get("languages") or []))
+    rows = [[_button(texts, lang, "compose_lang", ComposePickData(what="lang", value=code),
+                     lang_code=code, done=code in data["variants"])] for code in LANGUAGES]
+    rows += [[_button(texts, lang, "compose_link", ComposeData(what="button"),
+                      done=bool(data["button"]))],
+             [_button(texts, lang, "compose_only", ComposePickData(what="only", value=code),
+                      lang_code=code, done=code in (segment.get("languages") or []))
               for code in LANGUAGES],
-             [_button(texts, lang, "compose_active", f"bc:active:{days}", days=days,
+             [_button(texts, lang, "compose_active",
+                      ComposePickData(what="active", value=str(days)), days=days,
                       done=segment.get("active_days") == days) for days in (7, 30, 90)],
-             [_button(texts, lang, "compose_tags", "bc:tags"),
-              _button(texts, lang, "compose_products", "bc:products"),
-              _button(texts, lang, "compose_everyone", "bc:everyone")],
-             [_button(texts, lang, "compose_preview", "bc:preview")],
-             [_button(texts, lang, "compose_now", "bc:now"),
-              _button(texts, lang, "compose_later", "bc:later")],
-             [_button(texts, lang, "compose_drop", "bc:drop")]]
+             [_button(texts, lang, "compose_tags", ComposeData(what="tags")),
+              _button(texts, lang, "compose_products", ComposeData(what="products")),
+              _button(texts, lang, "compose_everyone", ComposeData(what="everyone"))],
+             [_button(texts, lang, "compose_preview", ComposeData(what="preview"))],
+             [_button(texts, lang, "compose_now", ComposeData(what="now")),
+              _button(texts, lang, "compose_later", ComposeData(what="later"))],
+             [_button(texts, lang, "compose_drop", ComposeData(what="drop"))]]
     await message.answer(
         texts.render("compose/menu", lang, data=data, count=count),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _button(texts: Texts, lang: Lang, macro: str, data: str, **args: Any) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=texts.label(macro, lang, **args), callback_data=data)
+def _button(texts: Texts, lang: Lang, macro: str, data: CallbackData,
+            **args: Any) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=texts.label(macro, lang, **args), callback_data=data.pack())
 
 
 def _request(data: dict[str, Any]) -> BroadcastIn | None:
@@ -274,5 +281,6 @@ def build() -> Router:
     router.message.register(got_button, StateFilter(Compose.button), F.text)
     router.message.register(got_list, StateFilter(Compose.tags, Compose.products), F.text)
     router.message.register(got_time, StateFilter(Compose.when), F.text)
-    router.callback_query.register(press, F.data.startswith("bc:"))
+    router.callback_query.register(press, ComposeData.filter())
+    router.callback_query.register(press, ComposePickData.filter())
     return router

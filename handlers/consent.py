@@ -7,16 +7,18 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
+from bot.domain.actions import Subscribe
 from bot.domain.conversation import Assistant
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
+from handlers.callback_data import SubscribeData, UnsubscribeData
 from handlers.present import send
 from handlers.texts import Texts
 
 
 def _stopped(assistant: Assistant, customer: Customer) -> Reply:
     return Reply("unsubscribed", {"name": customer.first_name, "shop": assistant.shop},
-                 [[Button("subscribe", data="sub")]])
+                 [[Button("subscribe", data=Subscribe())]])
 
 
 async def stop(message: Message, assistant: Assistant, customer: Customer, texts: Texts) -> None:
@@ -46,6 +48,6 @@ def build() -> Router:
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
     router.message.register(stop, Command("stop", "unsubscribe"))
-    router.callback_query.register(unsubscribe, F.data == "unsub")
-    router.callback_query.register(subscribe, F.data == "sub")
+    router.callback_query.register(unsubscribe, UnsubscribeData.filter())
+    router.callback_query.register(subscribe, SubscribeData.filter())
     return router

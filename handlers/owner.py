@@ -19,6 +19,7 @@ from bot.core.languages import Lang, from_telegram
 from bot.domain.broadcasts import Broadcasts
 from bot.domain.conversation import Assistant
 from bot.domain.stats import Stats
+from handlers.callback_data import BroadcastCancelData
 from handlers.filters import IsAdmin
 from handlers.stats_report import chart, chart_labels, summary
 from handlers.texts import Texts
@@ -46,14 +47,15 @@ async def broadcasts(message: Message, broadcasts: Broadcasts, texts: Texts,
     items = [p for b in await broadcasts.recent(10) if (p := await broadcasts.progress(b.id))]
     stoppable = [p.broadcast.id for p in items if p.broadcast.status in ("scheduled", "running")]
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-        text=texts.label("broadcast_cancel", lang, id=bid), callback_data=f"bcx:{bid}")]
+        text=texts.label("broadcast_cancel", lang, id=bid),
+        callback_data=BroadcastCancelData(broadcast=bid).pack())]
         for bid in stoppable]) if stoppable else None
     await message.answer(texts.render("broadcast_list", lang, items=items), reply_markup=markup)
 
 
-async def cancel_broadcast(query: CallbackQuery, broadcasts: Broadcasts, texts: Texts,
-                           assistant: Assistant) -> None:
-    bid = (query.data or "").removeprefix("bcx:")
+async def cancel_broadcast(query: CallbackQuery, callback_data: BroadcastCancelData,
+                           broadcasts: Broadcasts, texts: Texts, assistant: Assistant) -> None:
+    bid = callback_data.broadcast
     await broadcasts.cancel(bid)
     progress = await broadcasts.progress(bid)
     await query.answer()
@@ -76,6 +78,6 @@ def build() -> Router:
     # Owner buttons are checked one by one (below), so a shopper's press falls through.
     router.message.register(stats, Command("stats"))
     router.message.register(broadcasts, Command("broadcasts"))
-    router.callback_query.register(cancel_broadcast, F.data.regexp(r"^bcx:B\d{1,12}$"),
+    router.callback_query.register(cancel_broadcast, BroadcastCancelData.filter(),
                                    F.message.chat.type == "private", IsAdmin())
     return router

@@ -9,8 +9,9 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.languages import Lang
-from bot.domain.replies import Reply
+from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
+from handlers.callback_data import pack
 from handlers.filters import staff_ready
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
@@ -24,19 +25,25 @@ MAX_ROW = 2  # buttons side by side; longer rows wrap, so labels stay readable o
 def keyboard(reply: Reply, texts: Texts, lang: Lang) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=texts.label(button.label, lang, **button.args),
-                callback_data=button.data,
-                url=button.url,
-            )
-            for button in row
-        ]
-        for row in reply.buttons
-    ]
+    rows = [[made for button in row if (made := _button(button, texts, lang)) is not None]
+            for row in reply.buttons]
     wrapped = [row[i:i + MAX_ROW] for row in rows for i in range(0, len(row), MAX_ROW)]
-    return InlineKeyboardMarkup(inline_keyboard=wrapped)
+    return InlineKeyboardMarkup(inline_keyboard=wrapped) if wrapped else None
+
+
+def _button(button: Button, texts: Texts, lang: Lang) -> InlineKeyboardButton | None:
+    data = None
+    if button.data is not None:
+        try:
+            data = pack(button.data)
+        except ValueError:
+            # A value of the shop file no button can carry (a colour id with ':' or over 40
+            # characters): such a button could only ever answer "stale", and one over 64
+            # bytes would make Telegram refuse the whole message.
+            log.warning("button %r left out: %r does not pack", button.label, button.data)
+            return None
+    return InlineKeyboardButton(text=texts.label(button.label, lang, **button.args),
+                                callback_data=data, url=button.url)
 
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption, after entities are parsed

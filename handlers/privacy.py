@@ -13,10 +13,12 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
+from bot.domain.actions import Forget
 from bot.domain.conversation import Assistant
 from bot.domain.privacy import Privacy
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
+from handlers.callback_data import ForgetData
 from handlers.filters import staff_ready
 from handlers.middlewares import CustomerMiddleware
 from handlers.present import send
@@ -36,8 +38,8 @@ async def mydata(message: Message, assistant: Assistant, customer: Customer,
 
 
 async def forget(message: Message, customer: Customer, texts: Texts) -> None:
-    reply = Reply("forget_confirm", {}, [[Button("forget_yes", data="forget:yes"),
-                                          Button("forget_no", data="forget:no")]])
+    reply = Reply("forget_confirm", {}, [[Button("forget_yes", data=Forget(sure=True)),
+                                          Button("forget_no", data=Forget(sure=False))]])
     await send(message, [reply], texts, customer.lang)
 
 
@@ -72,6 +74,6 @@ def build() -> Router:
     router.callback_query.middleware(CustomerMiddleware())
     router.message.register(mydata, Command("mydata"))
     router.message.register(forget, Command("forget"))
-    router.callback_query.register(confirmed, F.data == "forget:yes")
-    router.callback_query.register(kept, F.data == "forget:no")
+    router.callback_query.register(confirmed, ForgetData.filter(F.answer == "yes"))
+    router.callback_query.register(kept, ForgetData.filter(F.answer == "no"))
     return router

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from bot.app.config import Settings
 from bot.core.shop import Shop
 from bot.domain.aftersale import AfterSale
+from handlers.callback_data import ReturnStatusData, StaffDoneData
 from handlers.commands import reload_report
 from handlers.courier import Courier
 from handlers.filters import is_admin, staff_ready
@@ -73,8 +74,9 @@ async def done(message: Message, desk: StaffDesk, texts: Texts) -> None:
     await desk.hand_back(customer, by=_who(message))
 
 
-async def done_button(query: CallbackQuery, desk: StaffDesk) -> None:
-    customer = int((query.data or "").rsplit(":", 1)[1])
+async def done_button(query: CallbackQuery, callback_data: StaffDoneData,
+                      desk: StaffDesk) -> None:
+    customer = callback_data.customer
     await query.answer()
     await desk.hand_back(customer, by=query.from_user.full_name)
 
@@ -122,10 +124,10 @@ async def tag(message: Message, command: CommandObject, desk: StaffDesk,
     await desk.refresh_card(customer)
 
 
-async def return_status(query: CallbackQuery, desk: StaffDesk, aftersale: AfterSale,
-                        courier: Courier) -> None:
+async def return_status(query: CallbackQuery, callback_data: ReturnStatusData,
+                        desk: StaffDesk, aftersale: AfterSale, courier: Courier) -> None:
     """A return moves on: the customer is told, and the topic says who did it."""
-    _, return_id, status = (query.data or "").split(":", 2)
+    return_id, status = callback_data.request, callback_data.status
     changed = await aftersale.set_return_status(return_id, status)
     await query.answer()
     if changed is None or changed.customer is None:  # None: the customer erased their data
@@ -180,6 +182,6 @@ def build() -> Router:
     router.message.register(unknown_command, F.text.startswith("/"))
     router.message.register(to_customer, F.content_type.in_(CONTENT))
     router.edited_message.register(edited)
-    router.callback_query.register(done_button, F.data.regexp(r"^staff:done:\d{1,20}$"))
-    router.callback_query.register(return_status, F.data.regexp(r"^rs:R\d{1,12}:[a-z]{1,12}$"))
+    router.callback_query.register(done_button, StaffDoneData.filter())
+    router.callback_query.register(return_status, ReturnStatusData.filter())
     return router

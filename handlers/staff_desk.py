@@ -30,6 +30,7 @@ from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.storage.outbox import Outbox
 from bot.storage.store import Customer, as_text
+from handlers.callback_data import ReturnStatusData, StaffDoneData
 from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
@@ -487,7 +488,8 @@ class StaffDesk:
                     "exchanged" if request.resolution == "exchange" else "refunded")
         buttons = InlineKeyboardMarkup(inline_keyboard=[[
             InlineKeyboardButton(text=self.texts.label(f"return_{status}", self.lang),
-                                 callback_data=f"rs:{request.id}:{status}")]
+                                 callback_data=ReturnStatusData(request=request.id,
+                                                                status=status).pack())]
             for status in statuses])
         async with self._lock(customer.id):
             topic, _ = await self._topic(customer)
@@ -525,7 +527,8 @@ class StaffDesk:
     def _done_button(self, customer_id: int) -> InlineKeyboardMarkup:
         label = self.texts.label("staff_done", self.lang)
         return InlineKeyboardMarkup(inline_keyboard=[[
-            InlineKeyboardButton(text=label, callback_data=f"staff:done:{customer_id}")]])
+            InlineKeyboardButton(text=label, callback_data=StaffDoneData(
+                what="done", customer=customer_id).pack())]])
 
 
 def topic_name(customer: Customer) -> str:

@@ -14,6 +14,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.core.shop import Shop
+from bot.domain.actions import (
+    Arrived,
+    AskPerson,
+    Rate,
+    ReturnCancel,
+    ReturnItem,
+    ReturnOrder,
+    ReturnPhotosDone,
+    ReturnReason,
+    ReturnResolution,
+    ReturnSend,
+    ReturnStep,
+    ReturnWanted,
+)
 from bot.domain.orders import Order, OrderBook, order_numbers, spent
 from bot.domain.replies import Button, Reply
 from bot.domain.stats import Stats
@@ -71,10 +85,10 @@ class AfterSale:
                        or _digits(o.id) in {_digits(n) for n in wanted}]
             if not matched:
                 return Reply("order_unknown", {**context, "asked": asked[0]},
-                             [[Button("ask_person", data="person")]])
+                             [[Button("ask_person", data=AskPerson())]])
             orders = matched
         if not orders:
-            return Reply("order_none", context, [[Button("ask_person", data="person")]])
+            return Reply("order_none", context, [[Button("ask_person", data=AskPerson())]])
         shown = orders[:5]
         return Reply("order_list", {**context, "orders": [self._view(o) for o in shown],
                                     "more": len(orders) - len(shown)})
@@ -158,11 +172,11 @@ class AfterSale:
 
     def delivery_check(self, customer: Customer | None, order: Order) -> Reply:
         return Reply("delivery_check", {**self._base(customer), "order": self._view(order)},
-                     [[Button("arrived_ok", data=f"fu:ok:{order.id}"),
-                       Button("arrived_problem", data=f"fu:bad:{order.id}")]])
+                     [[Button("arrived_ok", data=Arrived(order.id, ok=True)),
+                       Button("arrived_problem", data=Arrived(order.id, ok=False))]])
 
     def ask_rating(self, customer: Customer, order_id: str) -> Reply:
-        stars = [Button("stars", data=f"rate:{order_id}:{n}", args={"n": n})
+        stars = [Button("stars", data=Rate(order_id, n), args={"n": n})
                  for n in range(1, 6)]
         return Reply("rating_ask", self._base(customer), [stars[:3], stars[3:]])
 
@@ -198,49 +212,49 @@ class AfterSale:
         await self._draft(customer.id, reset=True)
         if len(orders) == 1:
             return await self._choose_order(customer, orders[0])
-        rows = [[Button("order_pick", data=f"ret:o:{o.id}", args={"order": o.id})]
+        rows = [[Button("order_pick", data=ReturnOrder(o.id), args={"order": o.id})]
                 for o in orders[:6]]
         return Reply("return_order", self._base(customer), [*rows, [self._cancel()]])
 
-    async def return_step(self, customer: Customer, data: str) -> Reply | None:
-        """A button of the return flow; None for data that is not (or no longer) valid."""
+    async def return_step(self, customer: Customer, step: ReturnStep) -> Reply | None:
+        """A button of the return flow; None for a step that is not (or no longer) valid."""
         draft = await self._draft(customer.id)
-        parts = data.split(":", 2)
-        if parts == ["ret", "c"]:
+        if isinstance(step, ReturnCancel):
             await self.store.redis.delete(self.store.key("return_draft", customer.id))
             return Reply("return_cancelled", self._base(customer))
         order = await self.orders.get(draft.get("order", "")) if draft.get("order") else None
-        match parts:
-            case ["ret", "o", order_id]:
+        match step:
+            case ReturnOrder(order_id):
                 picked = await self.orders.get(order_id)
                 if picked is None or picked.customer != customer.id:
                     return None
                 return await self._choose_order(customer, picked)
-            case ["ret", "i", index] if order and index.isdigit() \
-                    and int(index) < len(order.items):
-                await self._save(customer.id, item=int(index))
+            case ReturnItem(index) if order and 0 <= index < len(order.items):
+                await self._save(customer.id, item=index)
                 return self._ask_reason(customer)
-            case ["ret", "r", reason] if order and reason in REASONS and "item" in draft:
+            case ReturnReason(reason) if order and reason in REASONS and "item" in draft:
                 await self._save(customer.id, reason=reason, step="photos")
                 return Reply("return_photos", self._base(customer),
-                             [[Button("return_continue", data="ret:p")], [self._cancel()]])
-            case ["ret", "p"] if order and "reason" in draft:
+                             [[Button("return_continue", data=ReturnPhotosDone())],
+                              [self._cancel()]])
+            case ReturnPhotosDone() if order and "reason" in draft:
                 await self._save(customer.id, step="resolution")
                 return Reply("return_resolution", self._base(customer),
-                             [[Button("exchange", data="ret:x:exchange"),
-                               Button("refund", data="ret:x:refund")], [self._cancel()]])
-            case ["ret", "x", resolution] if order and resolution in RESOLUTIONS \
+                             [[Button("exchange", data=ReturnResolution("exchange")),
+                               Button("refund", data=ReturnResolution("refund"))],
+                              [self._cancel()]])
+            case ReturnResolution(resolution) if order and resolution in RESOLUTIONS \
                     and "reason" in draft:
                 await self._save(customer.id, resolution=resolution, step="resolution")
                 options = self._exchange_options(order, int(draft["item"]))
                 if resolution == "exchange" and options:
-                    rows = [[Button("variant", data=f"ret:v:{value}", args={"label": label})]
+                    rows = [[Button("variant", data=ReturnWanted(value), args={"label": label})]
                             for value, label in options[:8]]
                     return Reply("return_variant", self._base(customer), [*rows,
-                                 [Button("return_continue", data="ret:v:")]])
+                                 [Button("return_continue", data=ReturnWanted(""))]])
                 await self._save(customer.id, step="ready")
                 return await self._confirm(customer)
-            case ["ret", "v", wanted] if order and draft.get("resolution") == "exchange":
+            case ReturnWanted(wanted) if order and draft.get("resolution") == "exchange":
                 await self._save(customer.id, wanted=wanted or "", step="ready")
                 return await self._confirm(customer)
         return None
@@ -248,7 +262,7 @@ class AfterSale:
     async def _confirm(self, customer: Customer) -> Reply:
         return Reply("return_confirm", {**self._base(customer),
                                         **await self._summary(customer.id)},
-                     [[Button("return_send", data="ret:s")], [self._cancel()]])
+                     [[Button("return_send", data=ReturnSend())], [self._cancel()]])
 
     async def add_photo(self, customer_id: int, message_id: int) -> bool:
         """A photo while the flow asks for them: kept for staff. False if it does not."""
@@ -315,13 +329,13 @@ class AfterSale:
             await self._save(customer.id, item=0)
             return self._ask_reason(customer)
         view = self._view(order)
-        rows = [[Button("item_pick", data=f"ret:i:{index}", args={"item": item})]
+        rows = [[Button("item_pick", data=ReturnItem(index), args={"item": item})]
                 for index, item in enumerate(view["items"][:8])]
         return Reply("return_item", {**self._base(customer), "order": view},
                      [*rows, [self._cancel()]])
 
     def _ask_reason(self, customer: Customer) -> Reply:
-        rows = [[Button(f"reason_{reason}", data=f"ret:r:{reason}")] for reason in REASONS]
+        rows = [[Button(f"reason_{reason}", data=ReturnReason(reason))] for reason in REASONS]
         return Reply("return_reason", self._base(customer), [*rows, [self._cancel()]])
 
     def _exchange_options(self, order: Order, index: int) -> list[tuple[str, Any]]:
@@ -365,7 +379,7 @@ class AfterSale:
 
     @staticmethod
     def _cancel() -> Button:
-        return Button("return_cancel", data="ret:c")
+        return Button("return_cancel", data=ReturnCancel())
 
 
 def _digits(value: str) -> str:

@@ -13,6 +13,18 @@ from typing import TYPE_CHECKING, Any
 from bot.core.languages import LANGUAGES, Lang
 from bot.core.shop import WEEKDAYS, Product, Shop
 from bot.domain import products, variants
+from bot.domain.actions import (
+    AskPerson,
+    Catalogue,
+    Categories,
+    CategoryPage,
+    ChooseLanguage,
+    MenuItem,
+    OpenProduct,
+    OrderProduct,
+    PickOptions,
+    PickValue,
+)
 from bot.domain.replies import Button, Reply
 from bot.domain.stats import Stats
 from bot.domain.variants import Choice
@@ -176,12 +188,13 @@ class Assistant:
         context = {**self._base(customer), "intent": intent,
                    "offline": self._offline(self.local_now())}
         return Reply("team_will_help", context, [[
-            self._person_button() if self.staff_available else Button("contacts",
-                                                                       data="menu:contacts")]])
+            self._person_button() if self.staff_available else Button(
+                "contacts", data=MenuItem("contacts"))]])
 
     def _person_button(self) -> Button:
         """Talk to a person: a handoff when the staff chat works, the contacts otherwise."""
-        return Button("ask_person", data="person" if self.staff_available else "menu:contacts")
+        return Button("ask_person",
+                      data=AskPerson() if self.staff_available else MenuItem("contacts"))
 
     # -- bargaining (PLAYBOOK: "Bargaining") ---------------------------------------------------
     async def bargain(self, customer: Customer, intent: str, product: Product | None) -> Reply:
@@ -274,60 +287,59 @@ class Assistant:
         for i, row in enumerate(choice.rows):
             if len(row.values) < 2:
                 continue  # nothing to choose
-            picked = [Button("option_value", data=data,
+            picked = [Button("option_value", data=action,
                              args={"value": value.name, "ok": ok,
                                    "chosen": choice.asked.get(row.option.id) == value.id})
                       for j, (value, ok) in enumerate(row.values)
-                      if (data := _select(product, choice.asked, i, j)) is not None]
+                      if (action := _select(product, choice.asked, i, j)) is not None]
             width = 4 if all(len(v.name.get("en")) <= 6 for v, _ in row.values) else 2
             buttons += [picked[k:k + width] for k in range(0, min(len(picked), 2 * width),
                                                             width)]
-        buttons += [[Button("product", data=f"p:{p.id}", args={"product": p.name})]
+        buttons += [[Button("product", data=OpenProduct(p.id), args={"product": p.name})]
                     for p in alternatives]
-        buttons.append([Button("order_this", data=f"ord:{product.id}"),
+        buttons.append([Button("order_this", data=OrderProduct(product.id)),
                         self._person_button()])
         photo = choice.exact.photo if choice.exact is not None and choice.exact.photo else None
         return Reply("product_card", context, buttons, photo=photo or product.photo)
 
-    async def press(self, customer: Customer, data: str) -> list[Reply] | None:
-        """A catalogue button. None when the data is not one the bot makes (forged, or
-        from a product the shop no longer has): the handler answers it as stale."""
-        parts = data.split(":")
-        product = self.shop.product(parts[1]) if len(parts) in (2, 3) else None
-        selection = _selection(product, parts[2]) if product and parts[0] == "o" else None
-        match parts:
-            case ["cat"]:
+    async def press(self, customer: Customer, action: Catalogue) -> list[Reply] | None:
+        """A catalogue button. None when it names what the shop does not have (any more):
+        the handler answers it as stale."""
+        product = self.shop.product(action.product) \
+            if isinstance(action, OpenProduct | PickOptions | PickValue | OrderProduct) else None
+        selection = _selection(product, action.picks) \
+            if product and isinstance(action, PickOptions) else None
+        match action:
+            case Categories():
                 return [self.categories(customer)]
-            case ["cat", category, page] if page.isdigit() and len(page) < 4:
-                reply = self.category_page(customer, category, int(page))
+            case CategoryPage(category, page):
+                reply = self.category_page(customer, category, page)
                 return [reply] if reply else None
-            case ["p", _] if product:
+            case OpenProduct() if product:
                 await self.store.discuss(customer.id, product.id)
                 return [self.product_card(customer, product.id)]
-            case ["o", _, _] if product and selection is not None:
+            case PickOptions() if product and selection is not None:
                 await self.store.discuss(customer.id, product.id, selection)
                 return [self.product_card(customer, variants.choose(product,
                                                                     selection=selection))]
-            # Buttons of cards sent before options had their own kind (a size, a colour).
-            case ["sz" | "cl" as kind, _, value] if product and any(
-                    v.options.get("size" if kind == "sz" else "color") == value
-                    for v in product.variants):
-                selection = {"size" if kind == "sz" else "color": value}
+            case PickValue(_, option, value) if product and any(
+                    v.options.get(option) == value for v in product.variants):
+                selection = {option: value}
                 await self.store.discuss(customer.id, product.id, selection)
                 return [self.product_card(customer, variants.choose(product,
                                                                     selection=selection))]
-            case ["ord", _] if product:
+            case OrderProduct() if product:
                 return [self.order_info(customer, product.id)]
         return None
 
     def product_choice(self, customer: Customer, listed: list) -> Reply:
-        buttons = [[Button("product", data=f"p:{p.id}", args={"product": p.name})]
+        buttons = [[Button("product", data=OpenProduct(p.id), args={"product": p.name})]
                    for p in listed]
         return Reply("product_choice", {**self._base(customer), "products": listed}, buttons)
 
     def product_unknown(self, customer: Customer) -> Reply:
         return Reply("product_unknown", self._base(customer),
-                     [[Button("catalog", data="cat"), self._person_button()]])
+                     [[Button("catalog", data=Categories()), self._person_button()]])
 
     def _card_tells(self, reading: Reading, last: str | None) -> bool:
         """The message asks facts (care, material, length...) that the card of the product
@@ -363,8 +375,8 @@ class Assistant:
     def categories(self, customer: Customer) -> Reply:
         counts = {c.id: sum(p.category == c.id for p in self.shop.products)
                   for c in self.shop.categories}
-        rows = [[Button("category", data=f"cat:{c.id}:0", args={"category": c.name,
-                                                               "count": counts[c.id]})]
+        rows = [[Button("category", data=CategoryPage(c.id, 0),
+                        args={"category": c.name, "count": counts[c.id]})]
                 for c in self.shop.categories if counts[c.id]]
         return Reply("catalog", self._base(customer), rows)
 
@@ -377,15 +389,15 @@ class Assistant:
         if not 0 <= page < pages:
             return None
         shown = items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-        rows = [[Button("product_price", data=f"p:{p.id}",
+        rows = [[Button("product_price", data=OpenProduct(p.id),
                         args={"product": p})] for p in shown]
         nav = []
         if page > 0:
-            nav.append(Button("previous", data=f"cat:{category_id}:{page - 1}"))
+            nav.append(Button("previous", data=CategoryPage(category_id, page - 1)))
         if page + 1 < pages:
-            nav.append(Button("next", data=f"cat:{category_id}:{page + 1}"))
+            nav.append(Button("next", data=CategoryPage(category_id, page + 1)))
         rows += [nav] if nav else []
-        rows.append([Button("all_categories", data="cat")])
+        rows.append([Button("all_categories", data=Categories())])
         context = {**self._base(customer), "category": category, "page": page + 1,
                    "pages": pages, "count": len(items)}
         return Reply("catalog_page", context, rows)
@@ -432,7 +444,8 @@ class Assistant:
         return Reply("farewell", {**self._base(customer), "part": part_of_day(self.local_now())})
 
     def language_prompt(self, customer: Customer) -> Reply:
-        row = [Button(f"lang_{lang.replace('-', '_')}", data=f"lang:{lang}") for lang in LANGUAGES]
+        row = [Button(f"lang_{lang.replace('-', '_')}", data=ChooseLanguage(lang))
+               for lang in LANGUAGES]
         return Reply("language_prompt", self._base(customer), [row[:2], row[2:]])
 
     def contacts(self, customer: Customer) -> Reply:
@@ -503,10 +516,10 @@ class Assistant:
 
     def _menu_row(self) -> list[Button]:
         return [
-            Button("catalog", data="cat"),
-            Button("how_to_order", data="menu:order"),
-            Button("contacts", data="menu:contacts"),
-            Button("language", data="menu:language"),
+            Button("catalog", data=Categories()),
+            Button("how_to_order", data=MenuItem("order")),
+            Button("contacts", data=MenuItem("contacts")),
+            Button("language", data=MenuItem("language")),
         ]
 
     def _offline(self, local: datetime) -> dict[str, Any] | None:
@@ -537,29 +550,29 @@ def _in(reading: Reading, replies: list[Reply]) -> list[Reply]:
     return [replace(reply, lang=reading.written_in) for reply in replies]
 
 
-def _select(product: Product, asked: dict[str, str], option: int, value: int) -> str | None:
-    """Callback data for a value button: the selection after pressing it (what was asked,
-    with this option's value replaced, or dropped when pressed again), as option.value
-    indexes; None when it would not fit Telegram's 64 bytes."""
+def _select(product: Product, asked: dict[str, str], option: int,
+            value: int) -> PickOptions | None:
+    """What a value button asks for: the selection after pressing it (what was asked, with
+    this option's value replaced, or dropped when pressed again); None when it would not
+    fit Telegram's 64 bytes."""
     chosen = {i: j for i, o in enumerate(product.options) if o.id in asked
               for j, v in enumerate(o.values) if v.id == asked[o.id]}
     if chosen.get(option) == value:
         del chosen[option]
     else:
         chosen[option] = value
-    data = f"o:{product.id}:" + ",".join(f"{i}.{j}" for i, j in sorted(chosen.items()))
-    return data if len(data.encode()) <= 64 else None
+    action = PickOptions(product.id, tuple(sorted(chosen.items())))
+    return action if action.fits() else None
 
 
-def _selection(product: Product, text: str) -> dict[str, str] | None:
-    """The selection in a value button's data; None when it is not one this product has."""
+def _selection(product: Product, picks: tuple[tuple[int, int], ...]) -> dict[str, str] | None:
+    """The selection a value button picks; None when it is not one this product has."""
     selection: dict[str, str] = {}
-    for pair in filter(None, text.split(",")):
-        i, _, j = pair.partition(".")
-        if not (i.isdigit() and j.isdigit() and int(i) < len(product.options)):
+    for i, j in picks:
+        if not 0 <= i < len(product.options):
             return None
-        option = product.options[int(i)]
-        if int(j) >= len(option.values):
+        option = product.options[i]
+        if not 0 <= j < len(option.values):
             return None
-        selection[option.id] = option.values[int(j)].id
+        selection[option.id] = option.values[j].id
     return selection

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.languages import Lang
+from bot.domain.actions import Action
 
 
 @dataclass(frozen=True)
 class Button:
     label: str  # macro name in templates/buttons.j2
-    data: str | None = None  # callback data (made by the bot, 64 bytes at most)
+    data: Action | None = None  # what pressing it asks for (handlers/callback_data.py packs it)
     url: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
 
