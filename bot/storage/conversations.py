@@ -39,6 +39,8 @@ class Said:
 
 
 HISTORY = 30  # lines of conversation kept per customer
+REFUSED = ("discount", "shipping", "gift")  # what the bargaining ladder counts refusals of
+REFUSALS = [f"{kind}_refusals" for kind in REFUSED]  # their fields in the conversation
 
 # What the conversation decides from, for one shopper: the conversation itself, the visit
 # count, and the gifts granted to them. Pinned as the first try of an update found it; put
@@ -79,19 +81,7 @@ class ConversationRecords:
     _pin: AsyncScript
 
     async def conversation(self, user_id: int) -> Conversation | None:
-        raw = await self.redis.hgetall(self.keys.conversation(user_id))
-        if not raw:
-            return None
-        get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
-        return Conversation(
-            started_at=from_stamp(get.get("started_at")),
-            last_message_at=from_stamp(get.get("last_message_at")),
-            closed=get.get("closed") == "1",
-            messages=int(get.get("messages") or 0),
-            product=get.get("product"),
-            selection=_selection(get.get("selection")),
-            misunderstood=int(get.get("misunderstood") or 0),
-        )
+        return parse_conversation(await self.redis.hgetall(self.keys.conversation(user_id)))
 
     async def open_conversation(self, user_id: int, now: datetime) -> None:
         key = self.keys.conversation(user_id)
@@ -121,10 +111,7 @@ class ConversationRecords:
     # -- bargaining -----------------------------------------------------------------------
     async def bargaining(self, user_id: int) -> dict[str, int]:
         """How far this conversation's bargaining went: refusals of each kind so far."""
-        raw = await self.redis.hmget(self.keys.conversation(user_id),
-                                     ["discount_refusals", "shipping_refusals", "gift_refusals"])
-        names = ("discount", "shipping", "gift")
-        return {name: int(value or 0) for name, value in zip(names, raw, strict=True)}
+        return refusals(await self.redis.hmget(self.keys.conversation(user_id), REFUSALS))
 
     async def refused(self, user_id: int, kind: str) -> None:
         await self.redis.hincrby(self.keys.conversation(user_id), f"{kind}_refusals", 1)
@@ -174,6 +161,27 @@ class ConversationRecords:
     async def close_conversation(self, user_id: int, now: datetime) -> None:
         await self.redis.hset(self.keys.conversation(user_id),
                               mapping={"closed": "1", "last_message_at": to_stamp(now)})
+
+
+def parse_conversation(raw: dict) -> Conversation | None:
+    """A conversation's hash as Redis returns it; None for a missing one."""
+    if not raw:
+        return None
+    get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
+    return Conversation(
+        started_at=from_stamp(get.get("started_at")),
+        last_message_at=from_stamp(get.get("last_message_at")),
+        closed=get.get("closed") == "1",
+        messages=int(get.get("messages") or 0),
+        product=get.get("product"),
+        selection=_selection(get.get("selection")),
+        misunderstood=int(get.get("misunderstood") or 0),
+    )
+
+
+def refusals(raw: list) -> dict[str, int]:
+    """Where the bargaining stands, from the conversation's REFUSALS fields."""
+    return {name: int(value or 0) for name, value in zip(REFUSED, raw, strict=True)}
 
 
 def _selection(raw: str | None) -> dict[str, str]:

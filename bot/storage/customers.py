@@ -33,13 +33,29 @@ class Customer:
         return self.language or from_telegram(self.telegram_language)
 
 
+def parse_customer(user_id: int, raw: dict) -> Customer:
+    """A customer's hash as Redis returns it."""
+    get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
+    return Customer(
+        id=user_id,
+        first_name=get.get("first_name") or "",
+        last_name=get.get("last_name"),
+        username=get.get("username"),
+        telegram_language=get.get("telegram_language"),
+        language=parse(get.get("language")),
+        first_seen=from_stamp(get.get("first_seen")),
+        last_seen=from_stamp(get.get("last_seen")),
+        visits=int(get.get("visits") or 0),
+    )
+
+
 class CustomerRecords:
     redis: Redis
     keys: Keys
 
     async def customer(self, user_id: int) -> Customer | None:
         raw = await self.redis.hgetall(self.keys.customer(user_id))
-        return self._customer(user_id, raw) if raw else None
+        return parse_customer(user_id, raw) if raw else None
 
     async def identify(
         self,
@@ -66,7 +82,7 @@ class CustomerRecords:
             pipe.hsetnx(key, "visits", 0)
             pipe.hgetall(key)
             *_, raw = await pipe.execute()
-        return self._customer(user_id, raw)
+        return parse_customer(user_id, raw)
 
     async def set_language(self, user_id: int, lang: Lang) -> None:
         await self.redis.hset(self.keys.customer(user_id), "language", lang)
@@ -88,21 +104,6 @@ class CustomerRecords:
 
     async def count_visit(self, user_id: int) -> int:
         return int(await self.redis.hincrby(self.keys.customer(user_id), "visits", 1))
-
-    @staticmethod
-    def _customer(user_id: int, raw: dict) -> Customer:
-        get = {(as_text(k) or ""): as_text(v) for k, v in raw.items()}
-        return Customer(
-            id=user_id,
-            first_name=get.get("first_name") or "",
-            last_name=get.get("last_name"),
-            username=get.get("username"),
-            telegram_language=get.get("telegram_language"),
-            language=parse(get.get("language")),
-            first_seen=from_stamp(get.get("first_seen")),
-            last_seen=from_stamp(get.get("last_seen")),
-            visits=int(get.get("visits") or 0),
-        )
 
     # -- gifts ---------------------------------------------------------------------------
     async def grant_gift(self, user_id: int, initial_stock: int, per_customer: int) -> str:
