@@ -168,7 +168,7 @@ async def test_someone_elses_order_cannot_be_rated(shop: tuple[Harness, ShopBack
     calls = await bot.press(eve, "rate:1045:1")
     answer = next(c for c in calls if c.method == "answerCallbackQuery")
     assert answer.params.get("text") and not texts_to(calls, eve.id)
-    assert await bot.app.store.redis.get(bot.app.store.key("rating", "1045")) is None
+    assert await bot.app.store.redis.get(bot.app.store.keys.rating("1045")) is None
 
 
 # -- returns and exchanges --------------------------------------------------------------------
@@ -298,7 +298,7 @@ async def test_a_birthday_greeting_respects_the_opt_out(shop: tuple[Harness, Sho
                             birthday="1990-12-01")
     jobs = await queued(bot.app)
     assert jobs[f"birthday:{ann.id}:2026"] == datetime(2026, 12, 1, 11, tzinfo=MOSCOW)
-    await bot.app.store.redis.hset(bot.app.store.key("customer", bob.id), "promotions", "0")
+    await bot.app.store.redis.hset(bot.app.store.keys.customer(bob.id), "promotions", "0")
     since = len(api.calls)
     await run_due(bot.app)
     assert "Happy birthday, Ann" in texts_to(api.calls[since:], ann.id)[0]

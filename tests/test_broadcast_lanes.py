@@ -62,7 +62,7 @@ def received(api: FakeBotAPI, people: list[Shopper], since: int) -> Counter[int]
 
 
 async def slice_results(app: App) -> list[bool]:
-    mine = app.store.key("broadcast")
+    mine = app.store.keys.job("broadcast")
     return [r.success for r in await app.followups.jobs.arq.all_job_results()
             if (r.job_id or "").startswith(mine)]
 

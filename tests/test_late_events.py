@@ -78,7 +78,7 @@ async def test_a_delivery_too_old_to_ask_about_is_recorded_not_sent(
     await delivered_at(backend, "1045", ann.id, now - ago)
     assert await queued(bot.app) == {}
     store = bot.app.store
-    assert await store.redis.get(store.key("sent", "delivery_check", "1045")) == b"skipped"
+    assert await store.redis.get(store.keys.sent("delivery_check", "1045")) == b"skipped"
     again = await backend.event("1045", "delivered", at=(now - ago).isoformat())
     assert again["duplicate"] is True  # posted again by a retrying backend: still nothing
     await run_due(bot.app)
@@ -132,7 +132,7 @@ async def test_a_check_whose_job_ran_a_week_late_is_not_sent(
     await run_due(bot.app)
     assert not any(ASK in text for text in texts_to(api.calls[since:], ann.id))
     store = bot.app.store
-    assert await store.redis.get(store.key("sent", "delivery_check", "1045")) == b"skipped"
+    assert await store.redis.get(store.keys.sent("delivery_check", "1045")) == b"skipped"
 
 
 @pytest.mark.parametrize("birthday", ["12-31", "02-29", "01-01"])
