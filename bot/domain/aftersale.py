@@ -1,15 +1,15 @@
 """After the sale (PLAYBOOK: "After-sale"): where is my order, did it arrive, how was it,
 returns and exchanges, and the tags that say who comes back.
 
-Plain rules over Redis, like the conversation: they say what to answer (Replies); the
-handlers and the courier turn that into Telegram messages.
+Plain rules, like the conversation: they say what to answer (Replies); the handlers and the
+courier turn that into Telegram messages. Ratings, return requests and their drafts are kept
+by bot/storage/aftersale.py.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -31,31 +31,14 @@ from bot.domain.actions import (
 from bot.domain.orders import Order, OrderBook, order_numbers, spent
 from bot.domain.replies import Button, Reply
 from bot.domain.stats import Stats
+from bot.storage.aftersale import AfterSaleRecords, Return
 from bot.storage.store import Customer, Store
 
 REASONS = ("size", "damaged", "wrong", "changed_mind", "other")
 RESOLUTIONS = ("exchange", "refund")
 RETURN_STATUSES = ("requested", "approved", "declined", "received", "refunded", "exchanged")
-DRAFT_TTL = int(timedelta(days=1).total_seconds())
 # How old a delivery may be for "has everything arrived?" to still make sense.
 CHECK_WITHIN = timedelta(days=7)
-
-
-@dataclass
-class Return:
-    id: str
-    customer: int | None  # None once the customer erased their data (/forget)
-    order: str
-    item: int  # index in the order's items
-    reason: str
-    resolution: str
-    wanted: str | None = None  # the size or colour wanted in exchange
-    photos: list[int] = field(default_factory=list)  # message ids in the private chat
-    status: str = "requested"
-    created_at: float = 0.0
-
-    def dump(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
 
 
 class AfterSale:
@@ -63,6 +46,7 @@ class AfterSale:
                  clock: Callable[[], datetime]) -> None:
         self._shop = shop  # the shop file can be reloaded: always ask for the current one
         self.store = store
+        self.records = AfterSaleRecords(store)
         self.orders = orders
         self.stats = stats
         self.clock = clock
@@ -187,8 +171,7 @@ class AfterSale:
         order = await self.orders.get(order_id)
         if order is None or order.customer != customer.id or not 1 <= stars <= 5:
             return None
-        first = await self.store.redis.set(self.store.key("rating", order_id), stars, nx=True)
-        if not first:
+        if not await self.records.rate_once(order_id, stars):
             return Reply("rating_again", self._base(customer))
         await self.stats.rating(stars)
         context = {**self._base(customer), "stars": stars, "order": self._view(order)}
@@ -220,7 +203,7 @@ class AfterSale:
         """A button of the return flow; None for a step that is not (or no longer) valid."""
         draft = await self._draft(customer.id)
         if isinstance(step, ReturnCancel):
-            await self.store.redis.delete(self.store.key("return_draft", customer.id))
+            await self.records.drop_draft(customer.id)
             return Reply("return_cancelled", self._base(customer))
         order = await self.orders.get(draft.get("order", "")) if draft.get("order") else None
         match step:
@@ -275,21 +258,17 @@ class AfterSale:
 
     async def submit(self, customer: Customer) -> Return | None:
         """"Send the request": the draft becomes a return request, once."""
-        key = self.store.key("return_draft", customer.id)
         draft = await self._draft(customer.id)
-        await self.store.redis.delete(key)
+        await self.records.drop_draft(customer.id)
         if draft.get("step") != "ready":
             return None
-        number = await self.store.redis.incr(self.store.key("return_seq"))
+        number = await self.records.next_number()
         request = Return(
             id=f"R{number}", customer=customer.id, order=draft["order"],
             item=int(draft["item"]), reason=draft["reason"], resolution=draft["resolution"],
             wanted=draft.get("wanted") or None, photos=json.loads(draft.get("photos") or "[]"),
             created_at=self.clock().timestamp())
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.store.key("return", request.id), request.dump())
-            pipe.rpush(self.store.key("returns", customer.id), request.id)
-            await pipe.execute()
+        await self.records.add(request, customer.id)
         return request
 
     def submitted(self, customer: Customer, request: Return, with_staff: bool) -> Reply:
@@ -297,8 +276,7 @@ class AfterSale:
                                           "with_staff": with_staff})
 
     async def get_return(self, return_id: str) -> Return | None:
-        raw = await self.store.redis.get(self.store.key("return", return_id))
-        return Return(**json.loads(raw)) if raw else None
+        return await self.records.get(return_id)
 
     async def set_return_status(self, return_id: str, status: str) -> Return | None:
         """Staff (or the backend) move a return on; None if unknown or unchanged."""
@@ -306,7 +284,7 @@ class AfterSale:
         if request is None or status not in RETURN_STATUSES or request.status == status:
             return None
         request.status = status
-        await self.store.redis.set(self.store.key("return", return_id), request.dump())
+        await self.records.put(request)
         return request
 
     def return_status(self, customer: Customer | None, request: Return) -> Reply:
@@ -361,20 +339,13 @@ class AfterSale:
         return await self.return_view(request)
 
     async def _draft(self, customer_id: int, *, reset: bool = False) -> dict[str, str]:
-        key = self.store.key("return_draft", customer_id)
         if reset:
-            await self.store.redis.delete(key)
+            await self.records.drop_draft(customer_id)
             return {}
-        raw = await self.store.redis.hgetall(key)
-        return {(k.decode() if isinstance(k, bytes) else k):
-                (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()}
+        return await self.records.draft(customer_id)
 
     async def _save(self, customer_id: int, **values: Any) -> bool:
-        key = self.store.key("return_draft", customer_id)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={k: str(v) for k, v in values.items()})
-            pipe.expire(key, DRAFT_TTL)
-            await pipe.execute()
+        await self.records.save_draft(customer_id, values)
         return True
 
     @staticmethod
