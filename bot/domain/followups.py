@@ -16,19 +16,15 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from arq.cron import cron
-from arq.worker import Worker, func
-
 from bot.domain.aftersale import AfterSale, birthday_today, next_birthday
 from bot.domain.orders import Order
 from bot.domain.ports import BroadcastSender, Courier
 from bot.domain.replies import Reply
 from bot.domain.stats import Stats
-from bot.storage.jobs import JobQueue
+from bot.storage.jobs import JobQueue, Worker
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
-KEEP_RESULT = timedelta(days=7)  # how long a finished job's id keeps a twin from queueing
 # How long past its time a queued job may still start (arq drops it then); the jobs' own
 # rules decide whether a late one still makes sense.
 JOB_LIFETIME = timedelta(days=8)
@@ -188,18 +184,7 @@ class Followups:
         async def revive_broadcasts(ctx: dict[str, Any]) -> list[str]:
             return await self.revive_broadcasts()
 
-        return Worker(
-            functions=[func(delivery_check, name="delivery_check"),  # type: ignore[arg-type]
-                       func(birthday, name="birthday"),  # type: ignore[arg-type]
-                       func(broadcast, name="broadcast",  # type: ignore[arg-type]
-                            timeout=self.sender.job_timeout)],
-            # Every minute, and once at start; not in a burst, which runs queued jobs only.
-            cron_jobs=[] if burst else [cron(revive_broadcasts,  # type: ignore[arg-type]
-                                             name=self.jobs.name("revive_broadcasts"),
-                                             run_at_startup=True)],
-            redis_pool=self.jobs.arq, queue_name=self.jobs.queue, handle_signals=False, burst=burst,
-            poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
-            job_timeout=60, max_burst_jobs=jobs,
-            # One job at a time: a broadcast's lanes then land on different processes.
-            max_jobs=1,
-        )
+        return self.jobs.worker(
+            {"delivery_check": delivery_check, "birthday": birthday, "broadcast": broadcast},
+            timeouts={"broadcast": self.sender.job_timeout},
+            every_minute={"revive_broadcasts": revive_broadcasts}, burst=burst, jobs=jobs)

@@ -9,17 +9,22 @@ mid-job and is retried cannot send it twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import arq.worker
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix, retry_key_prefix
+from arq.cron import cron
+from arq.worker import Worker, func
 from redis.exceptions import ResponseError
 
 from bot.storage.store import Store
 
+__all__ = ["JobQueue", "Worker", "forget_jobs"]
+KEEP_RESULT = timedelta(days=7)  # how long a finished job's id keeps a twin from queueing
+Job = Callable[..., Awaitable[Any]]  # arq calls it with its context, then the job's arguments
 _arq_redis_info = arq.worker.log_redis_info
 
 
@@ -57,6 +62,24 @@ class JobQueue:
     def name(self, job: str) -> str:
         """A cron job's name, which arq uses as its id."""
         return self.keys.job(job)
+
+    def worker(self, functions: dict[str, Job], *, timeouts: dict[str, float],
+               every_minute: dict[str, Job], burst: bool = False, jobs: int = -1) -> Worker:
+        """The arq worker running these jobs by name (burst: run what is due, or `jobs` of
+        it, then stop)."""
+        return Worker(
+            functions=[func(job, name=name, timeout=timeouts.get(name))  # type: ignore[arg-type]
+                       for name, job in functions.items()],
+            # Every minute, and once at start; not in a burst, which runs queued jobs only.
+            cron_jobs=[] if burst else [cron(job, name=self.name(name),  # type: ignore[arg-type]
+                                             run_at_startup=True)
+                                        for name, job in every_minute.items()],
+            redis_pool=self.arq, queue_name=self.queue, handle_signals=False, burst=burst,
+            poll_delay=0.05 if burst else 1.0, keep_result=KEEP_RESULT, max_tries=3,
+            job_timeout=60, max_burst_jobs=jobs,
+            # One job at a time: a broadcast's lanes then land on different processes.
+            max_jobs=1,
+        )
 
     async def mark_sent(self, what: str, mark: str = "1") -> bool:
         """Mark `what` as handled; False when it was before (sent, tried or skipped)."""
