@@ -14,7 +14,8 @@ from handlers.callback_data import RETURN_STEPS, ArrivedData, RateData, ReturnSt
 from handlers.callbacks import stale
 from handlers.courier import Courier
 from handlers.filters import staff_ready
-from handlers.present import hand_over, send
+from handlers.handoff import hand_over
+from handlers.present import send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 

@@ -14,7 +14,8 @@ from handlers.callback_data import (
     ChooseLanguageData,
     MenuItemData,
 )
-from handlers.present import hand_over, send
+from handlers.handoff import hand_over
+from handlers.present import send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
 

@@ -7,7 +7,8 @@ from aiogram.types import Message
 
 from bot.domain.conversation import Assistant
 from bot.storage.store import Customer
-from handlers.present import hand_over, send
+from handlers.handoff import hand_over
+from handlers.present import send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 

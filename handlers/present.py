@@ -10,10 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.languages import Lang
 from bot.domain.replies import Button, Reply
-from bot.storage.store import Customer
 from handlers.callback_data import pack
-from handlers.filters import staff_ready
-from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
@@ -69,14 +66,3 @@ async def send_to(bot: Bot, chat_id: int, replies: list[Reply], texts: Texts,
                 # A dead link or a file id from another bot: the words still go out.
                 log.info("photo %s not sent (%s); sending text", reply.photo, exc.message)
         await bot.send_message(chat_id, text, reply_markup=markup)
-
-
-
-async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | None,
-                    message: Message | None = None) -> None:
-    """After the shopper was told a colleague will answer: open their topic for staff, and
-    put there the message that asked for a person, so staff can answer it."""
-    wanted = [r.handoff for r in replies if r.handoff]
-    if wanted and staff_ready(desk):
-        if await desk.hand_over(customer, wanted[0]) and message is not None:
-            await desk.from_customer(customer, message)
