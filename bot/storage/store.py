@@ -36,8 +36,5 @@ class Store(CustomerRecords, ConversationRecords):
         self.clock = clock
         self._pin = redis.register_script(PIN)
 
-    def key(self, *parts: object) -> str:
-        return self.keys._key(*map(str, parts))
-
     async def ping(self) -> None:
         await self.redis.ping()

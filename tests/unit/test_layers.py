@@ -1,5 +1,6 @@
 """The layers, as the folders show them: what each may import (CONTRIBUTING.md). A module
-that imports upward fails here, with the line that does it."""
+that imports upward fails here, with the line that does it; so does a module of bot/domain
+that reaches Redis or spells a key itself."""
 
 from __future__ import annotations
 
@@ -80,3 +81,63 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     found = {imported for _, imported in imports(module)}
     assert {"handlers.present", "bot.app.factory"} <= found
     assert layer_of("handlers.present") not in ALLOWED["bot.domain"]
+
+
+# bot/domain holds the shop's rules; what they keep, they keep through the repositories of
+# bot/storage/ (CONTRIBUTING.md, "New Redis keys through bot/storage/"). These are the ways
+# a module would reach Redis or spell a key instead.
+REDIS_MODULES = ("redis", "arq", "fakeredis", "bot.storage.keys", "bot.storage.transactions")
+REDIS_ATTRIBUTES = {"redis": "a Redis client", "arq": "arq's Redis client",
+                    "pipeline": "a Redis pipeline", "register_script": "a Lua script"}
+
+
+def redis_uses(path: Path) -> list[tuple[int, str]]:
+    """Where `path` reaches Redis or builds a key, with what it does there."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, f"imports {a.name}") for a in node.names
+                      if a.name.split(".")[0] in REDIS_MODULES or a.name in REDIS_MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and (
+                node.module.split(".")[0] in REDIS_MODULES or node.module in REDIS_MODULES):
+            found.append((node.lineno, f"imports {node.module}"))
+        elif isinstance(node, ast.Attribute) and node.attr in REDIS_ATTRIBUTES:
+            found.append((node.lineno, f"uses {REDIS_ATTRIBUTES[node.attr]} (.{node.attr})"))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "keys":
+            found.append((node.lineno, f"builds a key (.keys.{node.attr})"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "key":
+            found.append((node.lineno, "builds a key (.key(...))"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and "redis.call" in node.value:
+            found.append((node.lineno, "holds a Lua script"))
+    return sorted(found)
+
+
+def test_no_rule_reaches_redis_or_spells_a_key() -> None:
+    offending = []
+    for name, path in modules():
+        if layer_of(name) != "bot.domain":
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        offending += [f"{path.relative_to(ROOT)}:{line}: {what}: {lines[line - 1].strip()}"
+                      for line, what in redis_uses(path)]
+    assert not offending, ("bot/domain reaches Redis; ask a repository of bot/storage/ "
+                           "instead:\n" + "\n".join(offending))
+
+
+def test_the_check_sees_redis_in_a_rule(tmp_path: Path) -> None:
+    """The test above can fail: each way of reaching Redis is caught, with its line."""
+    module = tmp_path / "rules.py"
+    module.write_text(
+        "import redis\n"
+        "from bot.storage.keys import Keys\n"
+        "async def rule(store, d):\n"
+        "    await store.redis.set(store.key('order', 1), 1)\n"
+        "    async with store.redis.pipeline() as pipe: ...\n"
+        "    name = store.keys.order(1)\n"
+        "    return sorted(d.keys(), key=len)\n")
+    found = redis_uses(module)
+    assert [line for line, _ in found] == [1, 2, 4, 4, 5, 5, 6]
+    assert "builds a key (.keys.order)" in dict(found).values()
