@@ -15,7 +15,7 @@ from handlers.callbacks import stale
 from handlers.courier import Courier
 from handlers.filters import staff_ready
 from handlers.handoff import hand_over
-from handlers.present import send
+from handlers.present import say, send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
@@ -91,7 +91,7 @@ async def return_step(query: CallbackQuery, callback_data: ReturnStepData,
 async def photo(message: Message, aftersale: AfterSale, customer: Customer,
                 texts: Texts) -> None:
     """A photo while the return flow asks for them: kept for staff."""
-    await message.answer(texts.render("return_photo_added", customer.lang))
+    await say(message, texts, "return_photo_added", customer.lang)
 
 
 async def _kept_for_return(message: Message, aftersale: AfterSale | None) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -30,6 +29,7 @@ from bot.domain.broadcasts import Broadcast, Broadcasts, Progress, RateLimit, ne
 from bot.domain.stats import Stats
 from bot.storage.store import Store
 from handlers.callback_data import UnsubscribeData
+from handlers.present import edit_text, send_photo, send_text
 from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -158,14 +158,12 @@ class Sender:
         rows.append([InlineKeyboardButton(text=self.texts.label("unsubscribe", lang),
                                           callback_data=UnsubscribeData().pack())])
         markup = InlineKeyboardMarkup(inline_keyboard=rows)
-        extra: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}
         if variant.get("photo"):
-            await self.bot.send_photo(chat, variant["photo"], caption=variant["text"],
-                                      reply_markup=markup, request_timeout=self.send_timeout,
-                                      **extra)
+            await send_photo(self.bot, chat, variant["photo"], caption=variant["text"],
+                             markup=markup, request_timeout=self.send_timeout, paid=self.paid)
         else:
-            await self.bot.send_message(chat, variant["text"], reply_markup=markup,
-                                        request_timeout=self.send_timeout, **extra)
+            await send_text(self.bot, chat, variant["text"], markup=markup,
+                            request_timeout=self.send_timeout, paid=self.paid)
 
     async def preview(self, broadcast: Broadcast, chat: int, lang: Lang) -> None:
         """The owner sees each language's message as customers will."""
@@ -181,11 +179,10 @@ class Sender:
             return
         owner = await self.store.customer(progress.broadcast.owner_chat)
         try:
-            await self.bot.edit_message_text(
-                text=self.progress_text(progress, owner.lang if owner else None),
-                chat_id=progress.broadcast.owner_chat,
-                message_id=progress.broadcast.status_message,
-                request_timeout=self.send_timeout)
+            await edit_text(self.bot, progress.broadcast.owner_chat,
+                            progress.broadcast.status_message,
+                            self.progress_text(progress, owner.lang if owner else None),
+                            request_timeout=self.send_timeout)
         except TelegramAPIError as exc:
             log.info("progress of %s not shown: %s", bid, exc.message)
 

@@ -15,7 +15,7 @@ from bot.domain.conversation import Assistant
 from bot.domain.order_desk import OrderDesk
 from bot.storage.store import Customer
 from handlers.filters import IsAdmin
-from handlers.present import send
+from handlers.present import answer, send
 from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def catalog(message: Message, assistant: Assistant, customer: Customer,
 async def reload(message: Message, reload_shop: Callable[[], Shop], customer: Customer,
                  texts: Texts) -> None:
     """/reload, for ADMIN_IDS only: the shop file again, or the reasons it was refused."""
-    await message.answer(reload_report(reload_shop, texts, customer.lang, customer.id))
+    await answer(message, reload_report(reload_shop, texts, customer.lang, customer.id))
 
 
 def reload_report(reload_shop: Callable[[], Shop], texts: Texts, lang: Lang, who: int) -> str:

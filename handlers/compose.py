@@ -27,6 +27,7 @@ from bot.domain.followups import Followups
 from handlers.callback_data import ComposeData, ComposePickData
 from handlers.filters import IsAdmin
 from handlers.owner import owner_lang
+from handlers.present import answer, say
 from handlers.texts import Texts, plain
 
 BUTTON = re.compile(r"^\s*(?P<text>[^|]{1,64}?)\s*\|\s*(?P<url>(https?|tg)://\S{1,500})\s*$")
@@ -47,7 +48,7 @@ async def start(message: Message, state: FSMContext, texts: Texts, assistant: As
     await state.set_state(Compose.message)
     await state.set_data({"variants": {}, "default": default, "editing": default,
                           "segment": {}, "button": None})
-    await message.answer(texts.render("compose/ask_message", lang, target=default))
+    await say(message, texts, "compose/ask_message", lang, target=default)
 
 
 async def got_message(message: Message, state: FSMContext, texts: Texts,
@@ -58,7 +59,7 @@ async def got_message(message: Message, state: FSMContext, texts: Texts,
     text = message.html_text if (message.text or message.caption) else ""
     photo = message.photo[-1].file_id if message.photo else None
     if not text or (photo and len(message.caption or "") > 1024) or len(text) > 4096:
-        await message.answer(texts.render("compose/bad_message", lang, photo=bool(photo)))
+        await say(message, texts, "compose/bad_message", lang, photo=bool(photo))
         return
     data["variants"][data["editing"]] = {"text": text, "photo": photo}
     await state.set_data(data)
@@ -71,7 +72,7 @@ async def got_button(message: Message, state: FSMContext, texts: Texts, assistan
     lang = await owner_lang(message, assistant)
     found = BUTTON.match(message.text or "")
     if not found:
-        await message.answer(texts.render("compose/ask_button", lang, wrong=True))
+        await say(message, texts, "compose/ask_button", lang, wrong=True)
         return
     data = await state.get_data()
     data["button"] = {"text": found["text"], "url": found["url"]}
@@ -93,8 +94,8 @@ async def got_list(message: Message, state: FSMContext, texts: Texts, assistant:
         products = [w for w in words if shop.product(w)]
         categories = [w for w in words if any(c.id == w for c in shop.categories)]
         if not products and not categories:  # never let a typo turn into "everyone"
-            await message.answer(texts.render("compose/ask_list", lang, what="products",
-                                              shop=shop, wrong=True))
+            await say(message, texts, "compose/ask_list", lang, what="products",
+                      shop=shop, wrong=True)
             return
         data["segment"]["products"], data["segment"]["categories"] = products, categories
     await state.set_data(data)
@@ -107,7 +108,7 @@ async def got_time(message: Message, state: FSMContext, texts: Texts, assistant:
     lang = await owner_lang(message, assistant)
     at = _when(message.text or "", assistant)
     if at is None:
-        await message.answer(texts.render("compose/ask_time", lang, wrong=True))
+        await say(message, texts, "compose/ask_time", lang, wrong=True)
         return
     await _send(message, state, texts, lang, broadcasts, followups, settings, at)
 
@@ -133,16 +134,16 @@ async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickDa
         data["editing"] = value
         await state.set_data(data)
         await state.set_state(Compose.message)
-        await message.answer(texts.render("compose/ask_message", lang, target=value))
+        await say(message, texts, "compose/ask_message", lang, target=value)
         return
     if what == "button":
         await state.set_state(Compose.button)
-        await message.answer(texts.render("compose/ask_button", lang, wrong=False))
+        await say(message, texts, "compose/ask_button", lang, wrong=False)
         return
     if what in ("tags", "products"):
         await state.set_state(Compose.tags if what == "tags" else Compose.products)
-        await message.answer(texts.render("compose/ask_list", lang, what=what,
-                                          shop=assistant.shop, wrong=False))
+        await say(message, texts, "compose/ask_list", lang, what=what,
+                  shop=assistant.shop, wrong=False)
         return
     if what == "only" and parse(value):
         chosen = set(segment.get("languages") or [])
@@ -162,11 +163,11 @@ async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickDa
         return
     elif what == "later":
         await state.set_state(Compose.when)
-        await message.answer(texts.render("compose/ask_time", lang, wrong=False))
+        await say(message, texts, "compose/ask_time", lang, wrong=False)
         return
     elif what == "drop":
         await state.clear()
-        await message.answer(texts.render("compose/dropped", lang))
+        await say(message, texts, "compose/dropped", lang)
         return
     await state.set_data(data)
     await _menu(message, data, texts, lang, broadcasts)
@@ -194,9 +195,8 @@ async def _menu(message: Message, data: dict[str, Any], texts: Texts, lang: Lang
              [_button(texts, lang, "compose_now", ComposeData(what="now")),
               _button(texts, lang, "compose_later", ComposeData(what="later"))],
              [_button(texts, lang, "compose_drop", ComposeData(what="drop"))]]
-    await message.answer(
-        texts.render("compose/menu", lang, data=data, count=count),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await say(message, texts, "compose/menu", lang, data=data, count=count,
+              markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 def _button(texts: Texts, lang: Lang, macro: str, data: CallbackData,
@@ -235,13 +235,13 @@ async def _send(message: Message, state: FSMContext, texts: Texts, lang: Lang,
     data = await state.get_data()
     request = _request(data)
     if request is None:
-        await message.answer(texts.render("compose/bad_message", lang, photo=False))
+        await say(message, texts, "compose/bad_message", lang, photo=False)
         return
     request.at = at
     broadcast = await broadcasts.create(request, owner_chat=message.chat.id)
     progress = await broadcasts.progress(broadcast.id)
     assert progress is not None and followups.sender is not None
-    status = await message.answer(followups.sender.progress_text(progress, lang))
+    status = await answer(message, followups.sender.progress_text(progress, lang))
 
     def remember(b: Any) -> bool:
         b.status_message = status.message_id

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from bot.core.languages import Lang
 from bot.domain.replies import Reply
 from bot.storage.store import Store
-from handlers.present import send_to
+from handlers.present import send_text, send_to
 from handlers.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class Courier:
     async def send_text(self, chat_id: int, text: str) -> bool:
         """A ready text (to an owner, say); False when they cannot be reached."""
         try:
-            await self.bot.send_message(chat_id, text)
+            await send_text(self.bot, chat_id, text)
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             log.warning("could not tell %s: %s", chat_id, exc.message)
             return False

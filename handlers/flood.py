@@ -15,6 +15,7 @@ from bot.core.metrics import Metrics
 from bot.domain.conversation import Assistant
 from bot.domain.flood import FloodGuard
 from handlers.filters import is_admin, staff_ready
+from handlers.present import say
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
@@ -53,5 +54,5 @@ class FloodMiddleware(BaseMiddleware):
             texts: Texts = data["texts"]
             customer = await assistant.store.customer(user.id)
             lang = customer.lang if customer else from_telegram(user.language_code)
-            await event.answer(texts.render("flood_notice", lang))
+            await say(event, texts, "flood_notice", lang)
         return None

@@ -41,7 +41,7 @@ from handlers.broadcast_sender import Sender
 from handlers.courier import Courier
 from handlers.flood import FloodMiddleware
 from handlers.i18n import load_catalogues
-from handlers.present import send_to
+from handlers.present import send_text, send_to
 from handlers.routers import setup_routers
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
@@ -149,7 +149,7 @@ async def _on_error(event: ErrorEvent, bot: Bot, texts: Texts, store: Store) -> 
     except Exception:  # the store may be what failed; the apology still goes out
         log.debug("no profile for the apology", exc_info=True)
     try:
-        await bot.send_message(message.chat.id, texts.render("error", lang))
+        await send_text(bot, message.chat.id, texts.render("error", lang))
     except Exception:  # best effort: the failure itself is already logged
         log.debug("could not send the apology", exc_info=True)
     return True

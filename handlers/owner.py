@@ -21,6 +21,7 @@ from bot.domain.conversation import Assistant
 from bot.domain.stats import Stats
 from handlers.callback_data import BroadcastCancelData
 from handlers.filters import IsAdmin
+from handlers.present import answer_photo, say
 from handlers.stats_report import chart, chart_labels, summary
 from handlers.texts import Texts
 
@@ -33,11 +34,11 @@ async def stats(message: Message, stats: Stats, texts: Texts, assistant: Assista
     customer = await assistant.store.customer(user.id) if user else None
     lang = customer.lang if customer else lang
     days = await stats.days(DAYS)
-    await message.answer(texts.render("stats", lang, shop=assistant.shop, **summary(days)))
+    await say(message, texts, "stats", lang, shop=assistant.shop, **summary(days))
     # Drawing takes a moment (matplotlib): off the event loop.
     png = await asyncio.to_thread(chart, days, chart_labels(texts, lang),
                                   chart_labels(texts, "en"))
-    await message.answer_photo(BufferedInputFile(png, filename="stats.png"))
+    await answer_photo(message, BufferedInputFile(png, filename="stats.png"))
 
 
 async def broadcasts(message: Message, broadcasts: Broadcasts, texts: Texts,
@@ -50,7 +51,7 @@ async def broadcasts(message: Message, broadcasts: Broadcasts, texts: Texts,
         text=texts.label("broadcast_cancel", lang, id=bid),
         callback_data=BroadcastCancelData(broadcast=bid).pack())]
         for bid in stoppable]) if stoppable else None
-    await message.answer(texts.render("broadcast_list", lang, items=items), reply_markup=markup)
+    await say(message, texts, "broadcast_list", lang, items=items, markup=markup)
 
 
 async def cancel_broadcast(query: CallbackQuery, callback_data: BroadcastCancelData,
@@ -61,8 +62,8 @@ async def cancel_broadcast(query: CallbackQuery, callback_data: BroadcastCancelD
     await query.answer()
     if progress is not None and isinstance(query.message, Message):
         lang = await owner_lang(query.message, assistant, query.from_user.id)
-        await query.message.answer(texts.render(
-            "broadcast_progress", lang, progress=progress, counts=progress.counts, minutes=0))
+        await say(query.message, texts, "broadcast_progress", lang, progress=progress,
+                  counts=progress.counts, minutes=0)
 
 
 async def owner_lang(message: Message, assistant: Assistant, user_id: int | None = None) -> Lang:

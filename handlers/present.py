@@ -1,12 +1,18 @@
-"""Turning the rules' replies into Telegram messages."""
+"""The one way a message leaves the bot: the rules' replies and the handlers' templates,
+rendered in a language and sent; ready texts, photos and files; and, at the bottom of their
+own lanes, the staff chat's posts (their outbox budget is the caller's), broadcasts (their
+pace and timeout are the caller's), copies between a customer and their staff topic, and
+edits of what was sent. `tests/unit/test_sending.py` fails on any other module that calls
+Telegram's sending methods itself."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 
 from bot.core.languages import Lang
 from bot.domain.replies import Button, Reply
@@ -60,9 +66,91 @@ async def send_to(bot: Bot, chat_id: int, replies: list[Reply], texts: Texts,
         markup = keyboard(reply, texts, reply_lang)
         if reply.photo and len(plain(text)) <= CAPTION_LIMIT:
             try:
-                await bot.send_photo(chat_id, reply.photo, caption=text, reply_markup=markup)
+                await send_photo(bot, chat_id, reply.photo, caption=text, markup=markup)
                 continue
             except TelegramBadRequest as exc:
                 # A dead link or a file id from another bot: the words still go out.
                 log.info("photo %s not sent (%s); sending text", reply.photo, exc.message)
-        await bot.send_message(chat_id, text, reply_markup=markup)
+        await send_text(bot, chat_id, text, markup=markup)
+
+
+async def say(message: Message, texts: Texts, template: str, lang: Lang, /, *,
+              markup: InlineKeyboardMarkup | None = None, **context: Any) -> Message:
+    """A template the handlers fill themselves (the owner's commands, the composer, notices),
+    rendered in `lang` and sent in the chat `message` came from."""
+    return await answer(message, texts.render(template, lang, **context), markup=markup)
+
+
+# -- ready texts, photos and files --------------------------------------------------------
+# The answers in the chat a message came from go through aiogram's shortcuts on that
+# message, as the handlers called them before: the same request (its topic included).
+
+async def answer(message: Message, text: str, *,
+                 markup: InlineKeyboardMarkup | None = None) -> Message:
+    """A ready text (already rendered, escaped where it holds users' words)."""
+    return await message.answer(text, reply_markup=markup)
+
+
+async def answer_photo(message: Message, photo: InputFile) -> Message:
+    return await message.answer_photo(photo)
+
+
+async def answer_document(message: Message, document: InputFile, *, caption: str) -> Message:
+    return await message.answer_document(document, caption=caption)
+
+
+async def send_text(bot: Bot, chat_id: int, text: str, *,
+                    markup: InlineKeyboardMarkup | None = None, topic: int | None = None,
+                    request_timeout: int | None = None, paid: bool = False) -> Message:
+    """A ready text to a chat: a customer, an owner, a staff topic (`topic`).
+    `request_timeout` and `paid` are the broadcast lane's: its own limit on one send, and
+    paid broadcasting."""
+    return await bot.send_message(chat_id, text, reply_markup=markup,
+                                  message_thread_id=topic, request_timeout=request_timeout,
+                                  allow_paid_broadcast=True if paid else None)
+
+
+async def send_photo(bot: Bot, chat_id: int, photo: str | InputFile, *,
+                     caption: str | None = None, markup: InlineKeyboardMarkup | None = None,
+                     request_timeout: int | None = None, paid: bool = False) -> Message:
+    return await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup,
+                                request_timeout=request_timeout,
+                                allow_paid_broadcast=True if paid else None)
+
+
+# -- copies and edits -----------------------------------------------------------------------
+
+async def send_copies(bot: Bot, to: int, source: int, ids: list[int], *,
+                      topic: int | None = None) -> list[int]:
+    """Messages copied from one chat to another (a customer's into their topic, a staff
+    member's to the customer), as they were written; the copies' ids. An album's items go
+    in one call, so they stay one album."""
+    if len(ids) == 1:
+        copied = await bot.copy_message(to, source, ids[0], message_thread_id=topic)
+        return [copied.message_id]
+    many = await bot.copy_messages(to, source, ids, message_thread_id=topic)
+    return [item.message_id for item in many]
+
+
+async def edit_copy(bot: Bot, chat_id: int, copy_id: int, message: Message) -> Message | bool:
+    """`message` was edited: its copy gets the new text or caption, formatted as its writer
+    formatted it (entities, not HTML)."""
+    if message.text is not None:
+        return await bot.edit_message_text(
+            text=message.text, chat_id=chat_id, message_id=copy_id,
+            entities=message.entities, parse_mode=None)
+    return await bot.edit_message_caption(
+        chat_id=chat_id, message_id=copy_id, caption=message.caption or "",
+        caption_entities=message.caption_entities, parse_mode=None)
+
+
+async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str, *,
+                    request_timeout: int | None = None) -> Message | bool:
+    """A message the bot sent says something new (a staff card, a broadcast's progress)."""
+    return await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
+                                       request_timeout=request_timeout)
+
+
+async def drop_buttons(message: Message) -> Message | bool:
+    """The buttons under `message` are spent: they go, the text stays."""
+    return await message.edit_reply_markup(reply_markup=None)

@@ -21,7 +21,7 @@ from bot.storage.store import Customer
 from handlers.callback_data import ForgetData
 from handlers.filters import staff_ready
 from handlers.middlewares import CustomerMiddleware
-from handlers.present import send
+from handlers.present import answer_document, drop_buttons, send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
@@ -34,7 +34,7 @@ async def mydata(message: Message, assistant: Assistant, customer: Customer,
     document = BufferedInputFile(
         json.dumps(data, ensure_ascii=False, indent=2).encode(),
         filename=f"my-data-{assistant.shop.id}.json")
-    await message.answer_document(document, caption=texts.render("mydata", customer.lang))
+    await answer_document(message, document, caption=texts.render("mydata", customer.lang))
 
 
 async def forget(message: Message, customer: Customer, texts: Texts) -> None:
@@ -53,7 +53,7 @@ async def confirmed(query: CallbackQuery, assistant: Assistant, customer: Custom
     if staff_ready(desk):
         await desk.forgotten(topic)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await drop_buttons(query.message)
         await send(query.message, [Reply("forgotten", {})], texts, customer.lang)
     # The confirmation itself went into the history the bot keeps for staff: gone too.
     await privacy.erase(customer.id)
@@ -62,7 +62,7 @@ async def confirmed(query: CallbackQuery, assistant: Assistant, customer: Custom
 async def kept(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await drop_buttons(query.message)
         await send(query.message, [Reply("forget_kept", {})], texts, customer.lang)
 
 

@@ -31,6 +31,7 @@ from bot.domain.takeover import Takeovers
 from bot.storage.outbox import Outbox
 from bot.storage.store import Customer, as_text
 from handlers.callback_data import ReturnStatusData, StaffDoneData
+from handlers.present import edit_copy, edit_text, send_copies, send_text
 from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
@@ -263,7 +264,7 @@ class StaffDesk:
         text = self.texts.render(f"canned/{key}", customer.lang,
                                  shop=self.assistant.shop, name=customer.first_name)
         try:
-            await self.bot.send_message(customer_id, text)
+            await send_text(self.bot, customer_id, text)
         except TelegramForbiddenError:
             await self.customer_blocked(customer_id)
             return True
@@ -299,12 +300,7 @@ class StaffDesk:
     async def _copy(self, to: int, source: int, ids: list[int],
                     topic: int | None = None) -> list[int]:
         async def call() -> list[int]:
-            if len(ids) == 1:
-                copied = await self.bot.copy_message(to, source, ids[0],
-                                                     message_thread_id=topic)
-                return [copied.message_id]
-            many = await self.bot.copy_messages(to, source, ids, message_thread_id=topic)
-            return [item.message_id for item in many]
+            return await send_copies(self.bot, to, source, ids, topic=topic)
 
         return await self.outbox.send(call, len(ids)) if to == self.chat_id else await call()
 
@@ -317,13 +313,7 @@ class StaffDesk:
         chat = self.chat_id if direction == "in" else customer_id
 
         async def call() -> Any:
-            if message.text is not None:
-                return await self.bot.edit_message_text(
-                    text=message.text, chat_id=chat, message_id=copy,
-                    entities=message.entities, parse_mode=None)
-            return await self.bot.edit_message_caption(
-                chat_id=chat, message_id=copy, caption=message.caption or "",
-                caption_entities=message.caption_entities, parse_mode=None)
+            return await edit_copy(self.bot, chat, copy, message)
 
         if message.text is None and message.caption is None:
             return False  # a changed photo or file: Telegram lets no one but its sender swap it
@@ -340,10 +330,9 @@ class StaffDesk:
         loses the customer's name."""
         text = self.texts.render("staff/forgotten", self.lang)
         try:
-            await self.outbox.send(lambda: self.bot.send_message(
-                self.chat_id, text, message_thread_id=topic))
+            await self.outbox.send(lambda: send_text(self.bot, self.chat_id, text, topic=topic))
         except TelegramBadRequest:  # the topic is gone: General, then
-            await self.outbox.send(lambda: self.bot.send_message(self.chat_id, text))
+            await self.outbox.send(lambda: send_text(self.bot, self.chat_id, text))
             return
         if topic is not None:
             name = self.texts.label("erased_topic", self.lang)
@@ -360,13 +349,12 @@ class StaffDesk:
 
     async def answer_staff(self, text: str, topic: int | None = None) -> None:
         """The bot's answer to a staff command, where it was given."""
-        await self.outbox.send(lambda: self.bot.send_message(
-            self.chat_id, text, message_thread_id=topic))
+        await self.outbox.send(lambda: send_text(self.bot, self.chat_id, text, topic=topic))
 
     async def running_late(self, wait: float) -> None:
         """The outbox's notice, in the General topic."""
         minutes = max(1, round(wait / 60))
-        await self.bot.send_message(self.chat_id, self.texts.render(
+        await send_text(self.bot, self.chat_id, self.texts.render(
             "staff/queue_late", self.lang, minutes=minutes))
 
     async def is_staff(self, user_id: int) -> bool:
@@ -428,8 +416,8 @@ class StaffDesk:
             topic = created.message_thread_id
             try:
                 text = await self._card(customer)
-                posted = await self.outbox.send(lambda: self.bot.send_message(
-                    self.chat_id, text, message_thread_id=topic))
+                posted = await self.outbox.send(lambda: send_text(
+                    self.bot, self.chat_id, text, topic=topic))
                 card = posted.message_id
             finally:
                 # Without its card when posting it failed: the next handoff posts one.
@@ -450,8 +438,8 @@ class StaffDesk:
         text = await self._card(customer)
         if handoff.card is not None:
             try:
-                await self.outbox.send(lambda: self.bot.edit_message_text(
-                    text=text, chat_id=self.chat_id, message_id=handoff.card))
+                await self.outbox.send(lambda: edit_text(
+                    self.bot, self.chat_id, handoff.card, text))
                 return
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
@@ -504,15 +492,15 @@ class StaffDesk:
                     buttons: InlineKeyboardMarkup | None = None) -> int:
         """Post in the customer's topic; a deleted topic is made again and the post retried."""
         try:
-            sent = await self.outbox.send(lambda: self.bot.send_message(
-                self.chat_id, text, message_thread_id=topic, reply_markup=buttons))
+            sent = await self.outbox.send(lambda: send_text(
+                self.bot, self.chat_id, text, topic=topic, markup=buttons))
         except TelegramBadRequest as exc:
             if not _gone(exc):
                 raise
             await self.takeovers.forget_topic(customer.id, topic)
             new_topic, _ = await self._topic(customer)
-            sent = await self.outbox.send(lambda: self.bot.send_message(
-                self.chat_id, text, message_thread_id=new_topic, reply_markup=buttons))
+            sent = await self.outbox.send(lambda: send_text(
+                self.bot, self.chat_id, text, topic=new_topic, markup=buttons))
         return sent.message_id
 
     async def _post_to(self, customer_id: int, text: str) -> None:
