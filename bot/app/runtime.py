@@ -316,7 +316,7 @@ class App:
         queued = 0
         for position, update in enumerate(updates):
             try:
-                queued += await self.inbox.put(update, batch)
+                queued += await self.inbox.put(update, batch, take=True)
             except (RedisError, OSError):
                 # Redis is away: nothing can be queued, so the rest is answered now (with
                 # the apology) rather than left with Telegram to grow stale.
@@ -353,7 +353,7 @@ class App:
                         "answered 400", update["update_id"], _problems(exc))
             return web.Response(status=400, text="not an update")
         try:
-            await self.inbox.put(update)
+            await self.inbox.put(update, take=True)
         except (RedisError, OSError):
             await self.handle(update)
         return web.Response()

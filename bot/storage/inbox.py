@@ -83,12 +83,25 @@ handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
 # so a consumer that lost the chat (its lease lapsed, or Redis lost its data) cannot take
 # it from the one that holds it now.
 
-# One update in: queued unless its id was seen; its chat becomes ready if it was idle.
+# One update in: queued unless its id was seen. If its chat was idle, the chat becomes ready,
+# or, when the caller asked (ARGV[4], `out:`'s prefix), its claim goes straight into the
+# caller's hand with the update's first try begun: it handles it without a second hop.
 _PUT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
-if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then redis.call('LPUSH', KEYS[3], ARGV[2]) end
-if KEYS[4] then redis.call('INCR', KEYS[4]); redis.call('EXPIRE', KEYS[4], ARGV[3]) end
-return 1
+local result = 1
+if redis.call('RPUSH', KEYS[2], ARGV[1]) == 1 then
+  if ARGV[4] ~= '' then
+    redis.call('LPUSH', KEYS[4], ARGV[2])
+    local out = ARGV[4] .. string.match(ARGV[1], '^%d+')
+    redis.call('RPUSH', out, 'begun')
+    redis.call('EXPIRE', out, ARGV[3])
+    result = 2
+  else
+    redis.call('LPUSH', KEYS[3], ARGV[2])
+  end
+end
+if KEYS[5] then redis.call('INCR', KEYS[5]); redis.call('EXPIRE', KEYS[5], ARGV[3]) end
+return result
 """
 
 # The first update of a chat just taken: it, and what earlier tries of it left (a chat is
@@ -191,22 +204,55 @@ class Inbox:
         self._reclaim = redis.register_script(_RECLAIM)
         self._take = redis.register_script(_TAKE)
         self._stopping = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._serving: list[asyncio.Task[None]] = []
+        self._handle: Handle | None = None
+        self._slots: asyncio.Semaphore | None = None  # chats that may be in hand at once
+        self._live = False  # leased and known as a consumer: may hold chats
 
     # -- in ------------------------------------------------------------------------------
-    async def put(self, update: Update, batch: str | None = None) -> bool:
-        """Queue one update; False when its id was already queued (Telegram sent it again)."""
+    async def put(self, update: Update, batch: str | None = None, *, take: bool = False) -> bool:
+        """Queue one update; False when its id was already queued (Telegram sent it again).
+
+        With `take`, a consumer started in this process with a free slot handles the update
+        itself when its chat has nothing else queued: the claim is put in its hand in the
+        same step, so the update does not wait for a consumer to take it from `ready`."""
         update_id = update["update_id"]
         chat = chat_key(update)
+        claim = f"{chat}#{update_id}"
+        taking = take and self._can_take()
+        if taking:
+            assert self._slots is not None
+            await self._slots.acquire()  # free, just checked: this does not wait
         keys = [self.keys.inbox_seen(update_id), self.keys.inbox_queue(chat),
-                self.keys.inbox_ready()]
+                self.keys.inbox_ready(), self.keys.inbox_hand(self.me)]
         if batch is not None:
             keys.append(self.keys.inbox_batch(batch))
         envelope = json.dumps({"b": batch, "u": update}, ensure_ascii=False,
                               separators=(",", ":"))
-        return bool(await self._put(keys=keys, args=[f"{update_id} {envelope}",
-                                                     f"{chat}#{update_id}", SEEN_SECONDS]))
+        payload = f"{update_id} {envelope}"
+        try:
+            put = await self._put(keys=keys, args=[
+                payload, claim, SEEN_SECONDS, self.keys.inbox_out("") if taking else ""])
+        except BaseException:
+            if taking:
+                self._slots.release()  # type: ignore[union-attr]
+            raise
+        if taking:
+            if put == 2 and not self._stopping.is_set():
+                assert self._handle is not None
+                self._spawn(self._work(claim, self._handle, (payload.encode(), [])))
+            else:
+                self._slots.release()  # type: ignore[union-attr]
+                if put == 2:  # stopping meanwhile: the chat goes to the others, first in line
+                    await self._let_go(claim)
+        return bool(put)
+
+    def _can_take(self) -> bool:
+        # Only while leased and known as a consumer: a claim in a hand nobody can find would
+        # not go back to the others if this process died.
+        return (self._live and self._handle is not None and self._slots is not None
+                and not self._slots.locked() and not self._stopping.is_set())
 
     async def wait_batch(self, batch: str, seconds: float) -> bool:
         """Block until every update queued with `batch` is handled (or `seconds` pass)."""
@@ -222,12 +268,15 @@ class Inbox:
     def start(self, handle: Handle) -> None:
         """Consume in the background: `handle` gets each update, one chat's in order."""
         self._stopping.clear()
+        self._handle = handle
+        self._slots = asyncio.Semaphore(self.concurrency)
         self._serving = [asyncio.create_task(self._consume(handle)),
                          asyncio.create_task(self._keep_alive())]
 
     async def stop(self, grace: float = 20.0) -> None:
         """Finish what is in hand (for up to `grace` s), give the rest back, leave."""
         self._stopping.set()
+        self._live = False
         for task in self._serving:
             task.cancel()
         await asyncio.gather(*self._serving, return_exceptions=True)
@@ -247,10 +296,12 @@ class Inbox:
                         "when this one's lease lapses", exc_info=True)
 
     async def _consume(self, handle: Handle) -> None:
-        slots = asyncio.Semaphore(self.concurrency)
+        assert self._slots is not None
+        slots = self._slots
         ready, hand = self.keys.inbox_ready(), self.keys.inbox_hand(self.me)
         # Known (and leased) before holding anything, so what it holds can always be found.
         await self._retrying(self._renew)
+        self._live = True
         await self._retrying(self.reclaim)
         while True:
             await slots.acquire()
@@ -264,17 +315,24 @@ class Inbox:
             if claim is None:
                 slots.release()
                 continue
-            task = asyncio.create_task(self._work(claim.decode(), handle))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            task.add_done_callback(lambda _: slots.release())
+            self._spawn(self._work(claim.decode(), handle))
 
-    async def _work(self, claim: str, handle: Handle) -> None:
-        """Handle a held chat's updates in order until its queue is empty."""
+    def _spawn(self, work: Awaitable[None]) -> None:
+        """Run a held chat's work; its slot is given back when it ends."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._slots.release())  # type: ignore[union-attr]
+
+    async def _work(self, claim: str, handle: Handle,
+                    taken: tuple[bytes, list[bytes]] | None = None) -> None:
+        """Handle a held chat's updates in order until its queue is empty. `taken`: the first
+        update and what earlier tries of it left, when the claim came with them (a put)."""
         chat = claim.rsplit("#", 1)[0]
         out, hand = self.keys.inbox_out(""), self.keys.inbox_hand(self.me)
-        taken = await self._retrying(lambda: self._take(
-            keys=[self.keys.inbox_queue(chat), hand], args=[out, SEEN_SECONDS, claim]))
+        if taken is None:
+            taken = await self._retrying(lambda: self._take(
+                keys=[self.keys.inbox_queue(chat), hand], args=[out, SEEN_SECONDS, claim]))
         if not taken:  # nothing queued after all, or no longer ours
             return
         payload, earlier = taken
