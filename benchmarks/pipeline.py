@@ -352,7 +352,10 @@ async def usage(pid: int, redis: Redis) -> dict[str, float]:
     cpu, stats = await redis.info("cpu"), await redis.info("stats")
     return {"bot": process_cpu(pid), "harness": time.process_time(),
             "redis": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
-            "commands": float(stats["total_commands_processed"]), "machine": machine_cpu(),
+            "commands": float(stats["total_commands_processed"]),
+            # A read event per request the server took in: a round trip (a pipeline's or a
+            # MULTI's commands come in one).
+            "trips": float(stats["total_reads_processed"]), "machine": machine_cpu(),
             "wall": time.perf_counter()}
 
 
@@ -438,7 +441,7 @@ async def measure(subject: Subject, round_no: int, args: argparse.Namespace, red
     answered = max(burst.answered, 1)
     ours = spent["bot"] + spent["harness"] + spent["redis"]
     cost = {"bot": spent["bot"] * 1000 / answered, "redis": spent["redis"] * 1000 / answered,
-            "commands": spent["commands"] / answered,
+            "commands": spent["commands"] / answered, "trips": spent["trips"] / answered,
             "harness": spent["harness"] / spent["wall"] * 100,
             "others": max(spent["machine"] - ours, 0.0) / spent["wall"] * 100}
     return Run(subject.name, round_no, burst, chats, cost, notes)
@@ -453,7 +456,9 @@ ROWS: tuple[tuple[str, Callable[[Run], float], str], ...] = (
     ("latency phase: updates/s offered", lambda r: r.chats.rate, "{:.0f}"),
     ("bot CPU per update (ms)", lambda r: r.cost["bot"], "{:.2f}"),
     # The whole server's figures: anyone else using this Redis meanwhile is counted too.
-    ("Redis commands per update", lambda r: r.cost["commands"], "{:.1f}"),
+    ("Redis round trips per update", lambda r: r.cost["trips"], "{:.1f}"),
+    ("Redis commands per update (scripts' own included)", lambda r: r.cost["commands"],
+     "{:.1f}"),
     ("Redis CPU per update (ms)", lambda r: r.cost["redis"], "{:.2f}"),
     ("load generator + fake API CPU (% of a core)", lambda r: r.cost["harness"], "{:.0f}"),
     ("other processes' CPU (% of a core)", lambda r: r.cost["others"], "{:.0f}"),
