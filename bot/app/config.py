@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import DEMO_SHOP
+from bot.app.redis_url import sentinel_address
 from bot.core.languages import Lang
 
 
@@ -24,7 +25,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     # Path to the shop file (default: the bundled demo shop).
     shop_file: Path = DEMO_SHOP
-    # E.g. redis://localhost:6379/0. Unset: an in-process Redis, and nothing survives a restart.
+    # E.g. redis://localhost:6379/0, or through Sentinel
+    # redis+sentinel://host1:26379,host2:26379/<service>/0. Unset: an in-process Redis, and
+    # nothing survives a restart.
     redis_url: str | None = None
     # Prefix of every Redis key (default: shopbot:<shop id>), so several shops can share one Redis.
     redis_prefix: str | None = None
@@ -98,6 +101,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _readable_redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            sentinel_address(value)  # a Sentinel URL it cannot read says what is wrong
+        return value
 
     @model_validator(mode="after")
     def _free_rate(self) -> Settings:

@@ -15,11 +15,12 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
 from bot.app.config import Settings
 from bot.app.pacing import Pacer
 from bot.app.ports import TelegramLayer
+from bot.app.redis_url import connect
 from bot.app.runtime import App, StartupError
 from bot.app.session import (
     CountRequests,
@@ -137,9 +138,7 @@ def create_app(
 
 def _redis(settings: Settings) -> tuple[Redis, bool]:
     if settings.redis_url:
-        # A blocking pool waits for a free connection instead of raising under load.
-        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=64, timeout=5)
-        return Redis(connection_pool=pool), True
+        return connect(settings.redis_url), True
     from fakeredis import FakeAsyncRedis
 
     log.warning(

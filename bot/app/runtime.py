@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 from bot.app import logcontext
 from bot.app.config import Settings
 from bot.app.ports import Desk, Renderer
+from bot.app.redis_url import shown
 from bot.core.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.core.metrics import Metrics
 from bot.core.shop import Shop, ShopFileError, load_shop
@@ -104,7 +105,8 @@ class App:
         try:
             await self.store.ping()
         except (RedisError, OSError) as exc:
-            raise StartupError(f"cannot reach Redis at {self.settings.redis_url}: {exc}") from None
+            raise StartupError(f"cannot reach Redis at {shown(self.settings.redis_url or '')}: "
+                               f"{exc}") from None
         try:
             me = await self.bot.me()  # kept: commands' @mentions are checked against it
         except TelegramUnauthorizedError:
