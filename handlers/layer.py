@@ -20,6 +20,7 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.methods import Response, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import ErrorEvent, TelegramObject, Update
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot import LOCALES_DIR, TEMPLATES_DIR
@@ -35,6 +36,8 @@ from bot.domain.flood import FloodGuard
 from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
+from bot.storage.chat import ChatState, ChatStates, hold
+from bot.storage.inbox import SEEN_SECONDS, handling
 from bot.storage.outbox import Outbox, Sleep
 from bot.storage.store import Store
 from handlers.broadcast_sender import Sender
@@ -75,6 +78,7 @@ class Telegram:
               flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime]) -> None:
         bot.session.middleware(RememberReplies(store, clock))
         dispatcher.update.outer_middleware(CountUpdates(metrics))
+        dispatcher.update.outer_middleware(HoldChat(store, flood, settings))
         dispatcher.message.outer_middleware(FloodMiddleware(flood, metrics))
         dispatcher.include_router(setup_routers())
         dispatcher.errors.register(_on_error)
@@ -109,6 +113,61 @@ class CountUpdates(BaseMiddleware):
         finally:
             self.metrics.latency.observe(time.perf_counter() - started)
             self.metrics.updates.labels(event.event_type).inc()
+
+
+class HoldChat(BaseMiddleware):
+    """A shopper's ordinary message is handled with their state in hand: read in one round
+    trip (with the flood count and, for an update from the inbox, the pin of its first
+    try), and written back with the update's next round trips (bot/storage/chat.py).
+
+    Only where nothing but `Store` reads or writes what the state holds: a command may
+    erase or export the shopper's data (/forget, /mydata) and an admin's message may be
+    the composer's, so those keep reading and writing Redis as they go."""
+
+    def __init__(self, store: Store, flood: FloodGuard, settings: Settings) -> None:
+        self.states = ChatStates(store)
+        self.flood, self.settings = flood, settings
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        message = event.message
+        user = message.from_user if message is not None else None
+        if message is None or user is None or user.is_bot or message.chat.type != "private" \
+                or user.id in self.settings.admin_ids or (message.text or "").startswith("/"):
+            return await handler(event, data)
+        now = handling.get()
+        pins = now.pins if now is not None and now.pins else None
+        state = await self.states.load(
+            user.id, pins=pins, keep=SEEN_SECONDS, history=True,
+            flood=self.flood.counting(message.media_group_id or str(message.message_id)))
+        if now is not None:
+            if pins:
+                now.pinned.add(user.id)
+            now.pending.append(Held(self.states, state))
+        with hold(state):
+            try:
+                result = await handler(event, data)
+            except BaseException:
+                # Whoever handles the failure (the apology) finds what was written so far.
+                await self.states.save(state)
+                raise
+        if now is None:  # not from the inbox: nothing else would carry the writes
+            await self.states.save(state)
+        return result
+
+
+class Held:
+    """A held chat's writes, as the inbox carries them (bot.storage.inbox.Pending)."""
+
+    def __init__(self, states: ChatStates, state: ChatState) -> None:
+        self.states, self.state = states, state
+
+    def write(self, pipe: Pipeline) -> bool:
+        return self.states.write(pipe, self.state)
+
+    def saved(self) -> None:
+        self.states.saved(self.state)
 
 
 class RememberReplies(BaseRequestMiddleware):

@@ -21,6 +21,11 @@ class FloodGuard:
         self.counters, self.clock = FloodCounters(store), clock
         self.limit, self.seconds = limit, seconds
 
+    def counting(self, item: str) -> tuple[str, float, float, int]:
+        """How `item` is counted now: itself, now, the window's seconds, how long the count
+        is kept. A held chat's state counts it as it loads (bot/storage/chat.py)."""
+        return item, self.clock().timestamp(), self.seconds, max(int(self.seconds) + 1, 1)
+
     async def check(self, user_id: int, item: str) -> Verdict:
         """Count one message (`item`: its id, or its album's id); "ok" while within
         `limit` messages in `seconds`, then "notice" once, then "quiet" until calm.
@@ -28,8 +33,7 @@ class FloodGuard:
         Ignored messages count too: someone who keeps flooding stays ignored, and the
         episode ends once `seconds` pass without going over the limit.
         """
-        now = self.clock().timestamp()
-        window = max(int(self.seconds) + 1, 1)
-        if await self.counters.count(user_id, item, now, self.seconds, window) <= self.limit:
+        counting = self.counting(item)
+        if await self.counters.count(user_id, *counting) <= self.limit:
             return "ok"
-        return "notice" if await self.counters.first_notice(user_id, window) else "quiet"
+        return "notice" if await self.counters.first_notice(user_id, counting[3]) else "quiet"

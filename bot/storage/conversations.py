@@ -132,8 +132,7 @@ class ConversationRecords:
     # -- what was said ---------------------------------------------------------------------
     async def remember(self, user_id: int, who: str, text: str, now: datetime) -> None:
         key = self.keys.history(user_id)
-        line = json.dumps({"at": now.timestamp(), "who": who, "text": text[:1000]},
-                          ensure_ascii=False)
+        line = history_line(who, text, now)
         keep = int(self.history_retention.total_seconds())
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, line)
@@ -150,17 +149,26 @@ class ConversationRecords:
 
     async def history(self, user_id: int, last: int = HISTORY) -> list[Said]:
         raw = await self.redis.lrange(self.keys.history(user_id), -last, -1)
-        lines = [json.loads(item) for item in raw]
         # Now, not the last line's time: a line past retention is never shown, even if
         # nobody wrote since.
-        cutoff = self.clock() - self.history_retention
-        said = [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
-                for line in lines]
-        return [line for line in said if line.at >= cutoff]
+        return parse_history(raw, self.clock() - self.history_retention)
 
     async def close_conversation(self, user_id: int, now: datetime) -> None:
         await self.redis.hset(self.keys.conversation(user_id),
                               mapping={"closed": "1", "last_message_at": to_stamp(now)})
+
+
+def history_line(who: str, text: str, now: datetime) -> str:
+    """One line of the history, as kept."""
+    return json.dumps({"at": now.timestamp(), "who": who, "text": text[:1000]},
+                      ensure_ascii=False)
+
+
+def parse_history(raw: list, cutoff: datetime) -> list[Said]:
+    """History lines as kept, those said before `cutoff` left out."""
+    said = [Said(datetime.fromtimestamp(line["at"], tz=UTC), line["who"], line["text"])
+            for line in map(json.loads, raw)]
+    return [line for line in said if line.at >= cutoff]
 
 
 def parse_conversation(raw: dict) -> Conversation | None:

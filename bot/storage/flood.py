@@ -3,7 +3,21 @@ what counts as a flood is bot/domain/flood.py's."""
 
 from __future__ import annotations
 
-from bot.storage.store import Store
+from typing import TYPE_CHECKING
+
+from redis.asyncio.client import Pipeline
+
+if TYPE_CHECKING:
+    from bot.storage.store import Store
+
+
+def count_in(pipe: Pipeline, key: str, item: str, now: float, seconds: float,
+             window: int) -> None:
+    """Count `item` in the flood window at `key`; the third reply is the count."""
+    pipe.zadd(key, {item: now}, nx=True)
+    pipe.zremrangebyscore(key, "-inf", now - seconds)
+    pipe.zcard(key)
+    pipe.expire(key, window)
 
 
 class FloodCounters:
@@ -15,12 +29,13 @@ class FloodCounters:
                     window: int) -> int:
         """Count `item` (once, however often it comes) at `now`; how many items the shopper
         sent in the last `seconds`. The count is forgotten after `window` seconds' quiet."""
-        key = self.keys.flood(user_id)
+        from bot.storage.chat import holding  # chat.py counts with count_in, below
+
+        state = holding(user_id)
+        if state is not None and state.flood is not None and state.flood[0] == item:
+            return state.flood[1]  # counted as the update's state was loaded
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {item: now}, nx=True)
-            pipe.zremrangebyscore(key, "-inf", now - seconds)
-            pipe.zcard(key)
-            pipe.expire(key, window)
+            count_in(pipe, self.keys.flood(user_id), item, now, seconds, window)
             _, _, count, _ = await pipe.execute()
         return int(count)
 

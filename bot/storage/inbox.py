@@ -7,13 +7,16 @@ What this buys, across any number of processes sharing one Redis:
 - one chat's updates in order, different chats in parallel: each chat has its own queue,
   and a chat is held by one consumer at a time;
 - no lock polling: a consumer blocks on the list of ready chats (BRPOPLPUSH) and Redis wakes
-  it, where aiogram's Redis event isolation retries a lock every 0.1 s.
+  it, where aiogram's Redis event isolation retries a lock every 0.1 s;
+- no second hop when a chat is idle: the process that receives an update (`put(take=True)`)
+  and has a free slot holds the chat from the same call that queues it, claim in its hand.
 
 Keys, under `<prefix>:in:` (named by `Keys.inbox_*`, bot/storage/keys.py)
   seen:<update_id>   "1" queued, "2" handled; kept a day (Telegram keeps updates 24 h)
   q:<chat>           a chat's updates, oldest first; the head is in hand until handled
   ready              claims on chats with updates that nobody holds (LPUSH in, RPOPLPUSH out)
-  hand:<consumer>    the claims a consumer holds, moved there from `ready` in one step
+  hand:<consumer>    the claims a consumer holds, moved there from `ready` in one step, or
+                     put there by the put that queued the chat's only update
   alive:<consumer>   the consumer's lease, renewed a few times per lease
   consumers          consumers that may hold chats
   batch:<id>         how many updates of a polled batch are still unhandled
@@ -39,10 +42,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
 
 from bot.core.metrics import Metrics
 from bot.storage.keys import Keys
@@ -73,6 +77,19 @@ class Handling:
     sends: int = 0  # sends made, or found made, so far
     pins: str = ""  # the key of the state pinned for this update; gone once it is handled
     pinned: set[int] = field(default_factory=set)  # shoppers whose state this try pinned
+    # Writes held back (a held chat's state, bot/storage/chat.py): they go with the update's
+    # next round trip that can carry them, a send's record or `done`.
+    pending: list[Pending] = field(default_factory=list)
+
+
+class Pending(Protocol):
+    """Writes that wait for a round trip to go with."""
+
+    def write(self, pipe: Pipeline) -> bool:
+        """Add the writes waiting to `pipe` (a MULTI); False when none are."""
+
+    def saved(self) -> None:
+        """`pipe` was executed: what it carried is written."""
 
 
 handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
@@ -365,17 +382,52 @@ class Inbox:
                     self.keys.inbox_seen(now.update_id)]
             if batch is not None:
                 keys += [self.keys.inbox_batch(batch), self.keys.inbox_batch_done(batch)]
-            payload = await self._retrying(lambda keys=keys, handled=payload: self._done(
-                keys=keys, args=[claim, handled, SEEN_SECONDS, out, chat, self.keys.inbox_pin("")]))
+            payload = await self._retrying(
+                lambda keys=keys, handled=payload, pending=now.pending: self._finish(
+                    keys, [claim, handled, SEEN_SECONDS, out, chat, self.keys.inbox_pin("")],
+                    pending))
             earlier = []
             if payload is not None and self._stopping.is_set():
                 await self._let_go(claim)
                 return
 
+    async def _finish(self, keys: list[str], args: list[Any],
+                      pending: list[Pending]) -> bytes | None:
+        """`done`, with the update's writes still waiting, in one MULTI."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            carried = [writes for writes in pending if writes.write(pipe)]
+            if not carried:
+                return await self._done(keys=keys, args=args)
+            pipe.evalsha(self._done.sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+        for writes in carried:
+            writes.saved()
+        for result in results[:-1]:
+            if isinstance(result, Exception):
+                log.error("a write of update %s failed: %s", args[1][:20], result)
+        done = results[-1]
+        if isinstance(done, Exception):
+            if not isinstance(done, NoScriptError):
+                raise done
+            # Redis lost its scripts (a restart, SCRIPT FLUSH): the writes are made; `done`
+            # alone again, which loads it.
+            return await self._done(keys=keys, args=args)
+        return done  # type: ignore[no-any-return]
+
     async def record(self, now: Handling, sent: dict[str, Any]) -> None:
-        """What a send of the update in hand returned, for a second try to find."""
-        await self.redis.rpush(self.keys.inbox_out(now.update_id),
-                               json.dumps(sent, ensure_ascii=False, separators=(",", ":")))
+        """What a send of the update in hand returned, for a second try to find; with it,
+        the update's writes waiting (among them the history line of this very send)."""
+        record = json.dumps(sent, ensure_ascii=False, separators=(",", ":"))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.keys.inbox_out(now.update_id), record)
+            carried = [writes for writes in now.pending if writes.write(pipe)]
+            if not carried:
+                pipe.reset()
+                await self.redis.rpush(self.keys.inbox_out(now.update_id), record)
+                return
+            await pipe.execute()
+        for writes in carried:
+            writes.saved()
 
     async def _let_go(self, claim: str) -> None:
         chat = claim.rsplit("#", 1)[0]
