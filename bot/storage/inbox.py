@@ -422,7 +422,7 @@ class Inbox:
             pipe.rpush(self.keys.inbox_out(now.update_id), record)
             carried = [writes for writes in now.pending if writes.write(pipe)]
             if not carried:
-                pipe.reset()
+                await pipe.reset()  # nothing queued in it is sent
                 await self.redis.rpush(self.keys.inbox_out(now.update_id), record)
                 return
             await pipe.execute()
