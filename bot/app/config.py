@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Prefix of every Redis key (default: shopbot:<shop id>), so several shops can share one Redis.
     redis_prefix: str | None = None
+    # Replicas that must have an update before Telegram is told it arrived (Redis WAIT; 0: do
+    # not wait). Narrows what a Sentinel failover can lose, for one more round trip an update.
+    redis_wait_replicas: int = Field(0, ge=0, le=16)
+    # How long to wait for them, in milliseconds; past it the update is confirmed anyway.
+    redis_wait_ms: int = Field(100, ge=1, le=10_000)
     # Base URL of a self-hosted Bot API server (unset: https://api.telegram.org).
     telegram_api_server: str | None = None
     # Public https URL Telegram posts updates to; setting it switches from long polling to webhook

@@ -79,7 +79,8 @@ def create_app(
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     metrics = Metrics()
-    inbox = Inbox(redis, prefix, metrics=metrics)
+    inbox = Inbox(redis, prefix, metrics=metrics, replicas=settings.redis_wait_replicas,
+                  replica_wait_ms=settings.redis_wait_ms)
     bot.session.middleware(SendOnce(inbox))
     bot.session.middleware(ForgiveLateAnswers())
     bot.session.middleware(PaceAndRetry(Pacer(redis, store.keys, sleep=sleep,

@@ -46,6 +46,10 @@ class Metrics:
             "shopbot_sends_not_repeated",
             "Sends a second try of an update found already made, and did not repeat",
             registry=r)
+        self.updates_unreplicated = Counter(
+            "shopbot_updates_unreplicated",
+            "Updates confirmed to Telegram before REDIS_WAIT_REPLICAS replicas had them",
+            registry=r)
         self.redis_up = Gauge("shopbot_redis_up", "1 while Redis answers, 0 while it does not",
                               registry=r)
         self.redis_up.set(1)

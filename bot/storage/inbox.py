@@ -206,7 +206,8 @@ def chat_key(update: Update) -> str:
 class Inbox:
     def __init__(self, redis: Redis, prefix: str, *, concurrency: int = CONCURRENCY,
                  lease: float = LEASE_SECONDS, wake: float = WAKE_SECONDS,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, replicas: int = 0,
+                 replica_wait_ms: int = 100) -> None:
         if lease < 2 * wake:
             raise ValueError("the lease must be at least twice the wake-up time")
         self.redis = redis
@@ -215,6 +216,7 @@ class Inbox:
         self.concurrency = concurrency
         self.lease, self.wake = lease, wake
         self.metrics = metrics or Metrics()
+        self.replicas, self.replica_wait_ms = replicas, replica_wait_ms
         self._put = redis.register_script(_PUT)
         self._done = redis.register_script(_DONE)
         self._release = redis.register_script(_RELEASE)
@@ -255,6 +257,8 @@ class Inbox:
             if taking:
                 self._slots.release()  # type: ignore[union-attr]
             raise
+        if put and self.replicas:
+            await self._replicated(update_id)
         if taking:
             if put == 2 and not self._stopping.is_set():
                 assert self._handle is not None
@@ -264,6 +268,22 @@ class Inbox:
                 if put == 2:  # stopping meanwhile: the chat goes to the others, first in line
                     await self._let_go(claim)
         return bool(put)
+
+    async def _replicated(self, update_id: int) -> None:
+        """Wait (a while) for replicas to have the update before Telegram is told it arrived:
+        Redis replicates asynchronously, and a failover loses what no replica had. A replica
+        that does not answer in time does not stop the bot: the update is confirmed anyway,
+        counted and logged, since refusing it would stall every chat while a replica is down."""
+        try:
+            acked = int(await self.redis.execute_command("WAIT", self.replicas,
+                                                         self.replica_wait_ms))
+        except RedisError as exc:  # a server that cannot WAIT (no replication at all)
+            acked, reason = 0, str(exc)
+        else:
+            reason = f"{acked} of {self.replicas} replicas within {self.replica_wait_ms} ms"
+        if acked < self.replicas:
+            self.metrics.updates_unreplicated.inc()
+            log.warning("update %s confirmed before its replicas had it: %s", update_id, reason)
 
     def _can_take(self) -> bool:
         # Only while leased and known as a consumer: a claim in a hand nobody can find would
