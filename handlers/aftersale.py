@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.app.config import Settings
@@ -13,7 +13,7 @@ from bot.storage.store import Customer
 from handlers.callback_data import RETURN_STEPS, ArrivedData, RateData, ReturnStepData
 from handlers.callbacks import stale
 from handlers.courier import Courier
-from handlers.filters import staff_ready
+from handlers.filters import Private, staff_ready
 from handlers.handoff import hand_over
 from handlers.present import say, send
 from handlers.staff_desk import StaffDesk
@@ -95,7 +95,8 @@ async def photo(message: Message, aftersale: AfterSale, customer: Customer,
 
 
 async def _kept_for_return(message: Message, aftersale: AfterSale | None) -> bool:
-    """A filter that keeps the photo when the return flow asks for photos."""
+    """A filter that keeps the photo when the return flow asks for photos (anything but a
+    photo is turned away before Redis is asked)."""
     if aftersale is None or message.from_user is None or not message.photo:
         return False
     return await aftersale.add_photo(message.from_user.id, message.message_id)
@@ -103,11 +104,11 @@ async def _kept_for_return(message: Message, aftersale: AfterSale | None) -> boo
 
 def build() -> Router:
     router = Router(name="aftersale")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.filter(Private())
     router.callback_query.register(arrived, ArrivedData.filter())
     router.callback_query.register(rate, RateData.filter())
     for step in RETURN_STEPS:
         router.callback_query.register(return_step, step.filter())
-    router.message.filter(F.chat.type == "private")
-    router.message.register(photo, F.photo, _kept_for_return)
+    router.message.filter(Private())
+    router.message.register(photo, _kept_for_return)
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.domain.conversation import Assistant
@@ -14,6 +14,7 @@ from handlers.callback_data import (
     ChooseLanguageData,
     MenuItemData,
 )
+from handlers.filters import Private
 from handlers.handoff import hand_over
 from handlers.present import send
 from handlers.staff_desk import StaffDesk
@@ -74,7 +75,7 @@ async def stale(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
 
 def build() -> Router:
     router = Router(name="callbacks")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.filter(Private())
     router.callback_query.register(choose_language, ChooseLanguageData.filter())
     router.callback_query.register(menu, MenuItemData.filter())
     router.callback_query.register(person, AskPersonData.filter())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 
 from bot.domain.conversation import Assistant
 from bot.storage.store import Customer
+from handlers.filters import Private, has_words
 from handlers.handoff import hand_over
 from handlers.present import send
 from handlers.staff_desk import StaffDesk
@@ -30,7 +31,7 @@ async def anything_else(message: Message, assistant: Assistant, customer: Custom
 
 def build() -> Router:
     router = Router(name="chat")
-    router.message.filter(F.chat.type == "private")
-    router.message.register(text, F.text, F.text.func(lambda value: bool(value.strip())))
+    router.message.filter(Private())
+    router.message.register(text, has_words)
     router.message.register(anything_else)
     return router

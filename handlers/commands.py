@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
@@ -14,7 +14,7 @@ from bot.core.shop import Shop, ShopFileError
 from bot.domain.conversation import Assistant
 from bot.domain.order_desk import OrderDesk
 from bot.storage.store import Customer
-from handlers.filters import IsAdmin
+from handlers.filters import IsAdmin, Private
 from handlers.present import answer, send
 from handlers.texts import Texts
 
@@ -65,7 +65,7 @@ async def bye(message: Message, assistant: Assistant, customer: Customer, texts:
 
 def build() -> Router:
     router = Router(name="commands")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(Private())
     router.message.register(start, CommandStart())
     router.message.register(language, Command("language", "lang"))
     router.message.register(bye, Command("bye"))

@@ -25,7 +25,7 @@ from bot.domain.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
 from bot.domain.conversation import Assistant
 from bot.domain.followups import Followups
 from handlers.callback_data import ComposeData, ComposePickData
-from handlers.filters import IsAdmin
+from handlers.filters import Inline, IsAdmin, Private
 from handlers.owner import owner_lang
 from handlers.present import answer, say
 from handlers.texts import Texts, plain
@@ -273,14 +273,15 @@ def _when(text: str, assistant: Assistant) -> datetime | None:
 
 def build() -> Router:
     router = Router(name="compose")
-    router.message.filter(F.chat.type == "private", IsAdmin())
-    router.callback_query.filter(F.message.chat.type == "private", IsAdmin())
+    router.message.filter(Private(), IsAdmin())
+    router.callback_query.filter(Private(), IsAdmin())
     router.message.register(start, Command("broadcast"))
     router.message.register(got_message, StateFilter(Compose.message),
-                            F.text | F.photo)
-    router.message.register(got_button, StateFilter(Compose.button), F.text)
-    router.message.register(got_list, StateFilter(Compose.tags, Compose.products), F.text)
-    router.message.register(got_time, StateFilter(Compose.when), F.text)
+                            Inline(F.text | F.photo))
+    router.message.register(got_button, StateFilter(Compose.button), Inline(F.text))
+    router.message.register(got_list, StateFilter(Compose.tags, Compose.products),
+                            Inline(F.text))
+    router.message.register(got_time, StateFilter(Compose.when), Inline(F.text))
     router.callback_query.register(press, ComposeData.filter())
     router.callback_query.register(press, ComposePickData.filter())
     return router

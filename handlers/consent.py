@@ -3,7 +3,7 @@ the button below the confirmation bring them back. Service messages always go.""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
@@ -12,6 +12,7 @@ from bot.domain.conversation import Assistant
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
 from handlers.callback_data import SubscribeData, UnsubscribeData
+from handlers.filters import Private
 from handlers.present import send
 from handlers.texts import Texts
 
@@ -45,8 +46,8 @@ async def subscribe(query: CallbackQuery, assistant: Assistant, customer: Custom
 
 def build() -> Router:
     router = Router(name="consent")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(Private())
+    router.callback_query.filter(Private())
     router.message.register(stop, Command("stop", "unsubscribe"))
     router.callback_query.register(unsubscribe, UnsubscribeData.filter())
     router.callback_query.register(subscribe, SubscribeData.filter())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import (
     BufferedInputFile,
@@ -20,7 +20,7 @@ from bot.domain.broadcasts import Broadcasts
 from bot.domain.conversation import Assistant
 from bot.domain.stats import Stats
 from handlers.callback_data import BroadcastCancelData
-from handlers.filters import IsAdmin
+from handlers.filters import IsAdmin, Private
 from handlers.present import answer_photo, say
 from handlers.stats_report import chart, chart_labels, summary
 from handlers.texts import Texts
@@ -75,10 +75,10 @@ async def owner_lang(message: Message, assistant: Assistant, user_id: int | None
 
 def build() -> Router:
     router = Router(name="owner")
-    router.message.filter(F.chat.type == "private", IsAdmin())
+    router.message.filter(Private(), IsAdmin())
     # Owner buttons are checked one by one (below), so a shopper's press falls through.
     router.message.register(stats, Command("stats"))
     router.message.register(broadcasts, Command("broadcasts"))
     router.callback_query.register(cancel_broadcast, BroadcastCancelData.filter(),
-                                   F.message.chat.type == "private", IsAdmin())
+                                   Private(), IsAdmin())
     return router

@@ -19,7 +19,7 @@ from bot.domain.privacy import Privacy
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
 from handlers.callback_data import ForgetData
-from handlers.filters import staff_ready
+from handlers.filters import Private, staff_ready
 from handlers.middlewares import CustomerMiddleware
 from handlers.present import answer_document, drop_buttons, send
 from handlers.staff_desk import StaffDesk
@@ -68,8 +68,8 @@ async def kept(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
 
 def build() -> Router:
     router = Router(name="privacy")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(Private())
+    router.callback_query.filter(Private())
     router.message.middleware(CustomerMiddleware())
     router.callback_query.middleware(CustomerMiddleware())
     router.message.register(mydata, Command("mydata"))

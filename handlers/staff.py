@@ -17,7 +17,7 @@ from bot.domain.aftersale import AfterSale
 from handlers.callback_data import ReturnStatusData, StaffDoneData
 from handlers.commands import reload_report
 from handlers.courier import Courier
-from handlers.filters import is_admin, staff_ready
+from handlers.filters import Inline, is_admin, staff_ready
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
 
@@ -28,7 +28,8 @@ CONTENT = {"text", "photo", "document", "voice", "video", "sticker", "audio", "a
            "video_note", "location", "contact", "venue", "dice"}
 
 
-def in_staff_chat(event: Message | CallbackQuery, desk: StaffDesk | None) -> bool:
+async def in_staff_chat(event: Message | CallbackQuery,
+                        desk: StaffDesk | None) -> bool:
     message = event.message if isinstance(event, CallbackQuery) else event
     return staff_ready(desk) and message is not None \
         and message.chat.id == desk.chat_id
@@ -174,13 +175,13 @@ def build() -> Router:
         observer.middleware(StaffOnly())
     router.message.register(done, Command("done"))
     router.message.register(note, Command("note"))
-    router.message.register(note, F.text.startswith("!"))
-    router.message.register(note, F.caption.startswith("!"))
+    router.message.register(note, Inline(F.text.startswith("!")))
+    router.message.register(note, Inline(F.caption.startswith("!")))
     router.message.register(reply, Command("reply"))
     router.message.register(reload, Command("reload"))
     router.message.register(tag, Command("tag", "untag"))
-    router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(to_customer, F.content_type.in_(CONTENT))
+    router.message.register(unknown_command, Inline(F.text.startswith("/")))
+    router.message.register(to_customer, Inline(F.content_type.in_(CONTENT)))
     router.edited_message.register(edited)
     router.callback_query.register(done_button, StaffDoneData.filter())
     router.callback_query.register(return_status, ReturnStatusData.filter())

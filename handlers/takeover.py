@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
 
 from bot.storage.store import Customer, Store
-from handlers.filters import staff_ready
+from handlers.filters import Private, staff_ready
 from handlers.staff_desk import StaffDesk
 
 
@@ -44,9 +44,9 @@ async def blocked(update: ChatMemberUpdated, desk: StaffDesk | None, store: Stor
 
 def build() -> Router:
     router = Router(name="takeover")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(Private())
     router.message.register(to_staff, held)
-    router.callback_query.register(quiet_button, F.message.chat.type == "private", held)
-    router.edited_message.register(edited, F.chat.type == "private")
-    router.my_chat_member.register(blocked, F.chat.type == "private")
+    router.callback_query.register(quiet_button, Private(), held)
+    router.edited_message.register(edited, Private())
+    router.my_chat_member.register(blocked, Private())
     return router
