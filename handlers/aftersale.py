@@ -13,7 +13,7 @@ from bot.storage.store import Customer
 from handlers.callback_data import RETURN_STEPS, ArrivedData, RateData, ReturnStepData
 from handlers.callbacks import stale
 from handlers.courier import Courier
-from handlers.filters import Private, staff_ready
+from handlers.filters import staff_ready
 from handlers.handoff import hand_over
 from handlers.present import say, send
 from handlers.staff_desk import StaffDesk
@@ -102,13 +102,11 @@ async def _kept_for_return(message: Message, aftersale: AfterSale | None) -> boo
     return await aftersale.add_photo(message.from_user.id, message.message_id)
 
 
-def build() -> Router:
-    router = Router(name="aftersale")
-    router.callback_query.filter(Private())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.callback_query.register(arrived, ArrivedData.filter())
     router.callback_query.register(rate, RateData.filter())
     for step in RETURN_STEPS:
         router.callback_query.register(return_step, step.filter())
-    router.message.filter(Private())
     router.message.register(photo, _kept_for_return)
-    return router

@@ -14,7 +14,6 @@ from handlers.callback_data import (
     ChooseLanguageData,
     MenuItemData,
 )
-from handlers.filters import Private
 from handlers.handoff import hand_over
 from handlers.present import send
 from handlers.staff_desk import StaffDesk
@@ -73,13 +72,12 @@ async def stale(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
     await query.answer(plain(texts.render("stale_button", customer.lang)), show_alert=False)
 
 
-def build() -> Router:
-    router = Router(name="callbacks")
-    router.callback_query.filter(Private())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.callback_query.register(choose_language, ChooseLanguageData.filter())
     router.callback_query.register(menu, MenuItemData.filter())
     router.callback_query.register(person, AskPersonData.filter())
     for kind in CATALOGUE:
         router.callback_query.register(catalogue, kind.filter())
-    router.callback_query.register(stale)
-    return router
+    router.callback_query.register(stale)  # last: any other press in a private chat

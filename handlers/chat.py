@@ -7,7 +7,7 @@ from aiogram.types import Message
 
 from bot.domain.conversation import Assistant
 from bot.storage.store import Customer
-from handlers.filters import Private, has_words
+from handlers.filters import has_words
 from handlers.handoff import hand_over
 from handlers.present import send
 from handlers.staff_desk import StaffDesk
@@ -29,9 +29,8 @@ async def anything_else(message: Message, assistant: Assistant, customer: Custom
     await hand_over(replies, customer, desk, message)
 
 
-def build() -> Router:
-    router = Router(name="chat")
-    router.message.filter(Private())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.message.register(text, has_words)
-    router.message.register(anything_else)
-    return router
+    router.message.register(anything_else)  # last: whatever else a shopper sends

@@ -14,7 +14,7 @@ from bot.core.shop import Shop, ShopFileError
 from bot.domain.conversation import Assistant
 from bot.domain.order_desk import OrderDesk
 from bot.storage.store import Customer
-from handlers.filters import IsAdmin, Private
+from handlers.filters import IsAdmin
 from handlers.present import answer, send
 from handlers.texts import Texts
 
@@ -63,13 +63,11 @@ async def bye(message: Message, assistant: Assistant, customer: Customer, texts:
     await send(message, await assistant.goodbye(customer), texts, customer.lang)
 
 
-def build() -> Router:
-    router = Router(name="commands")
-    router.message.filter(Private())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.message.register(start, CommandStart())
     router.message.register(language, Command("language", "lang"))
     router.message.register(bye, Command("bye"))
     router.message.register(catalog, Command("catalog", "catalogue"))
     router.message.register(reload, Command("reload"), IsAdmin())
-    return router
-

@@ -25,7 +25,7 @@ from bot.domain.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
 from bot.domain.conversation import Assistant
 from bot.domain.followups import Followups
 from handlers.callback_data import ComposeData, ComposePickData
-from handlers.filters import Inline, IsAdmin, Private
+from handlers.filters import Inline
 from handlers.owner import owner_lang
 from handlers.present import answer, say
 from handlers.texts import Texts, plain
@@ -271,10 +271,8 @@ def _when(text: str, assistant: Assistant) -> datetime | None:
     return at if at > now else None
 
 
-def build() -> Router:
-    router = Router(name="compose")
-    router.message.filter(Private(), IsAdmin())
-    router.callback_query.filter(Private(), IsAdmin())
+def register(router: Router) -> None:
+    """On the owners' router (handlers/routers.py), which passes ADMIN_IDS in private only."""
     router.message.register(start, Command("broadcast"))
     router.message.register(got_message, StateFilter(Compose.message),
                             Inline(F.text | F.photo))
@@ -284,4 +282,3 @@ def build() -> Router:
     router.message.register(got_time, StateFilter(Compose.when), Inline(F.text))
     router.callback_query.register(press, ComposeData.filter())
     router.callback_query.register(press, ComposePickData.filter())
-    return router

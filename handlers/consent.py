@@ -12,7 +12,6 @@ from bot.domain.conversation import Assistant
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
 from handlers.callback_data import SubscribeData, UnsubscribeData
-from handlers.filters import Private
 from handlers.present import send
 from handlers.texts import Texts
 
@@ -44,11 +43,9 @@ async def subscribe(query: CallbackQuery, assistant: Assistant, customer: Custom
         await send(query.message, [reply], texts, customer.lang)
 
 
-def build() -> Router:
-    router = Router(name="consent")
-    router.message.filter(Private())
-    router.callback_query.filter(Private())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.message.register(stop, Command("stop", "unsubscribe"))
     router.callback_query.register(unsubscribe, UnsubscribeData.filter())
     router.callback_query.register(subscribe, SubscribeData.filter())
-    return router

@@ -28,7 +28,6 @@ async def ignore(message: Message) -> None:
     """Someone else's command: no answer, no customer profile, nothing passed on."""
 
 
-def build() -> Router:
-    router = Router(name="elsewhere")
+def register(router: Router) -> None:
+    """On the root router, ahead of every other handler and router."""
     router.message.register(ignore, for_another_bot)
-    return router

@@ -1,6 +1,6 @@
 """/mydata: everything kept about the shopper, as a file. /forget: erase it, after a yes.
 
-Placed before the hand-over router: these work even while a person holds the
+Registered before the hand-over's handlers: these work even while a person holds the
 conversation (the person is told in the topic)."""
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from bot.domain.privacy import Privacy
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
 from handlers.callback_data import ForgetData
-from handlers.filters import Private, staff_ready
-from handlers.middlewares import CustomerMiddleware
+from handlers.filters import staff_ready
 from handlers.present import answer_document, drop_buttons, send
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts
@@ -66,14 +65,11 @@ async def kept(query: CallbackQuery, customer: Customer, texts: Texts) -> None:
         await send(query.message, [Reply("forget_kept", {})], texts, customer.lang)
 
 
-def build() -> Router:
-    router = Router(name="privacy")
-    router.message.filter(Private())
-    router.callback_query.filter(Private())
-    router.message.middleware(CustomerMiddleware())
-    router.callback_query.middleware(CustomerMiddleware())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.message.register(mydata, Command("mydata"))
     router.message.register(forget, Command("forget"))
+    # The rule is resolved inside the CallbackData filter, on the event loop.
     router.callback_query.register(confirmed, ForgetData.filter(F.answer == "yes"))
     router.callback_query.register(kept, ForgetData.filter(F.answer == "no"))
-    return router

@@ -1,5 +1,11 @@
 """The routers, in the order they see an update. Built per app (not at import), so several
-apps can live in one process."""
+apps can live in one process.
+
+Each router an update crosses costs its filters and its middleware chain, so modules that
+share a door share a router, registering their handlers in the order they are tried: a
+shopper's message crosses the dispatcher, the root, the staff chat's router and the owners'
+(each turns it away at its first filter) to reach the shoppers' router, which answers it.
+"""
 
 from aiogram import Router
 
@@ -17,26 +23,49 @@ from handlers import (
     staff,
     takeover,
 )
+from handlers.filters import IsAdmin, Private
 from handlers.middlewares import CustomerMiddleware
 
 
 def setup_routers() -> Router:
     root = Router(name="shopbot")
     # A command addressed to another bot is no one's business here, whoever sent it.
-    root.include_router(elsewhere.build())
-    # First the staff chat, then shoppers whose conversation a person holds (the bot only
-    # passes their messages on), then the bot's own conversation.
+    elsewhere.register(root)
+    # First the staff chat, then the owners' commands and composer, then shoppers.
     root.include_router(staff.build())
-    root.include_router(owner.build())
-    root.include_router(compose.build())
-    # Before the hand-over: a shopper can see or erase their data whoever holds the chat.
-    root.include_router(privacy.build())
-    for shopper_facing in (takeover.build(), commands.build(), consent.build(),
-                           aftersale.build(), callbacks.build(), chat.build()):
-        # Inner middleware: runs only once a private-chat handler matched, so group
-        # members and channel posts never become customer profiles.
-        shopper_facing.message.middleware(CustomerMiddleware())
-        shopper_facing.callback_query.middleware(CustomerMiddleware())
-        root.include_router(shopper_facing)
+    root.include_router(_owners())
+    root.include_router(_shoppers())
     root.include_router(fallback.build())
     return root
+
+
+def _owners() -> Router:
+    """ADMIN_IDS in their private chat: /stats, /broadcasts, the composer. Anyone else, and
+    an owner's message none of these take, goes on to the shoppers' router."""
+    router = Router(name="owners")
+    for observer in (router.message, router.callback_query):
+        observer.filter(Private(), IsAdmin())
+    owner.register(router)
+    compose.register(router)
+    return router
+
+
+def _shoppers() -> Router:
+    """Everything in a private chat that is not the owners'. The order is the order the
+    handlers are tried in, each catch-all last of its kind."""
+    router = Router(name="shoppers")
+    for observer in (router.message, router.callback_query, router.edited_message,
+                     router.my_chat_member):
+        observer.filter(Private())
+    # Inner middleware: runs only once a handler matched, so a message no handler takes
+    # makes no customer profile.
+    router.message.middleware(CustomerMiddleware())
+    router.callback_query.middleware(CustomerMiddleware())
+    privacy.register(router)  # before the hand-over: whoever holds the chat
+    takeover.register(router)  # a person holds the chat: the rest stays quiet
+    commands.register(router)
+    consent.register(router)
+    aftersale.register(router)
+    callbacks.register(router)  # its stale-button answer: every other press
+    chat.register(router)  # its catch-all: every other message
+    return router

@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
 
 from bot.storage.store import Customer, Store
-from handlers.filters import Private, staff_ready
+from handlers.filters import staff_ready
 from handlers.staff_desk import StaffDesk
 
 
@@ -42,11 +42,10 @@ async def blocked(update: ChatMemberUpdated, desk: StaffDesk | None, store: Stor
         await desk.customer_blocked(update.chat.id)
 
 
-def build() -> Router:
-    router = Router(name="takeover")
-    router.message.filter(Private())
+def register(router: Router) -> None:
+    """On the shoppers' router (handlers/routers.py), which passes private chats only and
+    loads the customer's profile for a handler that matched."""
     router.message.register(to_staff, held)
-    router.callback_query.register(quiet_button, Private(), held)
-    router.edited_message.register(edited, Private())
-    router.my_chat_member.register(blocked, Private())
-    return router
+    router.callback_query.register(quiet_button, held)
+    router.edited_message.register(edited)
+    router.my_chat_member.register(blocked)

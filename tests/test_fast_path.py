@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from aiogram import Router
 
 from bot.devtools.fake_bot_api import FakeBotAPI
 from tests.conftest import Harness
@@ -31,6 +32,22 @@ def thread_hops() -> Iterator[list[str]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(asyncio, "to_thread", counted)
         yield hops
+
+
+@contextmanager
+def routers_crossed() -> Iterator[list[str]]:
+    """The routers an update was offered to meanwhile, in order."""
+    crossed: list[str] = []
+    real = Router.propagate_event
+
+    async def counted(self: Router, update_type: str, event: Any, **kwargs: Any) -> Any:
+        if update_type != "update":  # the dispatcher's own wrapper of every update
+            crossed.append(self.name)
+        return await real(self, update_type, event, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Router, "propagate_event", counted)
+        yield crossed
 
 
 async def test_a_shoppers_text_crosses_no_thread(shopbot: Harness) -> None:
@@ -65,3 +82,10 @@ async def test_with_a_staff_chat_and_an_owner_no_thread_either(
         await bot.press(shopper, "menu:order")
     assert hops == []
 
+
+async def test_a_shoppers_text_crosses_five_routers(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en")
+    with routers_crossed() as crossed:
+        assert await shopbot.send(shopper, "how much is the linen shirt?")
+    # The dispatcher's own router (named by its id), then handlers/routers.py's.
+    assert crossed[1:] == ["shopbot", "staff", "owners", "shoppers"]
