@@ -44,6 +44,10 @@ class Texts:
         self._rng = rng or random.Random()
         self.env = Environment(
             loader=FileSystemLoader(templates_dir),
+            # Compiled once per process, as the catalogues are read once: both ship with the
+            # code, and a reload of the shop file brings its `texts:`, never new templates.
+            # Jinja2's default would stat the file at every render to see if it changed.
+            auto_reload=False,
             autoescape=True,
             trim_blocks=True,
             lstrip_blocks=True,
