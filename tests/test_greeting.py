@@ -96,6 +96,26 @@ async def test_first_message_is_greeted_at_once(shopbot: Harness) -> None:
     assert "Льняной переулок" in replies[0] and "Ира" in replies[0]
 
 
+async def test_the_greeting_and_the_first_answer_go_as_one_message(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en", first_name="Dan")
+    [text] = await shopbot.send(shopper, "hi, any discount?")
+    greeting, refusal = text.split("\n\n")  # a blank line between them, as two bubbles read
+    assert "Linen Lane" in greeting and "Dan" in greeting
+    assert "Linen Lane" not in refusal and "price" in refusal.lower()
+    [call] = [c for c in shopbot.api.sent_to(shopper.id) if c.method == "sendMessage"]
+    # The greeting's menu: the refusal has no buttons of its own.
+    buttons = [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"]
+               for b in row]
+    assert buttons == ["cat", "menu:order", "menu:contacts", "menu:language"]
+
+
+async def test_an_answer_with_a_photo_still_follows_the_greeting(shopbot: Harness) -> None:
+    shopper = shopbot.api.new_shopper(language_code="en")
+    greeting, card = await shopbot.send(shopper, "do you have the classic linen shirt?")
+    assert "Linen Lane" in greeting and "Classic linen shirt" in card
+    assert [c.method for c in shopbot.api.sent_to(shopper.id)] == ["sendMessage", "sendPhoto"]
+
+
 @pytest.mark.parametrize(
     ("hour", "weekday_shift", "expected"),
     [
