@@ -3,9 +3,9 @@
 Who gets a promotion, and when a broadcast starts, stops and ends; the records, the queue
 of recipients and the shared rate are kept by bot/storage/broadcasts.py.
 
-A recipient is marked `sending` *before* the message goes out, so a sender that dies
+A recipient is marked `sending` *just before* the message goes out, so a sender that dies
 mid-send leaves them `sending`, and nobody sends to them again: a promotion whose outcome is
-unknown is not repeated. One who was only taken (still `pending`) goes back to the queue.
+unknown is not repeated. One who was only claimed (still `pending`) goes back to the queue.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bot.core.languages import Lang, from_telegram, parse
 from bot.core.shop import Shop
 from bot.domain.orders import OrderBook
-from bot.storage.broadcasts import Broadcast, BroadcastRecords, SendRate
+from bot.storage.broadcasts import (
+    SENDER_TTL,
+    Broadcast,
+    BroadcastRecords,
+    Outcome,
+    SendRate,
+    Start,
+)
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -192,6 +199,25 @@ class Broadcasts:
         return await self.records.next_generation(bid)
 
     # -- sending ----------------------------------------------------------------------------
+    async def claim(self, bid: str, sender: str, count: int) -> list[int]:
+        """Up to `count` recipients for `sender`, in one round trip; still `pending` until
+        each is begun, so a sender that dies first loses none of them."""
+        return await self.records.claim(bid, sender, count)
+
+    async def record(self, bid: str, sender: str, outcomes: Sequence[Outcome] = (),
+                     begin: Sequence[int] = ()) -> list[Start]:
+        """The outcomes of sends that are over, and the recipients about to be sent to
+        marked `sending` (or skipped), in one round trip."""
+        return await self.records.record(bid, sender, outcomes, begin)
+
+    @staticmethod
+    def language(start: Start, broadcast: Broadcast) -> Lang:
+        """The language a recipient gets the broadcast in: theirs as the bot knows it, the
+        broadcast's default for one it has no profile of."""
+        if not start.known:
+            return parse(broadcast.default) or from_telegram(broadcast.default)
+        return parse(start.language) or from_telegram(start.telegram_language)
+
     async def take(self, bid: str, sender: str) -> int | None:
         """The next recipient for `sender`, marked `sending`; None when none is left."""
         return await self.records.take(bid, sender)
@@ -201,16 +227,26 @@ class Broadcasts:
         """The send is over: its outcome recorded, the recipient released."""
         await self.records.settle(bid, sender, recipient, outcome, error)
 
-    async def put_back(self, bid: str, sender: str, recipient: int) -> None:
-        """Telegram refused for now (429): nothing went out, so the recipient goes back."""
-        await self.records.put_back(bid, sender, recipient)
-
     async def alive(self, bid: str, sender: str) -> None:
         await self.records.alive(bid, sender)
 
     async def rescue(self, bid: str) -> int:
-        """Recipients taken by senders that died, and not yet sent to: back to the queue."""
+        """Recipients claimed by senders that died, and not yet sent to: back to the queue."""
         return await self.records.rescue(bid)
+
+    async def silent_holders_lapse(self, bid: str, sender: str,
+                                   silent_for: float) -> float | None:
+        """When the first heartbeat lapses among the senders other than `sender` that hold
+        recipients and have not beaten for `silent_for` seconds (dead, most likely): their
+        recipients can be rescued then. None when no such sender holds any."""
+        now = self.clock().timestamp()
+        lapses = [beat + SENDER_TTL for name, beat in (await self.records.holders(bid)).items()
+                  if name != sender and now - beat > silent_for]
+        return min(lapses, default=None)
+
+    async def queued(self, bid: str) -> int:
+        """Recipients waiting in the queue (one put back after a 429, say)."""
+        return await self.records.queued(bid)
 
     async def finished(self, bid: str) -> Broadcast | None:
         """Mark it done once nothing is queued or being sent (once, whoever notices)."""
@@ -227,25 +263,22 @@ class Broadcasts:
 
 
 class RateLimit:
-    """One sending rate for every process, kept in Redis: each send books the next free
-    instant, so senders never sleep-and-poll; a 429 moves everyone's next instant past its
-    `retry_after`."""
+    """One sending rate for every process, kept in Redis: each send has its own instant,
+    booked from the next free one, so senders never sleep-and-poll and never burst; a 429
+    moves everyone's next instant past its `retry_after`."""
 
     def __init__(self, store: Store, clock: Clock, sleep: Sleep = asyncio.sleep) -> None:
         self.rate = SendRate(store)
         self.clock = clock
         self.sleep = sleep
 
-    async def wait(self, per_second: float, until: float | None = None) -> bool:
-        """Book the next free instant and wait for it; False, booking nothing, when that
-        instant is after `until` (a timestamp): the caller stops instead of overrunning."""
+    async def reserve(self, per_second: float, count: int,
+                      until: float | None = None) -> list[float]:
+        """Book the next `count` free instants (timestamps, 1/`per_second` apart) in one
+        round trip; fewer, or none, when they would fall after `until`."""
         step = 1.0 / per_second
-        at, now = await self.rate.book(step, until, lambda: self.clock().timestamp())
-        if until is not None and at > until:
-            return False
-        if at > now:
-            await self.sleep(at - now)
-        return True
+        first, booked = await self.rate.book(step, count, until, self.clock().timestamp())
+        return [first + n * step for n in range(booked)]
 
     async def free_at(self) -> datetime:
         """The next instant a send may go, for every sender of the shop."""

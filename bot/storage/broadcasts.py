@@ -3,15 +3,19 @@ heartbeats (`Keys.broadcast*`), and the sending rate every sender of the shop sh
 (`Keys.broadcast_rate`, `Keys.broadcast_pause`). Who gets a broadcast, and when it starts,
 ends or stops, is bot/domain/broadcasts.py's.
 
-A recipient is marked `sending` *before* the message goes out, so a sender that dies
-mid-send leaves them `sending`, and nobody sends to them again: a promotion whose outcome is
-unknown is not repeated. One who was only taken (still `pending`) goes back to the queue.
+A sender claims recipients in batches (they stay `pending` in its claimed list), and marks
+each `sending` *just before* its message goes out, so a sender that dies mid-send leaves
+them `sending`, and nobody sends to them again: a promotion whose outcome is unknown is not
+repeated. One who was only claimed (still `pending`) goes back to the queue. Each change of
+a recipient's state is one Lua call that checks the state it changes from, so two senders
+(or a sender and the rescue of a sender thought dead) never both act on one recipient, and
+recording an outcome twice counts it once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +30,133 @@ SENDER_TTL = 30  # seconds a sender's heartbeat lasts: a dead one's recipients a
 # A customer as a broadcast's segment reads them: blocked, promotions, language and
 # Telegram's language (the profile's fields), and their tags.
 Candidate = tuple[int, tuple[str | None, str | None, str | None, str | None], set[str | None]]
+UNKNOWN = "outcome unknown"  # the error kept for one whose sender died mid-send
+
+# KEYS: queue, claimed, state. ARGV: how many. Recipients move from the queue to the
+# sender's claimed list in one step, so none is lost between the two; one already tried
+# (put in the queue twice by an old rescue, say) is dropped.
+_CLAIM = """
+local taken = {}
+local ids = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
+if not ids then return taken end
+for _, rid in ipairs(ids) do
+  if redis.call('HGET', KEYS[3], rid) == 'pending' then
+    redis.call('RPUSH', KEYS[2], rid)
+    taken[#taken + 1] = rid
+  end
+end
+return taken
+"""
+
+# KEYS: state, counts, errors, claimed, queue, then one customer key per recipient begun.
+# ARGV: n, then n triples (recipient, outcome, error or ''), then the recipients begun.
+# First the outcomes of sends that are over: only one still `sending` takes an outcome, so
+# recording twice counts once; `pending` puts one of the sender's own back at the head of
+# the queue (nothing went out). Then each recipient begun: still `pending` and still taking
+# promotions, it becomes `sending` (go); one who turned promotions off or blocked the bot
+# is `skipped`; one no longer `pending` is not this sender's to send (gone). Returns, per
+# recipient begun: the verdict, whether the customer is known, their language and
+# Telegram's language.
+_RECORD = """
+local state, counts, errors, claimed, queue = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local rid, outcome, err = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
+  local mine = redis.call('LREM', claimed, 1, rid)
+  local now = redis.call('HGET', state, rid)
+  if outcome == 'pending' then
+    if mine == 1 and (now == 'sending' or now == 'pending') then
+      redis.call('HSET', state, rid, 'pending')
+      redis.call('LPUSH', queue, rid)
+    end
+  elseif now == 'sending' then
+    redis.call('HSET', state, rid, outcome)
+    redis.call('HINCRBY', counts, outcome, 1)
+    if err ~= '' then redis.call('HSET', errors, rid, err) end
+  end
+end
+local started = {}
+for j = 6, #KEYS do
+  local rid = ARGV[2 + 3 * n + j - 6]
+  local who = redis.call('HMGET', KEYS[j], 'blocked', 'promotions', 'language',
+                         'telegram_language')
+  local known = redis.call('EXISTS', KEYS[j])
+  local verdict = 'gone'
+  if redis.call('HGET', state, rid) == 'pending' then
+    if who[1] == '1' or who[2] == '0' then
+      verdict = 'skipped'
+      redis.call('HSET', state, rid, 'skipped')
+      redis.call('HINCRBY', counts, 'skipped', 1)
+      redis.call('LREM', claimed, 1, rid)
+    else
+      verdict = 'go'
+      redis.call('HSET', state, rid, 'sending')
+    end
+  else
+    redis.call('LREM', claimed, 1, rid)
+  end
+  started[#started + 1] = {verdict, known, who[3] or '', who[4] or ''}
+end
+return started
+"""
+
+# KEYS: claimed (of a dead sender), state, counts, errors, queue. ARGV: the error to keep.
+# The list is taken whole in one step, so two senders rescuing at once rescue it once.
+_RESCUE = """
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+local rescued = 0
+for _, rid in ipairs(ids) do
+  local now = redis.call('HGET', KEYS[2], rid)
+  if now == 'pending' then
+    redis.call('RPUSH', KEYS[5], rid)
+    rescued = rescued + 1
+  elseif now == 'sending' then
+    redis.call('HSET', KEYS[2], rid, 'failed')
+    redis.call('HINCRBY', KEYS[3], 'failed', 1)
+    redis.call('HSET', KEYS[4], rid, ARGV[1])
+  end
+end
+return rescued
+"""
+
+# KEYS: the next free instant, the end of a pause. ARGV: now, step, how many, until ('':
+# no limit). Books up to `how many` instants `step` apart from the next free one, none
+# after `until`; returns the first (as text) and how many were booked.
+_BOOK = """
+local now, step, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'),
+                    tonumber(redis.call('GET', KEYS[2]) or '0'))
+if ARGV[4] ~= '' then
+  count = math.max(0, math.min(count, math.floor((tonumber(ARGV[4]) - at) / step) + 1))
+end
+if count > 0 then
+  redis.call('SET', KEYS[1], string.format('%.17g', at + count * step), 'EX', 60)
+end
+return {string.format('%.17g', at), count}
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a send ended: `sent`, `failed`, `blocked`, `left`, or `pending` when nothing went
+    out and the recipient goes back in line (a 429, or claimed and never begun)."""
+
+    recipient: int
+    outcome: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Start:
+    """A recipient about to be sent to: `go` (now `sending`), `skipped` (turned promotions
+    off or blocked the bot since the broadcast was made) or `gone` (not this sender's)."""
+
+    recipient: int
+    verdict: str
+    known: bool  # the bot has a profile of them
+    language: str | None
+    telegram_language: str | None
 
 
 @dataclass
@@ -58,6 +189,9 @@ class BroadcastRecords:
         self.redis = store.redis
         self.keys = store.keys
         self.clock = clock
+        self._claim = self.redis.register_script(_CLAIM)
+        self._record = self.redis.register_script(_RECORD)
+        self._rescue = self.redis.register_script(_RESCUE)
 
     # -- who may get it -------------------------------------------------------------------
     async def candidates(self, active_since: float | str) -> AsyncIterator[list[Candidate]]:
@@ -142,39 +276,44 @@ class BroadcastRecords:
         return int(await self.redis.incr(self.keys.broadcast_generation(bid)))
 
     # -- sending ----------------------------------------------------------------------------
+    async def claim(self, bid: str, sender: str, count: int) -> list[int]:
+        """Up to `count` recipients from the head of the queue into `sender`'s claimed list,
+        still `pending`: one round trip for a batch."""
+        keys = [self.keys.broadcast_queue(bid), self.keys.broadcast_claimed(bid, sender),
+                self.keys.broadcast_state(bid)]
+        return [int(as_text(r) or 0) for r in await self._claim(keys=keys, args=[count])]
+
+    async def record(self, bid: str, sender: str, outcomes: Sequence[Outcome] = (),
+                     begin: Sequence[int] = ()) -> list[Start]:
+        """In one round trip: the outcomes of sends that are over, then the recipients of
+        `begin` marked `sending` (or skipped), each checked as it changes."""
+        if not outcomes and not begin:
+            return []
+        keys = [self.keys.broadcast_state(bid), self.keys.broadcast_counts(bid),
+                self.keys.broadcast_errors(bid), self.keys.broadcast_claimed(bid, sender),
+                self.keys.broadcast_queue(bid), *(self.keys.customer(r) for r in begin)]
+        args: list[str | int] = [len(outcomes)]
+        for done in outcomes:
+            args += [done.recipient, done.outcome, (done.error or "")[:200]]
+        args += list(begin)
+        answer = await self._record(keys=keys, args=args)
+        return [Start(rid, as_text(verdict) or "", bool(known), as_text(language) or None,
+                      as_text(telegram) or None)
+                for rid, (verdict, known, language, telegram)
+                in zip(begin, answer, strict=True)]
+
     async def take(self, bid: str, sender: str) -> int | None:
         """The next recipient for `sender`, marked `sending`; None when none is left."""
-        queue, claimed = self.keys.broadcast_queue(bid), self.keys.broadcast_claimed(bid, sender)
-        while True:
-            raw = await self.redis.lmove(queue, claimed, "LEFT", "RIGHT")
-            if raw is None:
-                return None
-            rid = as_text(raw) or ""
-            # Only a pending recipient is sent to; one already tried is dropped from the list.
-            state = self.keys.broadcast_state(bid)
-            if await self.redis.hget(state, rid) in (b"pending", "pending"):
-                await self.redis.hset(state, rid, "sending")
-                return int(rid)
-            await self.redis.lrem(claimed, 1, rid)
+        while claimed := await self.claim(bid, sender, 1):
+            start, = await self.record(bid, sender, begin=claimed)
+            if start.verdict == "go":
+                return start.recipient
+        return None
 
     async def settle(self, bid: str, sender: str, recipient: int, outcome: str,
                      error: str | None = None) -> None:
         """The send is over: its outcome recorded, the recipient released."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.broadcast_state(bid), str(recipient), outcome)
-            pipe.hincrby(self.keys.broadcast_counts(bid), outcome, 1)
-            if error:
-                pipe.hset(self.keys.broadcast_errors(bid), str(recipient), error[:200])
-            pipe.lrem(self.keys.broadcast_claimed(bid, sender), 1, str(recipient))
-            await pipe.execute()
-
-    async def put_back(self, bid: str, sender: str, recipient: int) -> None:
-        """Nothing went out: the recipient goes back to the head of the queue."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.broadcast_state(bid), str(recipient), "pending")
-            pipe.lpush(self.keys.broadcast_queue(bid), str(recipient))
-            pipe.lrem(self.keys.broadcast_claimed(bid, sender), 1, str(recipient))
-            await pipe.execute()
+        await self.record(bid, sender, [Outcome(recipient, outcome, error)])
 
     async def alive(self, bid: str, sender: str) -> None:
         # The time on the bot's clock, which decides; Redis's expiry only clears it away.
@@ -185,29 +324,45 @@ class BroadcastRecords:
         beat = await self.redis.get(self.keys.broadcast_sender(bid, sender))
         return beat is not None and float(beat) > self.clock().timestamp() - SENDER_TTL
 
+    def _claimed_lists(self, bid: str) -> AsyncIterator[bytes | str]:
+        # A thousand keys a round trip, not SCAN's ten: the whole key space is walked, and
+        # with the shop's customers in it that took thousands of round trips, seconds of a
+        # lane's slice.
+        return self.redis.scan_iter(match=self.keys.broadcast_claimed(bid, "*"), count=1000)
+
     async def rescue(self, bid: str) -> int:
-        """Recipients taken by senders that died, and not yet sent to: back to the queue."""
+        """Recipients claimed by senders that died, and not yet begun: back to the queue.
+        Those they had begun are `failed`, outcome unknown: never sent twice."""
         rescued = 0
-        async for key in self.redis.scan_iter(match=self.keys.broadcast_claimed(bid, "*")):
+        async for key in self._claimed_lists(bid):
             name = (as_text(key) or "").rsplit(":", 1)[-1]
             if await self._is_alive(bid, name):
                 continue
-            for raw in await self.redis.lrange(key, 0, -1):
-                rid = as_text(raw) or ""
-                state = as_text(await self.redis.hget(self.keys.broadcast_state(bid), rid))
-                if state == "pending":
-                    await self.redis.rpush(self.keys.broadcast_queue(bid), rid)
-                    rescued += 1
-                elif state == "sending":  # died mid-send: the outcome is unknown, not retried
-                    await self.settle(bid, name, int(rid), "failed", "outcome unknown")
-            await self.redis.delete(key)
+            rescued += int(await self._rescue(
+                keys=[key, self.keys.broadcast_state(bid), self.keys.broadcast_counts(bid),
+                      self.keys.broadcast_errors(bid), self.keys.broadcast_queue(bid)],
+                args=[UNKNOWN]))
         return rescued
+
+    async def holders(self, bid: str) -> dict[str, float]:
+        """The senders holding recipients of the broadcast, each with its last heartbeat
+        (0 for none)."""
+        found = {}
+        async for key in self._claimed_lists(bid):
+            name = (as_text(key) or "").rsplit(":", 1)[-1]
+            found[name] = float(await self.redis.get(self.keys.broadcast_sender(bid, name))
+                                or 0)
+        return found
+
+    async def queued(self, bid: str) -> int:
+        """Recipients in the queue, taken by no sender."""
+        return int(await self.redis.llen(self.keys.broadcast_queue(bid)))
 
     async def drained(self, bid: str) -> bool:
         """Nothing is queued, and no sender holds a recipient."""
         if await self.redis.llen(self.keys.broadcast_queue(bid)):
             return False
-        async for _ in self.redis.scan_iter(match=self.keys.broadcast_claimed(bid, "*")):
+        async for _ in self._claimed_lists(bid):
             return False
         return True
 
@@ -220,25 +375,17 @@ class SendRate:
         self.redis = store.redis
         self.key = store.keys.broadcast_rate()
         self.pause_key = store.keys.broadcast_pause()
+        self._book = self.redis.register_script(_BOOK)
 
-    async def book(self, step: float, until: float | None,
-                   now: Callable[[], float]) -> tuple[float, float]:
-        """Book the next free instant, `step` after the one before (none after `until`):
-        the instant, and `now()` as of the booking."""
-        async def book(pipe: Pipeline) -> tuple[float, float]:
-            at_now = now()
-            booked = float(await pipe.get(self.key) or 0)
-            paused = float(await pipe.get(self.pause_key) or 0)
-            at = max(at_now, booked, paused)
-            if until is not None and at > until:
-                await pipe.unwatch()
-                return at, at_now
-            pipe.multi()
-            pipe.set(self.key, at + step, ex=60)
-            await pipe.execute()
-            return at, at_now
-
-        return await optimistic(self.redis, [self.key, self.pause_key], book)
+    async def book(self, step: float, count: int, until: float | None,
+                   now: float) -> tuple[float, int]:
+        """Book up to `count` instants `step` apart, from the next free one on (none after
+        `until`), in one round trip: the first instant, and how many were booked (0 when
+        the next free one is after `until`)."""
+        first, booked = await self._book(
+            keys=[self.key, self.pause_key],
+            args=[repr(now), repr(step), count, "" if until is None else repr(until)])
+        return float(first), int(booked)
 
     async def booked(self) -> tuple[float, float]:
         """The next booked instant, and the end of the pause (0 for none)."""
