@@ -199,6 +199,7 @@ class Lane:
         self.resume_at: float | None = None  # when a dead sender's recipients can be rescued
         self.sent = 0  # messages sent, not yet counted in the statistics
         self.deadline = self.beat = 0.0
+        self.reporting: asyncio.Task[None] | None = None  # the owner's progress message
 
     def now(self) -> float:
         return self.clock().timestamp()
@@ -245,7 +246,7 @@ class Lane:
         while True:
             if self.now() >= self.deadline:
                 return "more"
-            if self.now() - self.beat >= BEAT_EVERY and not await self.heartbeat():
+            if self.now() - self.beat >= BEAT_EVERY and not await self.heartbeat(tasks):
                 return "stopped"  # cancelled
             await self.window.acquire()
             started = False
@@ -271,7 +272,7 @@ class Lane:
                 if not started:
                     self.window.release()
 
-    async def heartbeat(self) -> bool:
+    async def heartbeat(self, tasks: asyncio.TaskGroup) -> bool:
         """Alive, what is known recorded; False when the broadcast was stopped."""
         self.beat = self.now()
         await self.broadcasts.alive(self.bid, self.name)
@@ -280,7 +281,10 @@ class Lane:
         current = await self.broadcasts.get(self.bid)
         if current is None or current.status != "running":
             return False
-        await self.sender._report(self.bid)
+        if self.reporting is None or self.reporting.done():
+            # Beside the sends: the edit is a call to Telegram, which would make the next
+            # send late.
+            self.reporting = tasks.create_task(self.sender._report(self.bid))
         return True
 
     # -- recipients, in batches ------------------------------------------------------------

@@ -213,3 +213,32 @@ async def test_racing_lanes_never_send_ahead_of_the_shared_rate(
     # …and by any moment, no more messages had gone than instants had come.
     times = sorted(at for at, _ in telegram.sent)
     assert all(at >= instant - 1e-6 for at, instant in zip(times, instants, strict=False))
+
+
+async def test_a_cancelled_broadcast_stops_its_running_lane(
+        shop: tuple[Harness, ShopBackend], api: FakeBotAPI, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bot, backend = shop
+    await customers(bot, api, *["en"] * 30)
+    sender = sender_of(bot)
+    sender.rate = 2.0  # 30 recipients take 15 s: the lane looks at the status every 5 s
+    body = await create(backend)
+    bid = body["id"]
+    sent: list[float] = []
+
+    async def send(broadcast: object, chat: int, lang: str) -> None:
+        sent.append(clock().timestamp())
+        if len(sent) == 3:
+            assert await sender.broadcasts.cancel(bid) is not None  # the owner presses ✖
+
+    monkeypatch.setattr(sender, "_deliver", send)
+    assert await sender.run(bid) is None  # stopped: no next slice
+    progress = await sender.broadcasts.progress(bid)
+    assert progress is not None and progress.broadcast.status == "cancelled"
+    # At most 5 seconds' worth went after the press, and whoever was not reached waits.
+    assert 3 <= len(sent) <= 3 + 5 * sender.rate + 1
+    assert progress.counts == {"sent": len(sent)}
+    keys = bot.app.store.keys
+    states = await bot.app.store.redis.hvals(keys.broadcast_state(bid))
+    assert Counter(s.decode() for s in states) == {"sent": len(sent), "pending": 30 - len(sent)}
+    assert await sender.broadcasts.queued(bid) == 30 - len(sent)  # none left claimed
