@@ -56,6 +56,10 @@ GONE = ("chat not found", "user is deactivated", "bot was kicked")
 # within a bound that leaves most of the Bot API session's 100 connections to the rest.
 IN_FLIGHT_SECONDS = 2.0
 MAX_IN_FLIGHT = 50
+# Sends waiting for Redis to mark their recipient `sending`: at most this many seconds' worth
+# (3 at 25/s). When Redis stalls, the sends it holds up all go the moment it answers; more
+# of them would be a burst above the rate, so the lane waits (and lets late instants go).
+STARTING_SECONDS = 0.1
 CLAIM_SECONDS = 1.0  # a claim takes this many seconds' worth of recipients
 BOOK_SECONDS = 0.2  # a booking takes this many seconds' worth of instants
 # An instant the lane could not use in time (its process stalled, say) is let go once it is
@@ -181,6 +185,7 @@ class Lane:
         self.name = new_sender()
         self.step = 1.0 / sender.rate
         self.window = asyncio.Semaphore(sender.in_flight)
+        self.starting = asyncio.Semaphore(max(2, math.ceil(sender.rate * STARTING_SECONDS)))
         self.claim_batch = max(1, math.ceil(sender.rate * CLAIM_SECONDS))
         self.book_batch = max(1, min(sender.in_flight, math.ceil(sender.rate * BOOK_SECONDS)))
         self.claimed: deque[int] = deque()  # claimed, not yet begun
@@ -249,7 +254,7 @@ class Lane:
             if self.now() - self.beat >= BEAT_EVERY and not await self.heartbeat(tasks):
                 return "stopped"  # cancelled
             await self.window.acquire()
-            started = False
+            started = starting = False
             try:
                 if self.now() >= self.deadline:
                     return "more"
@@ -258,6 +263,8 @@ class Lane:
                 recipient = await self.next_recipient(tasks)
                 if recipient is None:
                     return "drained"
+                await self.starting.acquire()
+                starting = True
                 at = await self.next_instant(tasks)
                 if at is None:
                     self.claimed.appendleft(recipient)
@@ -271,6 +278,8 @@ class Lane:
             finally:
                 if not started:
                     self.window.release()
+                    if starting:
+                        self.starting.release()
 
     async def heartbeat(self, tasks: asyncio.TaskGroup) -> bool:
         """Alive, what is known recorded; False when the broadcast was stopped."""
@@ -369,7 +378,11 @@ class Lane:
     async def send(self, recipient: int) -> None:
         try:
             outcomes, self.over = self.over, []
-            start, = await self.broadcasts.record(self.bid, self.name, outcomes, [recipient])
+            try:
+                start, = await self.broadcasts.record(self.bid, self.name, outcomes,
+                                                      [recipient])
+            finally:
+                self.starting.release()
             if start.verdict == "go":
                 outcome = await self.deliver(start)
                 # Only now: the list may have been swapped for a new one meanwhile.
