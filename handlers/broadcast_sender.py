@@ -237,7 +237,8 @@ class Lane:
         if ending == "drained" and await self.broadcasts.queued(self.bid):
             return await self.limit.free_at()  # a 429 put someone back in line
         if ending == "drained" and self.resume_at is not None:
-            return datetime.fromtimestamp(self.resume_at, tz=UTC)  # a dead sender's
+            # A dead sender's recipients can be taken back then.
+            return datetime.fromtimestamp(self.resume_at, tz=UTC)
         done = await self.broadcasts.finished(self.bid)
         if done is not None:
             await self.sender.stats.count("broadcasts")
