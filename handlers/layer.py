@@ -17,6 +17,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.methods import Response, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import ErrorEvent, TelegramObject, Update
@@ -37,6 +38,7 @@ from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.storage.chat import ChatState, ChatStates, hold
+from bot.storage.fsm import HeldStateStorage
 from bot.storage.inbox import SEEN_SECONDS, handling
 from bot.storage.outbox import Outbox, Sleep
 from bot.storage.store import Store
@@ -77,8 +79,12 @@ class Telegram:
     def setup(self, bot: Bot, dispatcher: Dispatcher, *, settings: Settings, store: Store,
               flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime]) -> None:
         bot.session.middleware(RememberReplies(store, clock))
+        # aiogram's FSM middleware moves behind HoldChat, so that the FSM state it reads
+        # first comes with the held chat's load (bot/storage/fsm.py).
+        dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
         dispatcher.update.outer_middleware(CountUpdates(metrics))
-        dispatcher.update.outer_middleware(HoldChat(store, flood, settings))
+        dispatcher.update.outer_middleware(HoldChat(store, flood, settings, dispatcher.storage))
+        dispatcher.update.outer_middleware(dispatcher.fsm)
         dispatcher.message.outer_middleware(FloodMiddleware(flood, metrics))
         dispatcher.include_router(setup_routers())
         dispatcher.errors.register(_on_error)
@@ -117,16 +123,19 @@ class CountUpdates(BaseMiddleware):
 
 class HoldChat(BaseMiddleware):
     """A shopper's ordinary message is handled with their state in hand: read in one round
-    trip (with the flood count and, for an update from the inbox, the pin of its first
-    try), and written back with the update's next round trips (bot/storage/chat.py).
+    trip (with the flood count, aiogram's FSM state and, for an update from the inbox, the
+    pin of its first try), and written back with the update's next round trips
+    (bot/storage/chat.py).
 
     Only where nothing but `Store` reads or writes what the state holds: a command may
     erase or export the shopper's data (/forget, /mydata) and an admin's message may be
     the composer's, so those keep reading and writing Redis as they go."""
 
-    def __init__(self, store: Store, flood: FloodGuard, settings: Settings) -> None:
+    def __init__(self, store: Store, flood: FloodGuard, settings: Settings,
+                 fsm: BaseStorage) -> None:
         self.states = ChatStates(store)
         self.flood, self.settings = flood, settings
+        self.fsm = fsm if isinstance(fsm, HeldStateStorage) else None
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -140,6 +149,7 @@ class HoldChat(BaseMiddleware):
         pins = now.pins if now is not None and now.pins else None
         state = await self.states.load(
             user.id, pins=pins, keep=SEEN_SECONDS, history=True,
+            fsm=self.fsm.state_key(data["bot"].id, user.id) if self.fsm else None,
             flood=self.flood.counting(message.media_group_id or str(message.message_id)))
         if now is not None:
             if pins:

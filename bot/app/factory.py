@@ -41,6 +41,7 @@ from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.nlu.understanding import Understanding
+from bot.storage.fsm import HeldStateStorage
 from bot.storage.inbox import Inbox
 from bot.storage.jobs import JobQueue
 from bot.storage.outbox import Outbox, Sleep
@@ -70,8 +71,9 @@ def create_app(
     clock = clock or (lambda: datetime.now(UTC))
     store = Store(redis, prefix, timedelta(days=settings.history_retention_days), clock)
     key_builder = DefaultKeyBuilder(prefix=store.keys.fsm(), with_destiny=True)
-    storage: BaseStorage = (RedisStorage(redis, key_builder=key_builder) if persistent
-                            else MemoryStorage())
+    storage: BaseStorage = (
+        HeldStateStorage(RedisStorage(redis, key_builder=key_builder), key_builder)
+        if persistent else HeldStateStorage(MemoryStorage(), None))
     texts = telegram.texts(shop, rng)
     bot = Bot(
         token=settings.bot_token.get_secret_value().strip(),

@@ -72,6 +72,8 @@ class ChatState:
     flood: tuple[str, int] | None = None  # a message counted at load, and the count then
     oldest: float | None = None  # when the oldest line of the history was said
     pinned: bool = False  # loaded after pinning (or putting back) the first try's state
+    fsm_loaded: bool = False  # aiogram's FSM state was read with the rest (bot/storage/fsm.py)
+    fsm_state: str | None = None
     # True while its update is handled: `Store` reads and writes it instead of Redis.
     open: bool = False
     _raw: dict[str, str] = field(default_factory=dict)  # the customer's hash as loaded
@@ -256,7 +258,7 @@ class ChatStates:
 
     async def load(self, user_id: int, *, pins: str | None = None, keep: int = 0,
                    flood: tuple[str, float, float, int] | None = None,
-                   history: bool = False) -> ChatState:
+                   history: bool = False, fsm: str | None = None) -> ChatState:
         """The shopper's state, in one round trip (MULTI/EXEC: one moment's state).
 
         `pins`: the key an update pins the shopper's state under (`Store.pin`), pinned or
@@ -276,6 +278,8 @@ class ChatStates:
                 pipe.hget(self.keys.handoff(user_id), "staff")
                 if history:
                     pipe.lindex(self.keys.history(user_id), 0)
+                if fsm is not None:
+                    pipe.get(fsm)
                 if flood is not None:
                     count_in(pipe, self.keys.flood(user_id), *flood)
                 results = await pipe.execute(raise_on_error=False)
@@ -292,6 +296,7 @@ class ChatStates:
             results = results[1:]
         customer, conversation, refused, gifts, staff, *rest = results
         oldest = rest.pop(0) if history else None
+        fsm_state = as_text(rest.pop(0)) if fsm is not None else None
         return ChatState(
             user_id=user_id,
             customer=parse_customer(user_id, customer) if customer else None,
@@ -302,6 +307,8 @@ class ChatStates:
             flood=(flood[0], int(rest[2])) if flood is not None else None,
             oldest=json.loads(oldest)["at"] if oldest else None,
             pinned=bool(pins),
+            fsm_loaded=fsm is not None,
+            fsm_state=fsm_state,
             _raw={(as_text(k) or ""): (as_text(v) or "") for k, v in customer.items()},
         )
 

@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from fakeredis import FakeAsyncRedis
 
-from bot.storage.chat import ChatState, ChatStates
+from bot.storage.chat import ChatState, ChatStates, hold
+from bot.storage.fsm import HeldStateStorage
 from bot.storage.store import Store
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
@@ -133,3 +136,23 @@ def test_a_count_after_a_set_adds_to_it_and_a_set_after_a_count_replaces_it() ->
     assert state._conversation_set == {"misunderstood": 0} and not state._conversation_add
     state.misunderstood()
     assert state._conversation_set == {"misunderstood": 1}
+
+
+async def test_aiogram_reads_a_held_shoppers_fsm_state_from_the_load(store: Store) -> None:
+    """aiogram's FSM read of a held chat is answered from the load; a write goes to Redis
+    and is what the next read answers; other chats' reads still go to Redis."""
+    builder = DefaultKeyBuilder(prefix=store.keys.fsm(), with_destiny=True)
+    fsm = HeldStateStorage(RedisStorage(store.redis, key_builder=builder), builder)
+    mine, other = StorageKey(bot_id=42, chat_id=1, user_id=1), \
+        StorageKey(bot_id=42, chat_id=2, user_id=2)
+    await fsm.set_state(mine, "Asking:size")
+    await fsm.set_state(other, "Asking:colour")
+    state = await ChatStates(store).load(1, fsm=fsm.state_key(42, 1))
+    await store.redis.set(builder.build(mine, "state"), "changed behind its back")
+    with hold(state):
+        assert await fsm.get_state(mine) == "Asking:size"  # what the load read
+        assert await fsm.get_state(other) == "Asking:colour"
+        await fsm.set_state(mine, None)
+        assert await fsm.get_state(mine) is None
+    assert await store.redis.get(builder.build(mine, "state")) is None
+    assert await fsm.get_state(mine) is None  # not held: Redis answers
