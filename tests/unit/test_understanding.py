@@ -108,6 +108,18 @@ def test_typos_are_forgiven(understanding: Understanding) -> None:
     assert understanding.read("espadriles size 40", "en").product == "espadrilles"
 
 
+def test_a_line_read_again_is_not_worked_out_again(understanding: Understanding) -> None:
+    """Short lines are read once per shop: the second time is the same (frozen) reading,
+    and it is what reading afresh finds, in whichever language it was asked in."""
+    first = understanding.read("how much is the classic linen shirt?", "en")
+    assert understanding.read("how much is the classic linen shirt?", "en") is first
+    assert first == understanding._read("how much is the classic linen shirt?", "en")
+    assert understanding.read("你好", "zh-hant").lang == "zh-hant"
+    assert understanding.read("你好", "zh-hans").lang == "zh-hans"
+    long = "hello, " * 40 + "how much is the linen shirt?"
+    assert understanding.read(long, "en") is not understanding.read(long, "en")
+
+
 def test_owners_add_their_own_phrases_in_the_shop_file() -> None:
     shop = parse_shop("""\
 id: wizard-shop
