@@ -12,10 +12,10 @@ from __future__ import annotations
 import gettext
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
@@ -28,6 +28,11 @@ from handlers.i18n import Formatter
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _TAGS = re.compile(r"<[^>]+>")
+# Things made from these texts and kept (`Texts.kept`): enough for every keyboard of a big
+# catalogue in four languages; past it the oldest goes, so ids no other reply shares (an
+# order's buttons) cannot grow it without end.
+KEPT = 4096
+T = TypeVar("T")
 
 
 class Texts:
@@ -63,12 +68,25 @@ class Texts:
         self.env.filters["local"] = self._local
         self._buttons: dict[Lang, Any] = {}
         self._shop = shop  # its `texts:` override the templates
+        self._kept: dict[Hashable, Any] = {}
 
     def use_shop(self, currency: str, default_lang: Lang, shop: Shop | None = None) -> None:
         """Prices, fallbacks and the owner's own texts of a reloaded shop file."""
         self._formatters = {lang: Formatter(lang, currency) for lang in LANGUAGES}
         self._default_lang = default_lang
         self._shop = shop
+        self._kept.clear()  # made with the old shop's prices and fallbacks
+
+    def kept(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What `make()` returns, made once for `key` while this shop's texts last: for
+        what is made the same way again and again from texts that do not pick at random
+        (a keyboard: its labels, its packed buttons). Whoever takes it must not change it."""
+        if key in self._kept:
+            return self._kept[key]  # type: ignore[no-any-return]
+        if len(self._kept) >= KEPT:
+            del self._kept[next(iter(self._kept))]
+        made = self._kept[key] = make()
+        return made
 
     def render(self, template: str, lang: Lang, /, **context: Any) -> str:
         """A whole message: `templates/<template>.j2` in the shopper's language, or the shop

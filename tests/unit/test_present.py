@@ -85,3 +85,22 @@ def test_a_text_over_telegrams_limit_stays_two_messages() -> None:
     assert _joined(Rendered("😀" * 2000), Rendered("y" * (TEXT_LIMIT - 4001))) is None
     # Markup is not read: a tag counts for nothing, an entity for one character.
     assert _joined(Rendered("<b>" + "x" * 4000 + "</b>"), Rendered("&amp;" * 94)) is not None
+
+
+async def test_a_keyboard_is_made_once_per_language_and_shop(rules: Rules) -> None:
+    """The same buttons in the same language give the keyboard made the first time; another
+    language, other buttons or a reloaded shop (its prices, its fallbacks) make their own."""
+    assistant, customer, make_texts = rules
+    texts = make_texts()
+    shirt = next(p for p in assistant.shop.products if p.photo)
+    card = assistant.product_card(customer, shirt.id)
+    made = keyboard(card, texts, "en")
+    assert made is not None
+    assert keyboard(assistant.product_card(customer, shirt.id), texts, "en") is made
+    assert made == keyboard(card, make_texts(), "en")  # what a fresh Texts makes
+    assert keyboard(card, texts, "ru") not in (None, made)
+    other = next(p for p in assistant.shop.products if p.id != shirt.id)
+    assert keyboard(assistant.product_card(customer, other.id), texts, "en") != made
+    texts.use_shop(assistant.shop.currency, "en", assistant.shop)
+    again = keyboard(card, texts, "en")
+    assert again == made and again is not made
