@@ -29,6 +29,9 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
+from aiohttp import FormData
+from aiohttp.payload import BytesPayload
 from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 
@@ -45,8 +48,29 @@ log = logging.getLogger("shopbot")
 def outgoing_session(settings: Settings) -> AiohttpSession:
     if settings.telegram_api_server:
         base = settings.telegram_api_server.rstrip("/")
-        return AiohttpSession(api=TelegramAPIServer.from_base(base))
-    return AiohttpSession()
+        return JsonSession(api=TelegramAPIServer.from_base(base))
+    return JsonSession()
+
+
+class JsonSession(AiohttpSession):
+    """aiogram's session, with a call's parameters sent as one JSON body, which the Bot API
+    takes for every call that uploads no file; a call that does goes as aiogram sends it,
+    multipart. aiogram encodes every call as a form: each value JSON-encoded on its own,
+    then the whole URL-encoded, which cost about a tenth of a millisecond of CPU a send
+    more. The parameters are the form's: the same values (aiogram's defaults filled in),
+    the same ones left out (None, empty text)."""
+
+    def build_form_data(  # type: ignore[override]
+            self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData | BytesPayload:
+        files: dict[str, InputFile] = {}
+        params = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None and prepared != "":
+                params[key] = prepared
+        if files:
+            return super().build_form_data(bot, method)
+        return BytesPayload(self.json_dumps(params).encode(), content_type="application/json")
 
 
 class PaceAndRetry(BaseRequestMiddleware):
