@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import itertools
 import os
 import signal
@@ -74,6 +75,23 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Pauses:
+    """This process's full garbage collections that took long: the fake Bot API stands
+    still meanwhile, and the requests that arrive then are answered together."""
+
+    def __init__(self) -> None:
+        self.long: list[tuple[float, float]] = []  # (when, seconds)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.monotonic()
+        elif time.monotonic() - self._started > 0.05:
+            self.long.append((self._started, time.monotonic() - self._started))
 
 
 class CountingBotAPI(FakeBotAPI):
@@ -185,6 +203,8 @@ async def main(recipients: int, send_latency: float, redis_latency: float,
         await asyncio.sleep(3)  # both are polling before the broadcast becomes due
         cpu_at_start = [cpu_seconds(w.pid) for w in workers]
         started = time.monotonic()
+        pauses = Pauses()
+        gc.callbacks.append(pauses)
         await app.followups.broadcast(broadcast.id, datetime.now(UTC), 2)
         killed_at, killed_time, peaks, cpu = None, 0.0, [0, 0], list(cpu_at_start)
         try:
@@ -250,6 +270,12 @@ async def main(recipients: int, send_latency: float, redis_latency: float,
               f"{sum(1 for c in ids if c not in got)} (outcome unknown after the kill: "
               f"{progress.counts.get('failed', 0)})")
         print(f"429 answers: {refused}; most sends in hand at once: {api.most_in_hand}")
+        refusals = sorted(c.time - first for c in api.calls
+                          if c.method == "sendMessage" and not c.ok)
+        if refusals or pauses.long:
+            print("  429s at " + ", ".join(f"{t:.1f} s" for t in refusals) + "; the fake's "
+                  "process stood still for garbage collection at " + ", ".join(
+                      f"{t - first:.1f} s ({d * 1000:.0f} ms)" for t, d in pauses.long))
         print(f"CPU time: worker 1 {used[0]:.1f} s{' (until killed)' if kill else ''}, "
               f"worker 2 {used[1]:.1f} s; {sum(used) / max(len(got), 1) * 1000:.2f} ms "
               f"a message")
