@@ -22,6 +22,7 @@ from bot.app.runtime import App
 from bot.core.shop import load_shop
 from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
 from bot.storage.inbox import CONCURRENCY, TRIES, Inbox, chat_key
+from bot.storage.keys import Keys
 from bot.storage.store import Store
 from handlers.layer import create_app
 from tests.conftest import TOKEN, FakeClock, Harness, redis_url, settings_for
@@ -105,7 +106,7 @@ async def test_two_processes_keep_each_chat_in_order_and_share_the_chats(
         assert all(by_consumer[inbox.me] > 0 for inbox in inboxes)
         assert await inboxes[0].state(1) == "handled"
         assert await inboxes[0].state(300) == "handled"
-        assert await redis.llen(f"{prefix}:in:ready") == 0
+        assert await redis.llen(Keys(prefix).inbox_ready()) == 0
     finally:
         for inbox, client in zip(inboxes, clients, strict=True):
             await inbox.stop()
@@ -194,7 +195,7 @@ async def test_a_dead_consumers_chats_are_taken_back(redis: Redis, prefix: str) 
         assert await alive.state(2) == "handled"
         # Forgotten once found holding nothing: by the next look, whoever makes it.
         await alive.reclaim()
-        assert await redis.smembers(f"{prefix}:in:consumers") == {alive.me.encode()}
+        assert await redis.smembers(Keys(prefix).inbox_consumers()) == {alive.me.encode()}
     finally:
         await alive.stop()
         await alive.redis.aclose()
@@ -222,8 +223,8 @@ async def test_the_webhook_answers_200_once_queued_and_takes_a_repeat_once(
         async def all_handled() -> bool:
             # Handled, and nothing of the chat left queued or in hand: had the repeat been
             # queued, its greeting would be sent by now too.
-            return await redis.get(f"{prefix}:in:seen:{update['update_id']}") == b"2" \
-                and not await redis.exists(f"{prefix}:in:q:{shopper.id}")
+            return await redis.get(Keys(prefix).inbox_seen(update["update_id"])) == b"2" \
+                and not await redis.exists(Keys(prefix).inbox_queue(shopper.id))
         await until(all_handled, 60, "the update handled, nothing of its chat queued")
         greetings = [c for c in api.sent_to(shopper.id) if "Ann" in c.params.get("text", "")]
         assert len(greetings) == 1
@@ -271,7 +272,8 @@ async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
     updates = [api.message_update(shopper, f"do you have linen shirts? ({n})")
                for n in range(5) for shopper in shoppers]
     ids = [update["update_id"] for update in updates]
-    states = [f"{prefix}:in:seen:{update_id}" for update_id in ids]
+    keys = Keys(prefix)
+    states = [keys.inbox_seen(update_id) for update_id in ids]
 
     async def handled() -> int:
         return sum(state == b"2" for state in await redis.mget(states))
@@ -297,18 +299,19 @@ async def test_sigkill_with_1000_updates_in_flight_loses_none_and_repeats_none(
         # What the dead process held: the update at the head of each chat in its hands.
         in_hand: set[int] = set()
         held_chats: set[int] = set()
-        for consumer in await redis.smembers(f"{prefix}:in:consumers"):
-            for claim in await redis.lrange(f"{prefix}:in:hand:{consumer.decode()}", 0, -1):
+        for consumer in await redis.smembers(keys.inbox_consumers()):
+            for claim in await redis.lrange(keys.inbox_hand(consumer.decode()), 0, -1):
                 chat = claim.decode().rsplit("#", 1)[0]
-                head = await redis.lindex(f"{prefix}:in:q:{chat}", 0)
+                head = await redis.lindex(keys.inbox_queue(chat), 0)
                 if head is not None:
                     in_hand.add(int(head.split(b" ", 1)[0]))
                     held_chats.add(int(chat))
         # What those had sent before the kill: the second try must not send it again.
         sent_before = 0
-        for update_id in in_hand:
-            records = await redis.lrange(f"{prefix}:in:out:{update_id}", 0, -1)
-            sent_before += len([record for record in records if record != b"begun"])
+        for chat in held_chats:
+            records = await redis.lrange(keys.inbox_out(chat), 0, -1)
+            sent_before += len([record for record in records
+                                if not record.startswith(b"begun")])
         assert len(in_hand) <= CONCURRENCY
 
         bot = await start_shopbot(api, prefix, port, tmp_path)
@@ -398,7 +401,7 @@ async def test_an_update_that_keeps_killing_its_process_is_set_aside(
     await inbox.put(message(1, 9, "poison"))
     await inbox.put(message(2, 9, "next"))
     for _ in range(TRIES):  # three processes died while handling it
-        await redis.rpush(f"{prefix}:in:out:1", "begun")
+        await redis.rpush(inbox.keys.inbox_out("9"), "begun 1")
     got: list[str] = []
     done = asyncio.Event()
 

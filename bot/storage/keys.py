@@ -322,11 +322,17 @@ class Keys:
         return self._as_given("fsm")
 
     # -- the inbox (bot/storage/inbox.py) -------------------------------------------------------
+    # Every inbox key carries one hash tag, the prefix (`<prefix>:in:{<prefix>}:…`): Redis
+    # Cluster puts them all in one slot, so each Lua script of the inbox runs there, and two
+    # shops on one cluster are in two slots.
+    def _inbox(self, *parts: Part) -> str:
+        return self._as_given("in", "{" + self._given + "}", *parts)
+
     def inbox_seen(self, update_id: Part) -> str:
         """string: `1` while the update is queued, `2` once handled.
 
         Kept a day, so Telegram sending it again changes nothing."""
-        return self._as_given("in", "seen", update_id)
+        return self._inbox("seen", update_id)
 
     def inbox_queue(self, chat: Part) -> str:
         """list: a chat's updates not yet handled, oldest first.
@@ -334,13 +340,13 @@ class Keys:
         `<chat>`: `<chat id>`, `<chat id>:<topic>` in a forum, `u<user id>` without a chat.
         Each as `<update id> ` followed by JSON `{"b": batch, "u": update}`; the head is in
         hand until handled."""
-        return self._as_given("in", "q", chat)
+        return self._inbox("q", chat)
 
     def inbox_ready(self) -> str:
         """list: chats with updates that no process holds.
 
         Each as a claim `<chat>#<update id>` (the update that made the chat ready)."""
-        return self._as_given("in", "ready")
+        return self._inbox("ready")
 
     def inbox_hand(self, consumer: Part) -> str:
         """list: the claims a process holds now.
@@ -348,35 +354,44 @@ class Keys:
         A process acts on a chat only while its very claim is there, so one that lost a chat
         (its lease lapsed, or Redis lost its data) cannot take it from the one that holds it
         now."""
-        return self._as_given("in", "hand", consumer)
+        return self._inbox("hand", consumer)
 
     def inbox_alive(self, consumer: Part) -> str:
         """string: a process's lease, renewed every 5 seconds; expires after 15."""
-        return self._as_given("in", "alive", consumer)
+        return self._inbox("alive", consumer)
 
     def inbox_consumers(self) -> str:
         """set: the processes that may hold chats."""
-        return self._as_given("in", "consumers")
+        return self._inbox("consumers")
 
-    def inbox_out(self, update_id: Part) -> str:
-        """list: what the update in hand sent.
+    def inbox_out(self, chat: Part) -> str:
+        """list: what the update at the head of the chat's queue sent, while it is in hand.
 
-        `begun` for each try, then each send's method, chat and result as JSON; deleted once
-        handled. (The Lua scripts get this name with an empty id, and append the id.)"""
-        return self._as_given("in", "out", update_id)
+        `begun <update id>` for each try, then each send's method, chat and result as JSON.
+        A try of another update starts it afresh; deleted once its update is handled (kept a
+        day at most)."""
+        return self._inbox("out", chat)
 
     def inbox_pin(self, update_id: Part) -> str:
         """hash: shopper → the state the update's first try found, as JSON.
 
         The conversation, the visit count and the gifts granted to them; a second try (its
         process having died) starts from it, so it decides the same replies. Deleted once
-        handled. (The Lua scripts get this name with an empty id, and append the id.)"""
-        return self._as_given("in", "pin", update_id)
+        handled."""
+        return self._inbox("pin", update_id)
 
     def inbox_batch(self, batch: Part) -> str:
         """string: in polling mode, how many updates of a batch are still unhandled."""
-        return self._as_given("in", "batch", batch)
+        return self._inbox("batch", batch)
 
     def inbox_batch_done(self, batch: Part) -> str:
         """list: in polling mode, the signal that no update of the batch is unhandled."""
-        return self._as_given("in", "batch", batch, "done")
+        return self._inbox("batch", batch, "done")
+
+    def inbox_legacy(self, rest: Part) -> str:
+        """any: an inbox key as named before the hash tag, `seen:<update id>`, `q:<chat>`, ….
+
+        The same names as above without `{<prefix>}:` (and `out:` by update id). A process
+        that starts moves those it finds to the names above (`Inbox.migrate`), on a single
+        Redis; Redis Cluster never had them."""
+        return self._as_given("in", rest)

@@ -1,5 +1,6 @@
 """The key layout is the data's format: a shop's existing data is read under these names.
-Each name is written out here as the modules spelled it before `bot/storage/keys.py`."""
+Each name is written out here as the modules spelled it before `bot/storage/keys.py`; the
+inbox's as they are since its keys share one hash tag (`Inbox.migrate` moves the old ones)."""
 
 from __future__ import annotations
 
@@ -54,16 +55,18 @@ LAYOUT = {
     "flood_notice": ((7,), f"{P}:flood_notice:7"),
     "pace": (("chat:7",), f"{P}:out:pace:chat:7"),
     "fsm": ((), f"{P}:fsm"),
-    "inbox_seen": ((99,), f"{P}:in:seen:99"),
-    "inbox_queue": (("7",), f"{P}:in:q:7"),
-    "inbox_ready": ((), f"{P}:in:ready"),
-    "inbox_hand": (("c1",), f"{P}:in:hand:c1"),
-    "inbox_alive": (("c1",), f"{P}:in:alive:c1"),
-    "inbox_consumers": ((), f"{P}:in:consumers"),
-    "inbox_out": ((99,), f"{P}:in:out:99"),
-    "inbox_pin": ((99,), f"{P}:in:pin:99"),
-    "inbox_batch": (("b1",), f"{P}:in:batch:b1"),
-    "inbox_batch_done": (("b1",), f"{P}:in:batch:b1:done"),
+    "inbox_seen": ((99,), f"{P}:in:{{{P}}}:seen:99"),
+    "inbox_queue": (("7",), f"{P}:in:{{{P}}}:q:7"),
+    "inbox_ready": ((), f"{P}:in:{{{P}}}:ready"),
+    "inbox_hand": (("c1",), f"{P}:in:{{{P}}}:hand:c1"),
+    "inbox_alive": (("c1",), f"{P}:in:{{{P}}}:alive:c1"),
+    "inbox_consumers": ((), f"{P}:in:{{{P}}}:consumers"),
+    "inbox_out": (("7",), f"{P}:in:{{{P}}}:out:7"),
+    "inbox_pin": ((99,), f"{P}:in:{{{P}}}:pin:99"),
+    "inbox_batch": (("b1",), f"{P}:in:{{{P}}}:batch:b1"),
+    "inbox_batch_done": (("b1",), f"{P}:in:{{{P}}}:batch:b1:done"),
+    # The inbox's names before the hash tag, which a process moves at start.
+    "inbox_legacy": (("seen:99",), f"{P}:in:seen:99"),
 }
 
 
@@ -80,6 +83,6 @@ def test_a_prefix_ending_in_a_colon_keeps_each_layer_where_it_was() -> None:
     """The store stripped the colon; the inbox, the pacer and aiogram's FSM did not."""
     keys = Keys("shop:")
     assert keys.customer(7) == "shop:customer:7"
-    assert keys.inbox_seen(1) == "shop::in:seen:1"
+    assert keys.inbox_seen(1) == "shop::in:{shop:}:seen:1"
     assert keys.pace("all") == "shop::out:pace:all"
     assert keys.fsm() == "shop::fsm"
