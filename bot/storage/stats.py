@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from redis.asyncio.client import Pipeline
+
+from bot.storage.inbox import handling
 from bot.storage.store import Store
 
 KEEP = timedelta(days=400)
@@ -16,10 +19,21 @@ class StatsCounters:
         self.keys = store.keys
 
     async def count(self, day: date, what: str, n: int = 1) -> None:
+        """Counted in Redis at once; or, while an update from the inbox is in hand, with its
+        next round trip (a send's record, its `done`), in the MULTI that carries its other
+        writes: a new conversation's count then costs no round trip of its own, and is
+        written with the update's progress, as its chat's state is."""
         key = self.keys.stats(day.isoformat())
+        now = handling.get()
+        if now is not None:
+            held = next((p for p in now.pending if isinstance(p, HeldCounts)), None)
+            if held is None:
+                held = HeldCounts()
+                now.pending.append(held)
+            held.add(key, what, n)
+            return
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, what, n)
-            pipe.expire(key, int(KEEP.total_seconds()))
+            _count(pipe, key, what, n)
             await pipe.execute()
 
     async def first_reply(self, day: date, seconds: float) -> None:
@@ -39,3 +53,33 @@ class StatsCounters:
         return [({(k.decode() if isinstance(k, bytes) else k): int(v)
                   for k, v in counters.items()}, [float(r) for r in replies])
                 for counters, replies in zip(raw[::2], raw[1::2], strict=True)]
+
+
+def _count(pipe: Pipeline, key: str, what: str, n: int) -> None:
+    pipe.hincrby(key, what, n)
+    pipe.expire(key, int(KEEP.total_seconds()))
+
+
+class HeldCounts:
+    """An update's counts not written yet (a bot.storage.inbox.Pending)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self._written: dict[tuple[str, str], int] = {}
+
+    def add(self, key: str, what: str, n: int) -> None:
+        self.counts[key, what] = self.counts.get((key, what), 0) + n
+
+    def write(self, pipe: Pipeline) -> bool:
+        self._written = dict(self.counts)
+        for (key, what), n in self._written.items():
+            _count(pipe, key, what, n)
+        return bool(self._written)
+
+    def saved(self) -> None:
+        # Only what went: a count made meanwhile (a task of the same update) waits its turn.
+        for name, n in self._written.items():
+            left = self.counts.pop(name) - n
+            if left:
+                self.counts[name] = left
+        self._written = {}
