@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
@@ -52,13 +54,30 @@ def outgoing_session(settings: Settings) -> AiohttpSession:
     return JsonSession()
 
 
+# The Bot API's answer to the call just made, as JSON read by JsonSession: what SendOnce
+# records of a send, as Telegram gave it, instead of dumping the result aiogram made of it
+# again (about 0.04 ms of CPU a send). A call awaits its session in its own task, so this
+# is the answer to the last call of that task.
+answered: ContextVar[Any] = ContextVar("answered", default=None)
+
+
+def _read_answer(content: str) -> Any:
+    data = json.loads(content)
+    answered.set(data)
+    return data
+
+
 class JsonSession(AiohttpSession):
     """aiogram's session, with a call's parameters sent as one JSON body, which the Bot API
     takes for every call that uploads no file; a call that does goes as aiogram sends it,
     multipart. aiogram encodes every call as a form: each value JSON-encoded on its own,
     then the whole URL-encoded, which cost about a tenth of a millisecond of CPU a send
     more. The parameters are the form's: the same values (aiogram's defaults filled in),
-    the same ones left out (None, empty text)."""
+    the same ones left out (None, empty text). Answers are read as aiogram reads them, and
+    kept in `answered`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(json_loads=_read_answer, **kwargs)
 
     def build_form_data(  # type: ignore[override]
             self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData | BytesPayload:
@@ -140,9 +159,15 @@ class SendOnce(BaseRequestMiddleware):
                          name, chat_id)
                 self.inbox.metrics.sends_not_repeated.inc()
                 return returns.validate_python(earlier["result"], context={"bot": bot})
+        answered.set(None)
         result = await make_request(bot, method)
         try:
-            sent = returns.dump_python(result, mode="json", by_alias=True, exclude_unset=True)
+            answer = answered.get()
+            # As Telegram sent it, which reads back as `result` did; else (another session)
+            # what aiogram made of it, dumped.
+            sent = answer["result"] if isinstance(answer, dict) and answer.get("ok") is True \
+                and "result" in answer else returns.dump_python(
+                    result, mode="json", by_alias=True, exclude_unset=True)
             await self.inbox.record(now, {"method": name, "chat": chat_id, "result": sent})
         except (RedisError, OSError):
             log.debug("send not recorded", exc_info=True)
