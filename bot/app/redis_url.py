@@ -12,9 +12,11 @@ docs/operations.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel://"
@@ -64,13 +66,31 @@ def sentinel_address(url: str) -> SentinelAddress | None:
                            password)
 
 
+class Pool(BlockingConnectionPool):
+    """redis-py's blocking pool, which takes a free connection without its machinery for
+    waiting: every command and pipeline takes one, and the lock, the timeout's timer and
+    the wait it sets up when there is nothing to wait for cost about a fifth of a round
+    trip's CPU. With none free (or a taker already in the lock) it waits as redis-py's
+    does. The connection is checked before use as redis-py checks it."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        if self._condition.locked() or not self.can_get_connection():
+            return await super().get_connection(*args, **kwargs)
+        connection = self.get_available_connection()  # no await since the check: still free
+        try:
+            await self.ensure_connection(connection)
+            return connection
+        except BaseException:
+            await self.release(connection)
+            raise
+
+
 def connect(url: str) -> Redis:
     """A client for REDIS_URL. A blocking pool waits for a free connection instead of raising
     under load; through Sentinel, the pool is the master's and moves with it."""
     address = sentinel_address(url)
     if address is None:
-        return Redis(connection_pool=BlockingConnectionPool.from_url(
-            url, max_connections=POOL_SIZE, timeout=5))
+        return Redis(connection_pool=Pool.from_url(url, max_connections=POOL_SIZE, timeout=5))
     sentinel = Sentinel(list(address.sentinels), socket_timeout=5)
     return sentinel.master_for(address.service, db=address.db, username=address.username,
                                password=address.password, max_connections=POOL_SIZE)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pydantic import ValidationError
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as NoConnection
 
 from bot.app.config import Settings
-from bot.app.redis_url import SentinelAddress, sentinel_address, shown
+from bot.app.redis_url import Pool, SentinelAddress, sentinel_address, shown
 
 
 def test_a_plain_url_is_no_sentinel_address() -> None:
@@ -38,3 +42,24 @@ def test_a_password_never_reaches_a_log_line() -> None:
     assert shown("redis://user:hunter2@db:6379/0") == "redis://user:***@db:6379/0"
     assert shown("redis+sentinel://:hunter2@a:1,b:2/shop") == "redis+sentinel://:***@a:1,b:2/shop"
     assert shown("redis://db:6379/0") == "redis://db:6379/0"
+
+
+async def test_the_pool_hands_out_free_connections_and_makes_a_taker_wait_for_one() -> None:
+    class Unconnected(Pool):  # no Redis here: a connection is taken as it is
+        async def ensure_connection(self, connection: AbstractConnection) -> None:
+            return None
+
+    pool = Unconnected.from_url("redis://127.0.0.1:1/0", max_connections=2, timeout=5)
+    first, second = await pool.get_connection(), await pool.get_connection()
+    assert first is not second
+    third = asyncio.ensure_future(pool.get_connection())
+    await asyncio.sleep(0.05)
+    assert not third.done()  # none free: it waits
+    await pool.release(first)
+    assert await asyncio.wait_for(third, 1) is first
+    await pool.release(second)
+    assert await pool.get_connection() is second  # free again: taken at once
+    empty = Unconnected.from_url("redis://127.0.0.1:1/0", max_connections=1, timeout=0.1)
+    await empty.get_connection()
+    with pytest.raises(NoConnection, match="No connection available"):
+        await empty.get_connection()
