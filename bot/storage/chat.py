@@ -273,7 +273,6 @@ class ChatStates:
                                  self.keys.gift_stock(), user_id, keep)
                 pipe.hgetall(self.keys.customer(user_id))
                 pipe.hgetall(self.keys.conversation(user_id))
-                pipe.hmget(self.keys.conversation(user_id), REFUSALS)
                 pipe.hget(self.keys.gifts_given(), str(user_id))
                 pipe.hget(self.keys.handoff(user_id), "staff")
                 if history:
@@ -294,14 +293,14 @@ class ChatStates:
                 raise result
         if pins:
             results = results[1:]
-        customer, conversation, refused, gifts, staff, *rest = results
+        customer, conversation, gifts, staff, *rest = results
         oldest = rest.pop(0) if history else None
         fsm_state = as_text(rest.pop(0)) if fsm is not None else None
         return ChatState(
             user_id=user_id,
             customer=parse_customer(user_id, customer) if customer else None,
             conversation=parse_conversation(conversation),
-            refusals=refusals(refused),
+            refusals=refusals([conversation.get(name.encode()) for name in REFUSALS]),
             gifts_given=int(gifts or 0),
             with_staff=as_text(staff) == "1",
             flood=(flood[0], int(rest[2])) if flood is not None else None,
