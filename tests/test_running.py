@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiogram.types import Update
 
 from bot import PROJECT_DIR
 from bot.devtools.fake_bot_api import FakeBotAPI
@@ -160,7 +161,18 @@ async def until_listening(port: int) -> None:
     raise AssertionError(f"nothing listens on port {port}")
 
 
-async def test_webhook_checks_the_secret_token(api: FakeBotAPI, prefix: str) -> None:
+async def test_webhook_checks_the_secret_token(api: FakeBotAPI, prefix: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrong secrets get 401; the right one gets the update handled, read once (the
+    webhook's parse is the one the dispatcher gets)."""
+    parsed: list[object] = []
+    validate = Update.model_validate.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Update], obj: object, *args: object, **kwargs: object) -> Update:
+        parsed.append(obj.get("update_id") if isinstance(obj, dict) else obj)
+        return validate(cls, obj, *args, **kwargs)
+
+    monkeypatch.setattr(Update, "model_validate", classmethod(counted))
     port = free_port()
     settings = settings_for(api, prefix, webhook_url="https://shop.example/tg/hook",
                             webhook_secret="s3cret_token-1", host="127.0.0.1", port=port)
@@ -186,6 +198,7 @@ async def test_webhook_checks_the_secret_token(api: FakeBotAPI, prefix: str) -> 
                 assert response.status == 200
         call = await api.wait_for(lambda c: c.method == "sendMessage", timeout=10)
         assert call.chat_id == shopper.id and "亞麻小巷" in call.params["text"]
+        assert parsed.count(update["update_id"]) == 1
     finally:
         server.cancel()
         await asyncio.gather(server, return_exceptions=True)
