@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,17 +181,54 @@ async def serve(subject: Subject, api: FakeBotAPI, redis_url: str, prefix: str,
 
 # -- load --------------------------------------------------------------------------------
 
+# What shoppers write, a few ways each, in the shop's four languages: a greeting, a price, a
+# size, a goodbye. The bot keeps its readings of short lines (bot/nlu/understanding.py), so
+# how often a line comes again decides how much that saves: the run reports it.
+PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "en": (("hello", "hi", "hi there", "good morning", "hello!", "hey"),
+           ("how much is the {p}?", "what does the {p} cost?", "price of the {p}?",
+            "how much for the {p}", "is the {p} expensive?"),
+           ("do you have it in M?", "is there an L?", "do you have size S?", "any XL left?"),
+           ("thanks, bye", "thank you!", "bye", "ok thanks", "great, thank you")),
+    "ru": (("здравствуйте", "привет", "добрый день", "добрый вечер"),
+           ("сколько стоит {p}?", "какая цена у {p}?", "почём {p}?"),
+           ("есть размер M?", "а L есть?", "есть S?"),
+           ("спасибо, до свидания", "спасибо!", "всего доброго")),
+    "zh-hans": (("你好", "您好", "在吗"),
+                ("{p}多少钱？", "{p}什么价格？", "{p}怎么卖？"),
+                ("有M码吗？", "有L码吗？", "S码有货吗？"),
+                ("谢谢，再见", "谢谢", "好的，谢谢")),
+    "zh-hant": (("你好", "您好", "在嗎"),
+                ("{p}多少錢？", "{p}什麼價格？"),
+                ("有M碼嗎？", "有L碼嗎？"),
+                ("謝謝，再見", "謝謝")),
+}
+
+
 class Script:
-    """What shoppers write: a greeting, a price, a size, a goodbye."""
+    """What each shopper writes: one language a shopper, a product of the shop's, each line
+    one of a few ways of saying it (PHRASES). Counts the lines it gave out."""
 
     def __init__(self, shop: Shop) -> None:
-        self.products = [(shop.text(p.name, "en") or p.id).lower()
-                         for p in shop.products if p.in_stock]
+        self.products = {lang: [(shop.text(p.name, lang) or p.id).lower()
+                                for p in shop.products if p.in_stock] for lang in PHRASES}
+        self.given: Counter[str] = Counter()
 
     def line(self, shopper: int, turn: int) -> str:
-        product = self.products[shopper % len(self.products)]
-        lines = ("hello", f"how much is the {product}?", "do you have it in M?", "thanks, bye")
-        return lines[turn % len(lines)]
+        lang = list(PHRASES)[shopper % len(PHRASES)]
+        kinds = PHRASES[lang]
+        ways = kinds[turn % len(kinds)]
+        pick = random.Random(shopper * 1009 + turn)
+        products = self.products[lang]
+        line = pick.choice(ways).format(p=products[shopper % len(products)])
+        self.given[line] += 1
+        return line
+
+    def repeats(self) -> str:
+        sent, distinct = sum(self.given.values()), len(self.given)
+        return (f"{sent} lines sent, {distinct} different: at most "
+                f"{(sent - distinct) / max(sent, 1):.0%} of them could be read from the bot's "
+                f"kept readings")
 
 
 class Replies:
@@ -513,6 +551,7 @@ async def main(args: argparse.Namespace) -> int:
         print(f"\n{args.shoppers} shoppers for throughput; {args.chats} chats for "
               f"{args.seconds:g} s for latency; medians of {args.rounds} round(s)\n")
         print(table(runs))
+        print(f"\n{script.repeats()}")
         if code_fingerprint() != code:
             print("\nWARNING: the code under test changed during the run; the rounds did not "
                   "all run the same code", file=sys.stderr)
