@@ -179,7 +179,8 @@ async def test_one_lane_keeps_the_rate_however_slow_each_send_is(
     async with asyncio.timeout(60):  # a bound only: a lane sending one at a time hangs
         assert await sender.run(body["id"]) is None
     assert Counter(chat for _, chat in telegram.sent) == Counter({p.id: 1 for p in crowd})
-    assert 1 < telegram.most <= sender.in_flight  # each send outlasted the next three
+    # Each send outlasted the next three: four at once, never more than the lane allows.
+    assert telegram.lag + 1 <= telegram.most <= sender.in_flight
     times, instants = sorted(at for at, _ in telegram.sent), sorted(booked.instants)
     step = 1 / sender.rate
     # No message ahead of the rate: by any moment, no more had gone than instants had come…

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.storage.inbox import Inbox, handling
 from bot.storage.keys import Keys
-from tests.conftest import redis_url
+from tests.conftest import inbox_handled, redis_url
 
 SEND = {"method": "SendMessage", "chat": 8, "result": {"message_id": 1}}
 
@@ -29,15 +29,6 @@ def payload(update: dict[str, Any], batch: str | None = None) -> str:
     """An update as the inbox queues it, in either version."""
     envelope = json.dumps({"b": batch, "u": update}, separators=(",", ":"))
     return f"{update['update_id']} {envelope}"
-
-
-async def handled(inbox: Inbox, update_id: int) -> bool:
-    """Whether the update is marked handled, which comes just after its handler ends."""
-    for _ in range(100):
-        if await inbox.state(update_id) == "handled":
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 async def leave_as_the_old_version_did(redis: Redis, keys: Keys) -> None:
@@ -101,7 +92,7 @@ async def test_an_upgrade_moves_what_the_old_version_left_and_loses_nothing(
         # Seen under the old names: Telegram sending one again changes nothing.
         for update_id, text in ((1, "one"), (2, "two"), (4, "four")):
             assert not await inbox.put(message(update_id, 7, text))
-            assert await handled(inbox, update_id)
+            assert await inbox_handled(inbox, update_id)
         # The running old process still holds chat 9: left to it. It lets go (its stop),
         # and the next lease renewal here moves the chat over.
         assert "five" not in by_text
@@ -111,7 +102,7 @@ async def test_an_upgrade_moves_what_the_old_version_left_and_loses_nothing(
         await redis.lrem(keys.inbox_legacy("hand:running"), 1, "9#5")
         await redis.rpush(keys.inbox_legacy("ready"), "9#5")
         await asyncio.wait_for(five.wait(), 30)
-        assert await handled(inbox, 5)
+        assert await inbox_handled(inbox, 5)
         await asyncio.sleep(0.5)  # a lease renewal finds nothing old left
         assert await old_keys(redis, keys) == []
         assert len(got) == 4

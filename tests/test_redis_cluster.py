@@ -21,7 +21,7 @@ from redis.cluster import key_slot
 
 from bot.storage.inbox import Inbox, handling
 from bot.storage.keys import Keys
-from tests.conftest import redis_url
+from tests.conftest import inbox_handled, missing, redis_url
 
 
 def message(update_id: int, chat: int, text: str) -> dict[str, Any]:
@@ -29,15 +29,6 @@ def message(update_id: int, chat: int, text: str) -> dict[str, Any]:
             "message": {"message_id": update_id, "date": 1, "text": text,
                         "chat": {"id": chat, "type": "private"},
                         "from": {"id": chat, "is_bot": False, "first_name": "A"}}}
-
-
-async def handled(inbox: Inbox, update_id: int) -> bool:
-    """Whether the update is marked handled, which comes just after its handler ends."""
-    for _ in range(100):
-        if await inbox.state(update_id) == "handled":
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 def inbox_keys(keys: Keys) -> list[str]:
@@ -79,17 +70,6 @@ class Recording(Redis):
 
 def _bytes(key: Any) -> bytes:
     return key if isinstance(key, bytes) else str(key).encode()
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    value = f"shopbot-test:{uuid.uuid4().hex[:10]}"
-    yield value
-    cleaner = Redis.from_url(redis_url())
-    keys = [key async for key in cleaner.scan_iter(match=f"{value}:*")]
-    if keys:
-        await cleaner.delete(*keys)
-    await cleaner.aclose()
 
 
 async def test_every_script_the_inbox_runs_names_its_keys_in_one_slot(prefix: str) -> None:
@@ -138,8 +118,7 @@ async def test_every_script_the_inbox_runs_names_its_keys_in_one_slot(prefix: st
 async def cluster() -> AsyncIterator[RedisCluster]:
     url = os.environ.get("REDIS_CLUSTER_URL")
     if not url:
-        pytest.skip("no Redis Cluster: REDIS_CLUSTER_URL is not set (scripts/test starts a "
-                    "three-node cluster and sets it)")
+        missing("no Redis Cluster: REDIS_CLUSTER_URL is not set")
     client = RedisCluster.from_url(url)
     await client.initialize()
     assert len(client.get_primaries()) == 3
@@ -192,8 +171,8 @@ async def test_the_inbox_serves_two_processes_through_a_three_node_cluster(
         await asyncio.wait_for(everything.wait(), 60)
         assert sorted(taken) == list(range(1, total + 1))  # each once, none lost
         assert dict(seen) == {chat: list(range(12)) for chat in range(1, 11)}
-        assert await handled(inboxes[0], 1)
-        assert await handled(inboxes[0], total)
+        assert await inbox_handled(inboxes[0], 1)
+        assert await inbox_handled(inboxes[0], total)
         assert await cluster.llen(inboxes[0].keys.inbox_ready()) == 0
     finally:
         for inbox in inboxes:
@@ -241,7 +220,7 @@ async def test_on_a_cluster_a_dead_processs_chats_go_back_and_its_sends_are_not_
         assert got == [("first", [{"method": "SendMessage", "chat": 7, "result": {"ok": 1}}]),
                        ("second", [])]
         assert alive.metrics.registry.get_sample_value("shopbot_updates_again_total") == 1
-        assert await handled(alive, 2)
+        assert await inbox_handled(alive, 2)
         await alive.reclaim()  # the dead one, found holding nothing, is forgotten
         assert await cluster.smembers(alive.keys.inbox_consumers()) == {alive.me.encode()}
     finally:

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.storage.inbox import Inbox
-from tests.conftest import Harness, redis_url
+from tests.conftest import Harness, missing, redis_url
 
 SERVICE = "shopbot-test"
 
@@ -36,7 +36,7 @@ async def sentinel(tmp_path: Path) -> AsyncIterator[str]:
     """A Sentinel on a port of its own, watching the test Redis; its redis+sentinel URL."""
     server = shutil.which("redis-server")
     if server is None:
-        pytest.skip("redis-server is not installed (scripts/test installs it)")
+        missing("redis-server is not installed")
     master = urlparse(redis_url())
     port = free_port()
     config = tmp_path / "sentinel.conf"  # Sentinel rewrites its file: one of the test's own
@@ -83,7 +83,7 @@ async def test_a_shopper_is_served_through_sentinel_and_the_state_is_in_its_mast
 async def start_server(tmp_path: Path, *args: str) -> tuple[asyncio.subprocess.Process, Redis]:
     server = shutil.which("redis-server")
     if server is None:
-        pytest.skip("redis-server is not installed (scripts/test installs it)")
+        missing("redis-server is not installed")
     port = free_port()
     folder = tmp_path / str(port)
     folder.mkdir()
