@@ -42,15 +42,17 @@ async def start(app: App, at: datetime | None = None) -> str:
 
 
 async def until_over(app: App, bid: str, seconds: float = 60.0) -> str:
-    """The broadcast's status once it is done or cancelled (what a worker does in between
-    is the worker's own pace; the bound only keeps a broken test from hanging)."""
+    """The broadcast's status once it is done or cancelled and none of its slices is queued
+    or running, so each slice's result is stored (what a worker does in between is the
+    worker's own pace; the bound only keeps a broken test from hanging)."""
     sender = app.followups.sender
     assert sender is not None
     async with asyncio.timeout(seconds):
         while True:
             broadcast = await sender.broadcasts.get(bid)
             assert broadcast is not None
-            if broadcast.status in ("done", "cancelled"):
+            if (broadcast.status in ("done", "cancelled")
+                    and not await app.followups.jobs.any_queued("broadcast", bid)):
                 return broadcast.status
             await asyncio.sleep(0.05)
 
