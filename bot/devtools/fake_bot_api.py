@@ -13,6 +13,12 @@ Bot API server, so serialisation, middlewares, error handling and polling are al
 
 It keeps just enough state (messages per chat, open callback queries, topics, commands,
 webhook) for Telegram's everyday "Bad Request" answers to happen here as well.
+
+Telegram Business is modelled too: `business_connection_update()` connects an owner's
+account, `business_message_update()` and its kin are the chats of that account with its
+customers. Those chats keep their own messages (`business_messages`) and message ids, apart
+from the bot's private chat with the same person; a send with `business_connection_id`
+goes there, from the owner, and comes back as a `business_message` update (`echo_business`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,14 @@ SEND_METHODS = frozenset({
     "sendAnimation", "sendAudio", "sendMediaGroup", "copyMessage", "copyMessages",
     "forwardMessage",
 })
+# The methods that take business_connection_id; others ignore it, as Telegram does.
+BUSINESS_METHODS = frozenset({
+    "sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice", "sendVideo",
+    "sendAnimation", "sendAudio", "sendMediaGroup", "sendChatAction", "editMessageText",
+    "editMessageCaption", "editMessageReplyMarkup",
+})
+_BUSINESS_INVALID = "Bad Request: BUSINESS_CONNECTION_INVALID"
+_BUSINESS_RIGHTS = "Forbidden: BOT_BUSINESS_MISSING_RIGHTS"
 _MEDIA: dict[str, JSON] = {  # media kind -> the fields Telegram fills in besides the file ids
     "photo": {},
     "document": {"mime_type": "application/octet-stream"},
@@ -60,6 +74,7 @@ _TEXT_PARAMS = frozenset({
     "text", "caption", "callback_query_id", "data", "url", "secret_token", "name", "title",
     "description", "emoji", "icon_custom_emoji_id", "inline_message_id", "file_id", "parse_mode",
     "action", "language_code", "query", "first_name", "last_name", "thumbnail", *_MEDIA,
+    "business_connection_id",
 })
 # Telegram only sends these when allowed_updates asks for them explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -124,12 +139,18 @@ class Call:
     ok: bool = True
     files: dict[str, UploadedFile] = field(default_factory=dict)
     answered: bool = True  # False only while a long poll is still waiting (result is None)
+    # Set when the call acts in a business chat (a method of BUSINESS_METHODS with the
+    # parameter); chat_id is then the customer's id in the connected account's chats.
+    business_connection_id: str | None = None
 
     def __str__(self) -> str:
         status = "ok" if self.ok else f"FAILED {self.result.get('description')!r}"
         status = status if self.answered else "waiting"
         params = json.dumps(self.params, ensure_ascii=False, default=str)
-        return f"{self.method} chat={self.chat_id} {status} {params[:300]}"
+        where = f"chat={self.chat_id}"
+        if self.business_connection_id is not None:
+            where += f" business={self.business_connection_id}"
+        return f"{self.method} {where} {status} {params[:300]}"
 
 
 @dataclass
@@ -177,6 +198,11 @@ def _inline_markup(params: Mapping[str, Any]) -> JSON | None:
     # Message.reply_markup is only ever an inline keyboard: reply keyboards are not echoed.
     markup = params.get("reply_markup")
     return markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+
+
+def _no_business(params: JSON) -> JSON:
+    # copyMessage and forwardMessage take no business_connection_id: Telegram ignores it.
+    return {k: v for k, v in params.items() if k != "business_connection_id"}
 
 
 def _compact(fields: Mapping[str, Any]) -> JSON:
@@ -249,7 +275,7 @@ class FakeBotAPI:
             "id": int(token.split(":", 1)[0]), "is_bot": True, "first_name": "Shopbot Test",
             "username": bot_username, "can_join_groups": True,
             "can_read_all_group_messages": False, "supports_inline_queries": False,
-            "can_connect_to_business": False, "has_main_web_app": False,
+            "can_connect_to_business": True, "has_main_web_app": False,
         }
         self.calls: list[Call] = []
         self.users: dict[int, JSON] = {}
@@ -261,6 +287,14 @@ class FakeBotAPI:
         self.members: dict[tuple[int, int], str] = {}  # (chat_id, user_id) -> status
         self.rights: dict[tuple[int, int], JSON] = {}  # (chat_id, user_id) -> rights overridden
         self.blocked: set[int] = set()
+        # Telegram Business: connection id -> BusinessConnection; the messages of the
+        # connected accounts' chats, (connection id, chat id, message id) -> latest version.
+        self.business: dict[str, JSON] = {}
+        self.business_messages: dict[tuple[str, int, int], JSON] = {}
+        # Whether a business send comes back as a business_message update, as in Telegram.
+        self.echo_business = True
+        self._business_last_id: dict[tuple[str, int], int] = {}
+        self._business_chats: set[tuple[str, int]] = set()  # had a customer's message
         # Telegram's bulk limit: sends beyond `rate_limit` in any second get a 429.
         self.rate_limit = rate_limit
         self._sent_times: collections.deque[float] = collections.deque()
@@ -305,6 +339,7 @@ class FakeBotAPI:
             "closeForumTopic": lambda p: self._set_topic_closed(p, closed=True),
             "reopenForumTopic": lambda p: self._set_topic_closed(p, closed=False),
             "deleteForumTopic": self._delete_forum_topic,
+            "getBusinessConnection": self._get_business_connection,
         }
         for kind in _MEDIA:
             handlers["send" + kind.capitalize()] = lambda p, kind=kind: self._send_media(kind, p)
@@ -356,12 +391,23 @@ class FakeBotAPI:
         return self._methods.get(method.lower(), (method, None))[0]
 
     def calls_for(self, chat_id: int | None, method: str | None = None) -> list[Call]:
+        """Calls about the chat; those in a business chat of the same id are left out."""
         name = method and self.canonical(method)
-        return [c for c in self.calls if c.chat_id == chat_id and name in (None, c.method)]
+        return [c for c in self.calls if c.chat_id == chat_id and name in (None, c.method)
+                and c.business_connection_id is None]
 
     def sent_to(self, chat_id: int, *, include_failed: bool = False) -> list[Call]:
-        """Messages sent (or copied/forwarded) to the chat; refused attempts only on request."""
+        """Messages sent (or copied/forwarded) to the chat; refused attempts only on request.
+        Sends into a business chat with the same person are not here: see business_sent()."""
         return [c for c in self.calls if c.chat_id == chat_id and c.method in SEND_METHODS
+                and (c.ok or include_failed) and c.business_connection_id is None]
+
+    def business_sent(self, connection_id: str, chat_id: int, *,
+                      include_failed: bool = False) -> list[Call]:
+        """Messages sent with `business_connection_id` into that connection's chat with
+        `chat_id` (the customer's id); refused attempts only on request."""
+        return [c for c in self.calls if c.business_connection_id == connection_id
+                and c.chat_id == chat_id and c.method in SEND_METHODS
                 and (c.ok or include_failed)]
 
     def clear(self) -> None:
@@ -510,6 +556,103 @@ class FakeBotAPI:
             "old_chat_member": self._member(self.bot_user, old_status),
             "new_chat_member": self._member(self.bot_user, new_status)})
 
+    def business_connection_update(self, owner: Shopper | JSON, *, connection_id: str = "bc-1",
+                                   can_reply: bool = True, enabled: bool = True) -> JSON:
+        """`owner` connected the bot to their Telegram Business account (or, for an id seen
+        before, changed its rights, disabled or re-enabled it); the state changes at once."""
+        u = self._register_user(owner)
+        earlier = self.business.get(connection_id)
+        # BusinessBotRights: like every "True, if" field Telegram leaves out a false one.
+        rights: JSON = {"can_reply": True} if can_reply else {}
+        rights["can_read_messages"] = True
+        self.business[connection_id] = {
+            "id": connection_id, "user": u, "user_chat_id": u["id"],
+            "date": earlier["date"] if earlier else int(time.time()), "is_enabled": enabled,
+            "rights": rights}
+        return self._update("business_connection", json.loads(json.dumps(
+            self.business[connection_id])))
+
+    def business_message_update(self, connection_id: str, shopper: Shopper | JSON,
+                                text: str | None = None, *, from_owner: bool = False,
+                                offline: bool = False, **content: Any) -> JSON:
+        """A message in the connected account's chat with `shopper`: theirs, or the owner's
+        (`from_owner`; `offline` marks it sent by Telegram for the owner, e.g. a greeting)."""
+        connection = self._business(connection_id)
+        u = self._register_user(shopper)
+        if offline and not from_owner:
+            raise ValueError("only the owner's messages can be sent while offline")
+        fields = self._incoming_content(text, content.pop("entities", None), content)
+        if offline:
+            fields["is_from_offline"] = True
+        if not from_owner:
+            self._business_chats.add((connection_id, u["id"]))
+        sender = connection["user"] if from_owner else u
+        message = self._new_business_message(connection_id, u["id"], sender, **fields)
+        return self._update("business_message", message)
+
+    def edited_business_message_update(self, connection_id: str, shopper: Shopper | JSON,
+                                       text: str | None, *, message_id: int,
+                                       from_owner: bool = False) -> JSON:
+        """An edit of message `message_id` of the business chat with `shopper` (its other
+        content stays; a new message with that id when there was none)."""
+        connection = self._business(connection_id)
+        u = self._register_user(shopper)
+        fields = self._incoming_content(text, None, {})
+        earlier = self.business_messages.get((connection_id, u["id"], message_id))
+        if earlier is not None:
+            kept = {k: v for k, v in earlier.items() if k in _CONTENT
+                    and not (k == "entities" and text is not None)}
+            fields = {**kept, **_compact(fields)}
+        if not from_owner:
+            self._business_chats.add((connection_id, u["id"]))
+        sender = connection["user"] if from_owner else u
+        message = self._new_business_message(connection_id, u["id"], sender,
+                                             message_id=message_id, event=None, **fields)
+        if earlier is not None:
+            message["date"] = earlier["date"]
+        message["edit_date"] = int(time.time())
+        self._emit("edit", message)
+        return self._update("edited_business_message", message)
+
+    def deleted_business_messages_update(self, connection_id: str, shopper: Shopper | JSON,
+                                         message_ids: list[int]) -> JSON:
+        """Messages deleted from the business chat with `shopper`."""
+        self._business(connection_id)
+        u = self._register_user(shopper)
+        for message_id in message_ids:
+            if self.business_messages.pop((connection_id, u["id"], message_id), None):
+                self._emit("delete", {"chat_id": u["id"], "message_id": message_id,
+                                      "business_connection_id": connection_id})
+        return self._update("deleted_business_messages", {
+            "business_connection_id": connection_id, "chat": self._chat(u["id"]),
+            "message_ids": list(message_ids)})
+
+    def business_callback_update(self, connection_id: str, shopper: Shopper | JSON, data: str,
+                                 message_id: int | None = None) -> JSON:
+        """`shopper` pressed a button of a message the bot sent in the business chat
+        (default: the bot's latest one there, preferring one with a keyboard)."""
+        self._business(connection_id)
+        u = self._register_user(shopper)
+        if message_id is not None:
+            message = self.business_messages.get((connection_id, u["id"], message_id))
+            if message is None:
+                raise ValueError(f"no message {message_id} in business chat {connection_id}"
+                                 f"/{u['id']}")
+        else:
+            mine = [m for (cid, chat_id, _), m in sorted(self.business_messages.items())
+                    if (cid, chat_id) == (connection_id, u["id"])
+                    and m.get("sender_business_bot", {}).get("id") == self.bot_user["id"]]
+            mine = [m for m in mine if "reply_markup" in m] or mine
+            if not mine:
+                raise ValueError(f"the bot sent nothing in business chat {connection_id}"
+                                 f"/{u['id']}")
+            message = mine[-1]
+        query_id = str(u["id"] * 1000 + next(self._ids))
+        self._callbacks[query_id] = u["id"]
+        return self._update("callback_query", {
+            "id": query_id, "from": u, "message": message, "data": data,
+            "chat_instance": str(-abs(u["id"]))})
+
     def photo(self) -> list[JSON]:
         return self._file_object("photo", self._new_file_id("photo"), {})
 
@@ -536,6 +679,9 @@ class FakeBotAPI:
         try:
             call.params, call.files = await self._read_params(request)
             call.chat_id = self._chat_id_of(name, call.params)
+            connection = call.params.get("business_connection_id")
+            if name in BUSINESS_METHODS and connection not in (None, ""):
+                call.business_connection_id = str(connection)
         except TelegramError as error:
             unreadable = error
         # Recorded on arrival, so that a long poll still waiting is visible to wait_for().
@@ -696,6 +842,46 @@ class FakeBotAPI:
         self._emit("message", message)
         return message
 
+    def _business(self, connection_id: str) -> JSON:
+        if connection_id not in self.business:
+            raise ValueError(f"no business connection {connection_id!r}: "
+                             "push a business_connection_update() first")
+        return self.business[connection_id]
+
+    def _new_business_message(self, connection_id: str, chat_id: int, sender: JSON, *,
+                              message_id: int | None = None, event: str | None = "message",
+                              **content: Any) -> JSON:
+        """A message of a business chat: its own store and its own message ids."""
+        last = self._business_last_id.get((connection_id, chat_id), 0)
+        message_id = last + 1 if message_id is None else message_id
+        self._business_last_id[(connection_id, chat_id)] = max(last, message_id)
+        message: JSON = {"message_id": message_id, "date": int(time.time()),
+                         "chat": self._chat(chat_id), "from": sender,
+                         "business_connection_id": connection_id, **_compact(content)}
+        self.business_messages[(connection_id, chat_id, message_id)] = message
+        if event:
+            self._emit(event, message)
+        return message
+
+    def _business_chat(self, params: Mapping[str, Any]) -> tuple[JSON, int]:
+        """The connection and chat a business call acts in, or Telegram's refusal."""
+        connection = self.business.get(str(params.get("business_connection_id")))
+        if connection is None or not connection["is_enabled"]:
+            raise TelegramError(400, _BUSINESS_INVALID)
+        if not connection.get("rights", {}).get("can_reply"):
+            raise TelegramError(403, _BUSINESS_RIGHTS)
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            raise _bad("chat_id is empty")
+        if type(chat_id) is not int or (connection["id"], chat_id) not in self._business_chats:
+            raise _bad("chat not found")
+        return connection, chat_id
+
+    def _echo_business(self, kind: str, message: JSON) -> None:
+        # Telegram tells the bot of the messages in a connected account's chats, its own too.
+        if self.echo_business:
+            self.push_update(self._update(kind, json.loads(json.dumps(message))))
+
     @staticmethod
     def _incoming_content(text: str | None, entities: list[JSON] | None, content: JSON) -> JSON:
         if text and text.startswith("/") and entities is None:
@@ -777,6 +963,8 @@ class FakeBotAPI:
     # -- methods ---------------------------------------------------------------------------
 
     def _deliver(self, params: JSON, **content: Any) -> JSON:
+        if params.get("business_connection_id"):
+            return self._deliver_business(params, content)
         chat_id = self._target_chat(params)
         thread_id = params.get("message_thread_id")
         if thread_id and self._chat(chat_id).get("is_forum") \
@@ -799,6 +987,31 @@ class FakeBotAPI:
             # A reply keyboard stays under the input field until replaced or removed.
             shown = markup if "keyboard" in markup else None
             self._emit("keyboard", {"chat_id": chat_id, "markup": shown})
+        return message
+
+    def _deliver_business(self, params: JSON, content: JSON) -> JSON:
+        """A send into a connected account's chat: it goes from the account's owner."""
+        connection, chat_id = self._business_chat(params)
+        reply = params.get("reply_parameters")
+        if reply is None and "reply_to_message_id" in params:
+            reply = {"message_id": params["reply_to_message_id"]}
+        if isinstance(reply, dict) and reply.get("message_id"):
+            original = self.business_messages.get(
+                (connection["id"], chat_id, reply["message_id"]))
+            if original is not None:
+                content["reply_to_message"] = {
+                    k: v for k, v in original.items() if k != "reply_to_message"}
+            elif not reply.get("allow_sending_without_reply"):
+                raise _bad("message to be replied not found")
+        message = self._new_business_message(
+            connection["id"], chat_id, connection["user"], sender_business_bot=self.bot_user,
+            reply_markup=_inline_markup(params), **content)
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and ("keyboard" in markup or "remove_keyboard" in markup):
+            shown = markup if "keyboard" in markup else None
+            self._emit("keyboard", {"chat_id": chat_id, "markup": shown,
+                                    "business_connection_id": connection["id"]})
+        self._echo_business("business_message", message)
         return message
 
     def _send_message(self, params: JSON) -> JSON:
@@ -842,7 +1055,7 @@ class FakeBotAPI:
         if "caption" in params:
             caption = self._formatted(params, "caption", "caption_entities")
             content["caption"], content["caption_entities"] = caption
-        return {"message_id": self._deliver(params, **content)["message_id"]}
+        return {"message_id": self._deliver(_no_business(params), **content)["message_id"]}
 
     def _copy_messages(self, params: JSON) -> list[JSON]:
         ids = params.get("message_ids")
@@ -856,7 +1069,8 @@ class FakeBotAPI:
         for source, content in sources:
             if source.get("media_group_id"):  # albums stay albums
                 content["media_group_id"] = group_id
-            copied.append({"message_id": self._deliver(params, **content)["message_id"]})
+            copied.append({"message_id": self._deliver(_no_business(params),
+                                                       **content)["message_id"]})
         return copied
 
     def _forward_message(self, params: JSON) -> JSON:
@@ -866,14 +1080,29 @@ class FakeBotAPI:
         else:
             origin = {"type": "channel", "date": source["date"], "chat": source["chat"],
                       "message_id": source["message_id"]}
-        return self._deliver({**params, "reply_markup": None}, forward_origin=origin, **content)
+        return self._deliver({**_no_business(params), "reply_markup": None},
+                             forward_origin=origin, **content)
 
     def _apply_edit(self, params: JSON, changes: JSON, need: str | None = None) -> JSON | bool:
         if params.get("inline_message_id"):
             return True  # inline messages are not tracked; Telegram answers True for them
-        chat_id = self._target_chat(params)
-        message = self._get_message(chat_id, params.get("message_id"), "message to edit not found")
-        mine = message.get("from", {}).get("id") == self.bot_user["id"]
+        store: dict[Any, JSON]
+        if params.get("business_connection_id"):
+            connection, chat_id = self._business_chat(params)
+            message_id = params.get("message_id")
+            store, key = self.business_messages, (connection["id"], chat_id, message_id)
+            found = store.get(key) if type(message_id) is int else None
+            if found is None:
+                raise _bad("message to edit not found")
+            message = found
+            # The account's own messages, the bot's or not; never the customer's.
+            mine = message.get("from", {}).get("id") == connection["user"]["id"]
+        else:
+            chat_id = self._target_chat(params)
+            message = self._get_message(chat_id, params.get("message_id"),
+                                        "message to edit not found")
+            store, key = self.messages, (chat_id, message["message_id"])
+            mine = message.get("from", {}).get("id") == self.bot_user["id"]
         if not mine and "sender_chat" not in message:
             raise _bad("message can't be edited")
         if need == "text" and "text" not in message:
@@ -885,8 +1114,10 @@ class FakeBotAPI:
         if updated == message:
             raise _bad(_NOT_MODIFIED)
         updated["edit_date"] = int(time.time())
-        self.messages[(chat_id, message["message_id"])] = updated
+        store[key] = updated
         self._emit("edit", updated)
+        if "business_connection_id" in updated:
+            self._echo_business("edited_business_message", updated)
         return updated
 
     def _edit_message_text(self, params: JSON) -> JSON | bool:
@@ -917,11 +1148,23 @@ class FakeBotAPI:
         return True
 
     def _send_chat_action(self, params: JSON) -> bool:
-        self._target_chat(params)
+        connection = params.get("business_connection_id")
+        if connection:
+            self._business_chat(params)
+        else:
+            self._target_chat(params)
         if not params.get("action"):
             raise _bad("wrong parameter action in request")
-        self._emit("action", {"chat_id": params["chat_id"], "action": params["action"]})
+        event = {"chat_id": params["chat_id"], "action": params["action"]}
+        self._emit("action", {**event, "business_connection_id": connection} if connection
+                   else event)
         return True
+
+    def _get_business_connection(self, params: JSON) -> JSON:
+        connection = self.business.get(str(params.get("business_connection_id")))
+        if connection is None:
+            raise TelegramError(400, _BUSINESS_INVALID)
+        return connection
 
     def _get_chat(self, params: JSON) -> JSON:
         gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
