@@ -300,6 +300,13 @@ class StaffDoneData(CallbackData, prefix="staff"):
     customer: UserId
 
 
+class HandBackData(CallbackData, prefix="bz"):
+    """Under the notice to a business account's owner who answers a shopper in person: the
+    bot answers that shopper again."""
+
+    customer: UserId
+
+
 class ReturnStatusData(CallbackData, prefix="rs"):
     """Staff move a return request on."""
 

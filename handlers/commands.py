@@ -14,7 +14,7 @@ from bot.core.shop import Shop, ShopFileError
 from bot.domain.conversation import Assistant
 from bot.domain.order_desk import OrderDesk
 from bot.storage.store import Customer
-from handlers.filters import IsAdmin
+from handlers.filters import IsAdmin, in_bot_chat
 from handlers.present import answer, send
 from handlers.texts import Texts
 
@@ -25,8 +25,10 @@ async def start(message: Message, command: CommandObject, assistant: Assistant,
                 customer: Customer, texts: Texts, order_desk: OrderDesk) -> None:
     """/start, or /start <token> from an order page: greet, then the order is theirs."""
     replies = await assistant.start(customer)
-    if (await assistant.store.flags(customer.id))["promotions"] == "0":
-        await assistant.store.set_promotions(customer.id, True)  # /start subscribes again
+    # /start subscribes again, in the bot's own chat: promotions go there, never to a
+    # business chat.
+    if in_bot_chat(message) and (await assistant.store.flags(customer.id))["promotions"] == "0":
+        await assistant.store.set_promotions(customer.id, True)
     if command.args:
         replies += await order_desk.bind(customer, command.args.strip()) or []
     await send(message, replies, texts, customer.lang)

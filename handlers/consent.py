@@ -12,6 +12,7 @@ from bot.domain.conversation import Assistant
 from bot.domain.replies import Button, Reply
 from bot.storage.store import Customer
 from handlers.callback_data import SubscribeData, UnsubscribeData
+from handlers.filters import in_bot_chat
 from handlers.present import send
 from handlers.texts import Texts
 
@@ -36,8 +37,16 @@ async def unsubscribe(query: CallbackQuery, assistant: Assistant, customer: Cust
 
 async def subscribe(query: CallbackQuery, assistant: Assistant, customer: Customer,
                     texts: Texts) -> None:
-    await assistant.store.set_promotions(customer.id, True)
     await query.answer()
+    if not in_bot_chat(query):
+        # Promotions go to the bot's own chat only: the shopper consents there.
+        if isinstance(query.message, Message):
+            username = (await query.bot.me()).username if query.bot else None
+            reply = Reply("promotions_in_bot", {"name": customer.first_name,
+                                                "shop": assistant.shop, "bot": username})
+            await send(query.message, [reply], texts, customer.lang)
+        return
+    await assistant.store.set_promotions(customer.id, True)
     if isinstance(query.message, Message):
         reply = Reply("subscribed", {"name": customer.first_name, "shop": assistant.shop})
         await send(query.message, [reply], texts, customer.lang)

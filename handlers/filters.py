@@ -26,10 +26,18 @@ def is_admin(user: User | None, settings: Settings) -> bool:
 
 
 class IsAdmin(BaseFilter):
-    """Passes the shop's admins only (owner commands, /broadcast, /reload)."""
+    """Passes the shop's admins only (owner commands, /broadcast, /reload), and only in their
+    chat with the bot: in a business chat an admin is one more shopper."""
 
     async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
-        return is_admin(event.from_user, settings)
+        return is_admin(event.from_user, settings) and in_bot_chat(event)
+
+
+def in_bot_chat(event: Message | CallbackQuery) -> bool:
+    """Written, or pressed, in a chat with the bot itself, not in a business account's chat
+    the bot answers for (handlers/business.py)."""
+    message = event.message if isinstance(event, CallbackQuery) else event
+    return not (isinstance(message, Message) and message.business_connection_id)
 
 
 class Private(BaseFilter):

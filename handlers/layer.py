@@ -32,6 +32,7 @@ from bot.core.languages import Lang, from_telegram
 from bot.core.metrics import Metrics
 from bot.core.shop import Shop
 from bot.domain.broadcasts import Broadcasts, RateLimit
+from bot.domain.business import Business
 from bot.domain.conversation import Assistant, Clock
 from bot.domain.flood import FloodGuard
 from bot.domain.orders import OrderBook
@@ -43,6 +44,7 @@ from bot.storage.inbox import SEEN_SECONDS, handling
 from bot.storage.outbox import Outbox, Sleep
 from bot.storage.store import Store
 from handlers.broadcast_sender import Sender
+from handlers.business import BusinessChats
 from handlers.courier import Courier
 from handlers.flood import FloodMiddleware
 from handlers.i18n import load_catalogues
@@ -61,8 +63,9 @@ class Telegram:
         return Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, rng,
                      shop.default_language, shop)
 
-    def courier(self, bot: Bot, texts: Texts, store: Store) -> Courier:
-        return Courier(bot, texts, store)
+    def courier(self, bot: Bot, texts: Texts, store: Store, business: Business, *,
+                business_followups: bool) -> Courier:
+        return Courier(bot, texts, store, business if business_followups else None)
 
     def sender(self, bot: Bot, broadcasts: Broadcasts, limit: RateLimit, store: Store,
                texts: Texts, stats: Stats, clock: Callable[[], datetime], *,
@@ -77,12 +80,15 @@ class Telegram:
                          orders, lang=lang, idle_after=idle_after)
 
     def setup(self, bot: Bot, dispatcher: Dispatcher, *, settings: Settings, store: Store,
-              flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime]) -> None:
+              flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime],
+              business: Business) -> None:
         bot.session.middleware(RememberReplies(store, clock))
         # aiogram's FSM middleware moves behind HoldChat, so that the FSM state it reads
         # first comes with the held chat's load (bot/storage/fsm.py).
         dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
         dispatcher.update.outer_middleware(CountUpdates(metrics))
+        # A business chat's shopper becomes an ordinary message before the chat is held.
+        dispatcher.update.outer_middleware(BusinessChats(business))
         dispatcher.update.outer_middleware(HoldChat(store, flood, settings, dispatcher.storage))
         dispatcher.update.outer_middleware(dispatcher.fsm)
         dispatcher.message.outer_middleware(FloodMiddleware(flood, metrics))
@@ -151,6 +157,7 @@ class HoldChat(BaseMiddleware):
             user.id, pins=pins, keep=SEEN_SECONDS, history=True,
             fsm=self.fsm.state_key(data["bot"].id, user.id) if self.fsm else None,
             flood=self.flood.counting(message.media_group_id or str(message.message_id)))
+        state.came_by(message.business_connection_id)
         if now is not None:
             if pins:
                 now.pinned.add(user.id)

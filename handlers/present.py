@@ -8,6 +8,9 @@ Telegram's sending methods itself."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,26 @@ from handlers.callback_data import pack
 from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
+
+# The business chat the update in hand is from (its chat id, its connection's id): whatever
+# is sent to that chat goes through the connection, as the shop's own account. The shopper's
+# id is also the id of their chat with the bot, so the chat id alone cannot tell the two.
+_business: ContextVar[tuple[int, str] | None] = ContextVar("business_chat", default=None)
+
+
+@contextmanager
+def in_business_chat(chat_id: int, connection_id: str) -> Iterator[None]:
+    """Within it, what is sent to `chat_id` goes through the business connection."""
+    token = _business.set((chat_id, connection_id))
+    try:
+        yield
+    finally:
+        _business.reset(token)
+
+
+def _via(chat_id: int) -> str | None:
+    current = _business.get()
+    return current[1] if current is not None and current[0] == chat_id else None
 
 
 MAX_ROW = 2  # buttons side by side; longer rows wrap, so labels stay readable on a phone
@@ -168,7 +191,8 @@ async def send_text(bot: Bot, chat_id: int, text: str, *,
     paid broadcasting."""
     return await bot.send_message(chat_id, text, reply_markup=markup,
                                   message_thread_id=topic, request_timeout=request_timeout,
-                                  allow_paid_broadcast=True if paid else None)
+                                  allow_paid_broadcast=True if paid else None,
+                                  business_connection_id=_via(chat_id))
 
 
 async def send_photo(bot: Bot, chat_id: int, photo: str | InputFile, *,
@@ -176,7 +200,8 @@ async def send_photo(bot: Bot, chat_id: int, photo: str | InputFile, *,
                      request_timeout: int | None = None, paid: bool = False) -> Message:
     return await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup,
                                 request_timeout=request_timeout,
-                                allow_paid_broadcast=True if paid else None)
+                                allow_paid_broadcast=True if paid else None,
+                                business_connection_id=_via(chat_id))
 
 
 # -- copies and edits -----------------------------------------------------------------------
@@ -209,7 +234,8 @@ async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str, *,
                     request_timeout: int | None = None) -> Message | bool:
     """A message the bot sent says something new (a staff card, a broadcast's progress)."""
     return await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
-                                       request_timeout=request_timeout)
+                                       request_timeout=request_timeout,
+                                       business_connection_id=_via(chat_id))
 
 
 async def drop_buttons(message: Message) -> Message | bool:

@@ -11,6 +11,7 @@ from aiogram import Router
 
 from handlers import (
     aftersale,
+    business,
     callbacks,
     chat,
     commands,
@@ -31,6 +32,9 @@ def setup_routers() -> Router:
     root = Router(name="shopbot")
     # A command addressed to another bot is no one's business here, whoever sent it.
     elsewhere.register(root)
+    # Business accounts' own updates, and their owners' hand-back button: on the root, which
+    # every update crosses anyway, not on a router of their own that each would cross more.
+    business.register(root)
     # First the staff chat, then the owners' commands and composer, then shoppers.
     root.include_router(staff.build())
     root.include_router(_owners())

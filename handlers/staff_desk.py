@@ -229,6 +229,19 @@ class StaffDesk:
 
         await self._copy_grouped(("in", customer.id), message, copy)
 
+    async def business_said(self, customer: Customer, who: str, text: str) -> None:
+        """A message in the shop's business chat with the customer while its owner answers in
+        person (`who`: "owner" or "shopper"), in the customer's topic. Telegram copies
+        nothing out of a business chat, so the topic gets its words."""
+        try:
+            async with self._lock(customer.id):
+                topic, _ = await self._topic(customer)
+                await self._post(customer, self.texts.render(
+                    "staff/business_said", self.lang, who=who, name=customer.first_name,
+                    text=text), topic=topic)
+        except TelegramAPIError:
+            log.warning("business chat of %s not shown in its topic", customer.id, exc_info=True)
+
     async def from_staff(self, customer_id: int, message: Message) -> None:
         """A staff message in the customer's topic: to the customer (a person takes over)."""
         customer = await self.store.customer(customer_id)

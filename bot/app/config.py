@@ -92,6 +92,19 @@ class Settings(BaseSettings):
     # The window of flood control, in seconds.
     flood_seconds: float = Field(15.0, gt=0)
 
+    # Answer shoppers who write to a business account connected to the bot (Telegram Business:
+    # Settings → Telegram Business → Chatbots); false: the bot keeps quiet in its chats.
+    business_replies: bool = True
+    # Minutes after the business account's owner last wrote to a shopper in person before the bot
+    # answers that shopper again (the owner can hand the chat back sooner).
+    business_idle_minutes: float = Field(30.0, gt=0)
+    # The bot's greeting in business chats: `auto` (until Telegram's own greeting or away message
+    # has been seen on the account), `always`, or `never`.
+    business_greeting: Literal["auto", "always", "never"] = "auto"
+    # Send what the bot starts (order news, delivery checks, return updates) to the business chat
+    # a customer last wrote in; false: to the bot's own chat only.
+    business_followups: bool = True
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

@@ -33,6 +33,7 @@ from bot.core.metrics import Metrics
 from bot.core.shop import Shop, load_shop
 from bot.domain.aftersale import AfterSale
 from bot.domain.broadcasts import Broadcasts, RateLimit
+from bot.domain.business import Business
 from bot.domain.conversation import Assistant, Clock
 from bot.domain.flood import FloodGuard
 from bot.domain.followups import Followups
@@ -41,6 +42,7 @@ from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.nlu.understanding import Understanding
+from bot.storage.business import BusinessRecords
 from bot.storage.fsm import HeldStateStorage
 from bot.storage.inbox import Inbox
 from bot.storage.jobs import JobQueue
@@ -103,7 +105,11 @@ def create_app(
         quiet_period=timedelta(hours=settings.greeting_quiet_hours),
         stats=stats, aftersale=aftersale,
     )
-    courier = telegram.courier(bot, texts, store)
+    business = Business(BusinessRecords(redis, store.keys), clock,
+                        idle=timedelta(minutes=settings.business_idle_minutes),
+                        answers=settings.business_replies, greets=settings.business_greeting)
+    courier = telegram.courier(bot, texts, store, business,
+                               business_followups=settings.business_followups)
     broadcasts = Broadcasts(store, orders, serving, clock)
     sender = telegram.sender(
         bot, broadcasts, RateLimit(store, clock, sleep), store, texts, stats, clock,
@@ -127,12 +133,12 @@ def create_app(
         storage=storage, events_isolation=DisabledEventIsolation(),
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
         aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
-        broadcasts=broadcasts, followups=followups,
+        broadcasts=broadcasts, followups=followups, business_chats=business,
     )
     flood = FloodGuard(store, clock, limit=settings.flood_messages,
                        seconds=settings.flood_seconds)
     telegram.setup(bot, dispatcher, settings=settings, store=store, flood=flood,
-                   metrics=metrics, clock=clock)
+                   metrics=metrics, clock=clock, business=business)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
               order_desk, followups, inbox, metrics)
     dispatcher["reload_shop"] = app.reload_shop

@@ -16,6 +16,7 @@ from bot.core.languages import Lang
 from bot.core.metrics import Metrics
 from bot.core.shop import Shop
 from bot.domain.broadcasts import Broadcasts, RateLimit
+from bot.domain.business import Business
 from bot.domain.conversation import Assistant
 from bot.domain.flood import FloodGuard
 from bot.domain.orders import OrderBook
@@ -54,7 +55,8 @@ class TelegramLayer(Protocol):
 
     def texts(self, shop: Shop, rng: random.Random | None) -> Renderer: ...
 
-    def courier(self, bot: Bot, texts: Renderer, store: Store) -> Courier: ...
+    def courier(self, bot: Bot, texts: Renderer, store: Store, business: Business,
+                *, business_followups: bool) -> Courier: ...
 
     def sender(self, bot: Bot, broadcasts: Broadcasts, limit: RateLimit, store: Store,
                texts: Renderer, stats: Stats, clock: Callable[[], datetime], *,
@@ -65,7 +67,8 @@ class TelegramLayer(Protocol):
              lang: Lang, idle_after: timedelta) -> Desk: ...
 
     def setup(self, bot: Bot, dispatcher: Dispatcher, *, settings: Settings, store: Store,
-              flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime]) -> None:
+              flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime],
+              business: Business) -> None:
         """Routers, middlewares and the error handler on `dispatcher`; the Telegram layer's
         own middlewares on the bot's session."""
         ...

@@ -90,7 +90,9 @@ class Assistant:
         await self.store.seen(customer.id, now)
         return [self.greeting(customer)]
 
-    async def message(self, customer: Customer, text: str) -> list[Reply]:
+    async def message(self, customer: Customer, text: str, *, greet: bool = True) -> list[Reply]:
+        """A shopper's words; `greet`: a new conversation opens with the greeting (not where
+        Telegram's own greeting came first, in a business chat)."""
         now = self.clock()
         reading = self.understanding.read(text, customer.lang)
         current = await self._current(customer, now)
@@ -104,7 +106,8 @@ class Assistant:
         replies: list[Reply] = []
         if new:
             await self._open(customer, now)
-            replies.append(self.greeting(customer))
+            if greet:
+                replies.append(self.greeting(customer))
         else:
             await self.store.note_message(customer.id, now)
         if reading.intent == "greeting":
@@ -408,7 +411,7 @@ class Assistant:
         await self.store.seen(customer.id, now)
         return [self.farewell(customer)]
 
-    async def unsupported(self, customer: Customer) -> list[Reply]:
+    async def unsupported(self, customer: Customer, *, greet: bool = True) -> list[Reply]:
         """A sticker, photo, voice note...: say what the bot can read, keep the door open.
         Two in a row (a photo of a parcel, a voice note) go to a person, who can read them."""
         now = self.clock()
@@ -416,7 +419,8 @@ class Assistant:
         await self.store.seen(customer.id, now)
         if await self._current(customer, now) is None:
             await self._open(customer, now)
-            replies.append(self.greeting(customer))
+            if greet:
+                replies.append(self.greeting(customer))
         if await self.store.misunderstood(customer.id) >= 2 and self.staff_available:
             await self.store.understood(customer.id)
             return [*replies, self.handoff(customer, "misunderstood")]

@@ -121,6 +121,13 @@ class ChatState:
         return self.customer_now()  # type: ignore[return-value]
 
     # -- what was said (as Store.remember) ----------------------------------------------------
+    def came_by(self, connection: str | None) -> None:
+        """The chat the shopper wrote in: a business connection's id, or None for the
+        bot's own chat. Kept only when it changes (`Keys.customer`'s `business`)."""
+        value = connection or ""
+        if self._customer_set.get("business", self._raw.get("business", "")) != value:
+            self._customer_set["business"] = value
+
     def remember(self, who: str, text: str, now: datetime) -> None:
         self._said.append(history_line(who, text, now))
         self._said_at = now

@@ -38,7 +38,10 @@ class Keys:
         message the bot started or reported a block, `0` once the customer unblocks the
         bot), `promotions` (`0` after `/stop` or *🔕 No more promotions*: no broadcasts or
         birthday greeting; `1` after `/start` or *🔔 Send me offers again*; missing means
-        on), `birthday` (`MM-DD`, from the shop's API)."""
+        on), `birthday` (`MM-DD`, from the shop's API), `business` (the business
+        connection the customer last wrote through, empty once they write to the bot's
+        own chat: where the messages the bot starts go), `owner_at` (when the business
+        account's owner last wrote to them in person: the bot is quiet there a while)."""
         return self._key("customer", user_id)
 
     def customers(self) -> str:
@@ -140,6 +143,16 @@ class Keys:
         The processes waiting for the topic block on it; it expires after 5 minutes and is
         named by the token, not the customer, so it keeps nothing about them."""
         return self._key("topic_made", token)
+
+    # -- Telegram Business (bot/storage/business.py) ----------------------------------------------
+    def business(self, connection_id: Part) -> str:
+        """hash: a business account connected to the bot.
+
+        `owner` (the account's user id), `owner_chat` (the bot's private chat with them),
+        `language` (their Telegram language), `enabled` and `can_reply` (`1`/`0`, as
+        Telegram last said), `automatic` (`1` once Telegram's own greeting or away message
+        was seen there: the bot does not greet on top of it)."""
+        return self._key("business", connection_id)
 
     # -- orders (bot/storage/orders.py) --------------------------------------------------------
     def order(self, order_id: Part) -> str:

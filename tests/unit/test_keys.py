@@ -10,6 +10,7 @@ P = "shopbot:demo"
 
 LAYOUT = {
     "customer": ((7,), f"{P}:customer:7"),
+    "business": (("bc-1",), f"{P}:business:bc-1"),
     "customers": ((), f"{P}:customers"),
     "conversation": ((7,), f"{P}:conv:7"),
     "history": ((7,), f"{P}:history:7"),

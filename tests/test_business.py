@@ -1,0 +1,218 @@
+"""Telegram Business, end to end: a shop's own account connected to the bot, its shoppers
+answered through the connection, the owner stepping in and handing back, connections
+without reply rights or cut. The real dispatcher polls the fake Bot API over HTTP; two
+shops of different trades, shoppers in each of the four languages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+
+from bot import DEMO_SHOP
+from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
+from handlers.callback_data import HandBackData
+from tests.conftest import API_TOKEN, FakeClock, Harness, ShopBackend
+
+SHOPS = Path(DEMO_SHOP).parent / "shops"
+# Two trades, each asked about one of its products in each language.
+TRADES = {
+    "bike": (SHOPS / "bike_shop.yaml", {
+        "en": ("How much is the City bike Nevsky 3?", "Nevsky 3"),
+        "ru": ("Сколько стоит городской велосипед «Невский 3»?", "Невский 3"),
+        "zh-hans": ("Nevsky 3 城市自行车多少钱？", "Nevsky 3"),
+        "zh-hant": ("Nevsky 3 城市單車多少錢？", "Nevsky 3"),
+    }),
+    "bakery": (SHOPS / "bakery_shop.yaml", {
+        "en": ("How much is the strawberry fresh cream cake?", "Strawberry"),
+        "ru": ("Сколько стоит клубничный торт со сливками?", "Клубничный торт"),
+        "zh-hans": ("大湖草莓鲜奶油蛋糕多少钱？", "草莓"),
+        "zh-hant": ("大湖草莓鮮奶油蛋糕多少錢？", "草莓"),
+    }),
+}
+TELEGRAM_LANG = {"en": "en", "ru": "ru", "zh-hans": "zh-hans", "zh-hant": "zh-hant"}
+OWNER_ID = 5_000_001
+ADMIN_ID = 5_000_002
+
+
+@pytest.fixture(params=sorted(TRADES))
+def trade(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def shop_bot(make_shopbot: Callable[..., Awaitable[Harness]], trade: str) -> Harness:
+    return await make_shopbot(shop_file=TRADES[trade][0], admin_ids=str(ADMIN_ID))
+
+
+def owner() -> Shopper:
+    return Shopper(id=OWNER_ID, first_name="Mia", language_code="en")
+
+
+def texts(calls: list[Call]) -> list[str]:
+    return [str(c.params.get("text") or c.params.get("caption") or "") for c in calls]
+
+
+async def connect(bot: Harness, *, can_reply: bool = True, enabled: bool = True,
+                  connection_id: str = "bc-1") -> list[Call]:
+    return await bot.feed(bot.api.business_connection_update(
+        owner(), connection_id=connection_id, can_reply=can_reply, enabled=enabled))
+
+
+async def writes(bot: Harness, shopper: Shopper, text: str, connection_id: str = "bc-1",
+                 **kw: object) -> list[str]:
+    """The shopper writes to the shop's business account; what the bot sent back there."""
+    since = len(bot.api.business_sent(connection_id, shopper.id))
+    await bot.feed(bot.api.business_message_update(connection_id, shopper, text, **kw))
+    return texts(bot.api.business_sent(connection_id, shopper.id)[since:])
+
+
+async def owner_writes(bot: Harness, shopper: Shopper, text: str, **kw: object) -> list[Call]:
+    return await bot.feed(bot.api.business_message_update(
+        "bc-1", shopper, text, from_owner=True, **kw))
+
+
+async def test_a_shopper_is_answered_through_the_connection_in_each_language(
+        shop_bot: Harness, api: FakeBotAPI, trade: str) -> None:
+    told = await connect(shop_bot)
+    # The owner and the admins hear the account is connected.
+    assert {c.chat_id for c in told if c.method == "sendMessage"} == {OWNER_ID, ADMIN_ID}
+    for lang, (question, product) in TRADES[trade][1].items():
+        shopper = api.new_shopper(language_code=TELEGRAM_LANG[lang])
+        first = await writes(shop_bot, shopper, question)
+        assert first and product in "\n".join(first), (lang, first)
+        # Nothing went to the shopper's chat with the bot: only through the account.
+        assert api.sent_to(shopper.id) == []
+        # Every send through the account carried the connection.
+        for call in api.business_sent("bc-1", shopper.id):
+            assert call.params["business_connection_id"] == "bc-1"
+
+
+async def test_the_owner_steps_in_and_hands_back(shop_bot: Harness, api: FakeBotAPI,
+                                                 clock: FakeClock) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="en")
+    assert await writes(shop_bot, shopper, "Hello")
+    # The owner answers in person: the bot says nothing more there, and tells the owner how
+    # to hand the chat back.
+    told = await owner_writes(shop_bot, shopper, "Hi, it's Mia, the owner. How can I help?")
+    notice = [c for c in told if c.method == "sendMessage" and c.chat_id == OWNER_ID]
+    assert len(notice) == 1 and shopper.first_name in notice[0].params["text"]
+    assert await writes(shop_bot, shopper, "Do you deliver on Sundays?") == []
+    # A second word from the owner does not tell them again.
+    told = await owner_writes(shop_bot, shopper, "Yes, we do!")
+    assert not [c for c in told if c.chat_id == OWNER_ID]
+    # The button hands it back: the bot answers again.
+    await shop_bot.feed(api.callback_update(
+        owner(), HandBackData(customer=shopper.id).pack(),
+        message=notice[0].result["message_id"]))  # type: ignore[index]
+    assert await writes(shop_bot, shopper, "Do you deliver on Sundays?")
+
+
+async def test_the_owner_falling_silent_gives_the_chat_back(
+        shop_bot: Harness, api: FakeBotAPI, clock: FakeClock) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="ru")
+    await writes(shop_bot, shopper, "Здравствуйте")
+    await owner_writes(shop_bot, shopper, "Добрый день! Сейчас подскажу.")
+    clock.advance(minutes=29)
+    assert await writes(shop_bot, shopper, "Есть доставка?") == []
+    clock.advance(minutes=2)  # BUSINESS_IDLE_MINUTES (30) since the owner's last word
+    assert await writes(shop_bot, shopper, "Есть доставка?")
+
+
+async def test_the_bots_own_replies_and_telegrams_greeting_are_not_the_owner(
+        shop_bot: Harness, api: FakeBotAPI) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="zh-hans")
+    # The fake echoes what the bot sends there as business messages from the account, as
+    # Telegram does: had the bot taken them for the owner's, it would fall quiet.
+    assert await writes(shop_bot, shopper, "你好")
+    await shop_bot.feed(api.business_message_update(
+        "bc-1", shopper, "欢迎光临！", from_owner=True, offline=True))  # Telegram's greeting
+    assert await writes(shop_bot, shopper, "可以送货吗？")
+    # After Telegram's own greeting, a new shopper is not greeted twice by the bot.
+    other = api.new_shopper(language_code="en")
+    answer = await writes(shop_bot, other, "Hello")
+    assert answer == []
+    greeted = await writes(shop_bot, api.new_shopper(language_code="en"),
+                           TRADES["bike"][1]["en"][0])
+    assert greeted
+
+
+async def test_without_reply_rights_or_once_disconnected_the_bot_stays_quiet(
+        shop_bot: Harness, api: FakeBotAPI) -> None:
+    told = await connect(shop_bot, can_reply=False)
+    assert any(c.chat_id == ADMIN_ID for c in told)
+    shopper = api.new_shopper(language_code="en")
+    assert await writes(shop_bot, shopper, "Hello") == []
+    assert api.sent_to(shopper.id) == []
+    # Rights given: it answers.
+    await connect(shop_bot)
+    assert await writes(shop_bot, shopper, "Hello again")
+    # Disconnected: quiet at once, and the admins are told.
+    told = await connect(shop_bot, enabled=False)
+    assert any(c.chat_id == ADMIN_ID for c in told)
+    assert await writes(shop_bot, shopper, "Anyone there?") == []
+    assert api.sent_to(shopper.id) == []
+
+
+async def test_a_connection_the_bot_never_heard_of_is_asked_of_telegram(
+        shop_bot: Harness, api: FakeBotAPI) -> None:
+    api.business_connection_update(owner(), connection_id="bc-old")  # made before, not seen
+    shopper = api.new_shopper(language_code="en")
+    assert await writes(shop_bot, shopper, "Hello", connection_id="bc-old")
+    assert any(c.method == "getBusinessConnection" for c in api.calls)
+
+
+async def test_business_only_shoppers_get_no_promotions_until_they_consent_in_the_bot(
+        shop_bot: Harness, api: FakeBotAPI) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="en")
+    await writes(shop_bot, shopper, "Hello")
+    store = shop_bot.app.store
+    assert (await store.flags(shopper.id))["promotions"] == "0"
+    # /start in the business chat greets, but is no consent to promotions.
+    await writes(shop_bot, shopper, "/start")
+    assert (await store.flags(shopper.id))["promotions"] == "0"
+    # In the bot's own chat it is.
+    await shop_bot.send(shopper, "/start")
+    assert (await store.flags(shopper.id))["promotions"] == "1"
+
+
+async def test_order_news_reaches_the_chat_the_customer_last_wrote_in(
+        shop_bot: Harness, api: FakeBotAPI) -> None:
+    web_app = web.Application()
+    shop_bot.app.settings.shop_api_token = SecretStr(API_TOKEN)
+    shop_bot.app.api_routes(web_app)
+    items = [{"product": shop_bot.app.shop.products[0].id, "quantity": 1, "price": 1000}]
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="en")
+    await writes(shop_bot, shopper, "Hello")
+    async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
+        backend = ShopBackend(client)
+
+        async def paid(order_id: str) -> None:
+            await backend.event(order_id, "created", customer_id=shopper.id, items=items)
+            await backend.event(order_id, "paid", customer_id=shopper.id)
+
+        await paid("B1")
+        assert "B1" in texts(api.business_sent("bc-1", shopper.id))[-1]
+        assert api.sent_to(shopper.id) == []
+        # Written to the bot's own chat since: the next news goes there.
+        await shop_bot.send(shopper, "Hello")
+        before = len(api.business_sent("bc-1", shopper.id))
+        await paid("B2")
+        assert len(api.business_sent("bc-1", shopper.id)) == before
+        assert "B2" in texts(api.sent_to(shopper.id))[-1]
+        # Back in the business chat, then the account disconnected: news for a customer
+        # last seen there cannot go, and they are not taken for having blocked the bot.
+        await writes(shop_bot, shopper, "Hi again")
+        await connect(shop_bot, enabled=False)
+        await paid("B3")
+        assert not any("B3" in t for t in texts(api.business_sent("bc-1", shopper.id)))
+        assert (await shop_bot.app.store.flags(shopper.id))["blocked"] != "1"
