@@ -8,15 +8,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from bot import DEMO_SHOP
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
+from bot.storage.keys import Keys
 from handlers.callback_data import HandBackData
 from tests.conftest import API_TOKEN, FakeClock, Harness, ShopBackend
+from tests.test_inbox import SECRET, start_shopbot, until
+from tests.test_running import free_port
 
 SHOPS = Path(DEMO_SHOP).parent / "shops"
 # Two trades, each asked about one of its products in each language.
@@ -216,3 +221,111 @@ async def test_order_news_reaches_the_chat_the_customer_last_wrote_in(
         await paid("B3")
         assert not any("B3" in t for t in texts(api.business_sent("bc-1", shopper.id)))
         assert (await shop_bot.app.store.flags(shopper.id))["blocked"] != "1"
+
+
+ASKS = {  # a discount, then a gift, then goodbye
+    "en": ("any discount?", "ok, at least a little gift?", "thanks, bye!"),
+    "ru": ("скидочку сделаете?", "ну хоть подарочек положите?", "спасибо, до свидания!"),
+    "zh-hans": ("亲，能便宜点吗", "那送个小礼物吧", "谢谢，再见！"),
+    "zh-hant": ("親，可以算便宜一點嗎", "那送個小禮物吧", "謝謝，再見！"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(ASKS))
+async def test_bargaining_and_farewell_in_the_owners_voice(
+        shop_bot: Harness, api: FakeBotAPI, lang: str) -> None:
+    await connect(shop_bot)
+    shop = shop_bot.app.shop
+    gift = shop.policy.gift
+    assert gift is not None
+    gift_name = shop.text(gift.name, lang)
+    shopper = api.new_shopper(language_code=TELEGRAM_LANG[lang])
+    discount, gift_ask, bye = ASKS[lang]
+    refusal = "\n".join(await writes(shop_bot, shopper, discount))
+    assert refusal and gift_name not in refusal and "%" not in refusal
+    offer = "\n".join(await writes(shop_bot, shopper, gift_ask))
+    assert gift_name in offer
+    farewell = await writes(shop_bot, shopper, bye)
+    assert len(farewell) == 1
+    assert api.sent_to(shopper.id) == []  # all of it through the account
+
+
+async def test_a_button_under_an_answer_works_there(shop_bot: Harness, api: FakeBotAPI,
+                                                   trade: str) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="en")
+    question, _ = TRADES[trade][1]["en"]
+    await writes(shop_bot, shopper, question)
+    card = api.business_sent("bc-1", shopper.id)[-1]
+    keyboard = card.params["reply_markup"]["inline_keyboard"]
+    data = keyboard[0][0]["callback_data"]
+    before = len(api.business_sent("bc-1", shopper.id))
+    calls = await shop_bot.feed(api.business_callback_update("bc-1", shopper, data))
+    assert any(c.method == "answerCallbackQuery" for c in calls)
+    answered = [c for c in calls if c.params.get("business_connection_id") == "bc-1"
+                and c.method.startswith(("send", "edit"))]
+    assert answered or len(api.business_sent("bc-1", shopper.id)) > before
+    assert api.sent_to(shopper.id) == []
+
+
+async def test_with_a_staff_chat_both_sides_show_in_the_customers_topic(
+        api: FakeBotAPI, make_shopbot: Callable[..., Awaitable[Harness]], trade: str) -> None:
+    staff = -1001234567890
+    api.forum(staff)
+    bot = await make_shopbot(shop_file=TRADES[trade][0], staff_chat_id=staff)
+    await connect(bot)
+    shopper = api.new_shopper(language_code="en", first_name="Lena")
+    await writes(bot, shopper, "Hello")
+    await owner_writes(bot, shopper, "Hi Lena, Mia here <b>the owner</b>")
+    assert await writes(bot, shopper, "Great, do you have it in blue?") == []
+    topic_posts = [str(c.params.get("text")) for c in api.calls
+                   if c.chat_id == staff and c.method == "sendMessage" and c.ok]
+    said = "\n".join(topic_posts)
+    assert "Hi Lena, Mia here &lt;b&gt;the owner&lt;/b&gt;" in said  # escaped, as written
+    assert "do you have it in blue?" in said
+
+
+async def test_edits_and_deletions_get_no_answer(shop_bot: Harness, api: FakeBotAPI) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="en")
+    update = api.business_message_update("bc-1", shopper, "Hello")
+    await shop_bot.feed(update)
+    answered = len(api.business_sent("bc-1", shopper.id))
+    assert answered
+    message_id = update["business_message"]["message_id"]
+    await shop_bot.feed(api.edited_business_message_update(
+        "bc-1", shopper, "Hello there", message_id=message_id))
+    await shop_bot.feed(api.deleted_business_messages_update("bc-1", shopper, [message_id]))
+    await shop_bot.feed(api.edited_business_message_update(
+        "bc-1", shopper, "Hi, Mia here", message_id=message_id, from_owner=True))
+    assert len(api.business_sent("bc-1", shopper.id)) == answered
+    # And the chat goes on.
+    assert await writes(shop_bot, shopper, "thanks, bye!")
+
+
+async def test_through_the_webhook_a_repeated_business_update_is_answered_once(
+        api: FakeBotAPI, redis: Redis, prefix: str, tmp_path: Path) -> None:
+    port = free_port()
+    bot = await start_shopbot(api, prefix, port, tmp_path)
+    url = f"http://127.0.0.1:{port}/hook"
+    try:
+        shopper = api.new_shopper(first_name="Ann")
+        connected = api.business_connection_update(owner())
+        update = api.business_message_update("bc-1", shopper, "hello")
+        async with aiohttp.ClientSession() as http:
+            for body in (connected, update, update):  # Telegram retries a lost 200
+                async with http.post(url, json=body, headers={
+                        "X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+                    assert response.status == 200
+
+        async def all_handled() -> bool:
+            return await redis.get(Keys(prefix).inbox_seen(update["update_id"])) == b"2" \
+                and not await redis.exists(Keys(prefix).inbox_queue(shopper.id))
+        await until(all_handled, 60, "the business update handled, nothing of its chat queued")
+        greetings = [c for c in api.business_sent("bc-1", shopper.id)
+                     if "Ann" in c.params.get("text", "")]
+        assert len(greetings) == 1 and api.sent_to(shopper.id) == []
+    finally:
+        bot.terminate()
+        assert await bot.wait() == 0
+    assert "Traceback" not in (tmp_path / "shopbot.log").read_text()
