@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from bot import DEMO_SHOP, PROJECT_DIR
 from bot.core.shop import load_shop
-from bot.devtools.demo import Demo
+from bot.devtools.demo import BUSINESS, Demo
 from handlers.layer import create_app
 from tests.conftest import redis_url
 
@@ -185,6 +185,59 @@ async def test_a_handover_to_staff_and_their_reply_in_the_shoppers_chat(page: Pa
     await page.locator("#staff-chat .buttons button", has_text="Done").last.click()
     await expect(page.locator("#shopper-chat .msg.in").last).not_to_contain_text(
         "Sam here", timeout=WAIT)
+
+
+async def test_a_shopper_writes_to_the_shops_own_account_and_the_bot_answers_there(
+        page: Page, demo: Demo) -> None:
+    # At start the owner's Telegram account was connected to the bot (Telegram Business).
+    await expect(bot_says(page, "owner", "business account is connected")).to_be_visible(
+        timeout=WAIT)
+    await new_shopper(page, "Bea Business")
+    await expect(bot_says(page, "shopper", "Bea")).to_be_visible(timeout=WAIT)
+    in_bot_chat = await page.locator("#shopper-chat .msg").count()
+    await expect(page.locator("#business-chat .empty")).to_contain_text("Bea Business")
+    await say(page, "business", "do you have the linen shirt in M?")
+    await expect(page.locator("#business-chat .msg.out")).to_contain_text("linen shirt in M")
+    card = bot_says(page, "business", "Classic linen shirt")
+    await expect(card).to_contain_text(re.compile(r"\bM\b.*3,490", re.S), timeout=WAIT)
+    await expect(card.locator(".sender")).to_contain_text("sent by the bot")
+    # The answer went through the connection, into the shop's account's chat: the shopper's
+    # chat with the bot (same chat id) shows neither the question nor the answer.
+    await expect(page.locator("#shopper-chat")).not_to_contain_text("linen shirt")
+    await expect(page.locator("#shopper-chat .msg")).to_have_count(in_bot_chat)
+    shopper = int(await page.locator("#shopper").input_value())
+    sent = demo.api.business_sent(BUSINESS, shopper)
+    assert any("Classic linen shirt" in str(c.params.get("text") or c.params.get("caption"))
+               for c in sent)
+    assert not any("Classic linen shirt" in str(c.params.get("text") or c.params.get("caption"))
+                   for c in demo.api.sent_to(shopper))
+    # A button under the bot's answer there is pressed there too, and answered there.
+    pressable = page.locator("#business-chat .msg.in").filter(
+        has=page.locator(".buttons button:not(.url)")).last
+    await expect(pressable).to_be_visible(timeout=WAIT)
+    def answers() -> list[str]:  # sends and edits in the shop's account's chat
+        return [c.method for c in demo.api.calls if c.business_connection_id == BUSINESS
+                and c.chat_id == shopper and c.ok and c.method != "sendChatAction"]
+
+    before = len(answers())
+    await pressable.locator(".buttons button:not(.url)").first.click()
+    for _ in range(150):
+        if len(answers()) > before:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the press in the shop's account was not answered there")
+    await expect(page.locator(".toast.error")).to_have_count(0)
+    # Olivia steps in in person: her message is in the chat, and the bot tells her it waits.
+    await page.locator("#business-writer").select_option("owner")
+    await say(page, "business", "Hello Bea, Olivia here!")
+    in_person = page.locator("#business-chat .msg.in", has_text="Olivia here")
+    await expect(in_person).to_be_visible(timeout=WAIT)
+    await expect(in_person.locator(".via")).to_have_count(0)
+    holds = bot_says(page, "owner", "Bea")
+    await expect(holds).to_contain_text("stepped back", timeout=WAIT)
+    await expect(holds.locator(".buttons button", has_text="Hand the chat back")).to_be_visible()
+    await expect(page.locator("#shopper-chat .msg")).to_have_count(in_bot_chat)
 
 
 async def test_several_shoppers_each_in_their_language(page: Page) -> None:

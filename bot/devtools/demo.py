@@ -5,7 +5,10 @@ only difference is its settings: `TELEGRAM_API_SERVER` points at the emulator of
 `bot/devtools/fake_bot_api.py` (the same one the tests use), which runs in this process. The page
 (`templates/demo/`) shows the emulator's chats and turns clicks into the updates Telegram
 would send: shoppers' messages, button presses, staff replies in the forum, the owner's
-commands. Nothing leaves the machine.
+commands. The owner's own Telegram account is connected to the bot with Telegram Business
+(`BUSINESS`), so a shopper can also write to the shop's account and be answered there by the
+bot, as the shop; those chats share the shopper's chat id and are told apart by their
+`business_connection_id`. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ JSON = dict[str, Any]
 PAGE_DIR = TEMPLATES_DIR / "demo"
 STAFF_CHAT = -1001000000042
 ORDER_EVENTS = ("created", "paid", "shipped", "delivered", "cancelled")
+BUSINESS = "demo-business"  # the owner's account, connected to the bot at start
 
 
 class _SafeHtml(HtmlDecoration):
@@ -155,6 +159,8 @@ class Demo:
             self._bot_task.result()  # raises what stopped the bot, e.g. a StartupError
             raise DemoError("the bot stopped before it began polling")
         polling.result()
+        self.api.push_update(self.api.business_connection_update(
+            self.owner.user, connection_id=BUSINESS))
         for name, lang in (("Anna", "en"), ("Дмитрий", "ru")):
             self.add_shopper(name, lang)
         web_app = web.Application(client_max_size=1024 * 1024)
@@ -250,14 +256,15 @@ class Demo:
             self.api.users[person.user.id] = person.user.as_user()
             self._publish({"type": "people", "people": self._people()})
             return None
+        business = bool(request.get("business"))
         if kind == "send":
-            self._send(request)
+            (self._business_send if business else self._send)(request)
             return None
         if kind == "edit":
-            self._edit(request)
+            (self._business_edit if business else self._edit)(request)
             return None
         if kind == "press":
-            self._press(request)
+            (self._business_press if business else self._press)(request)
             return None
         if kind == "order":
             await self._order(request)
@@ -287,11 +294,7 @@ class Demo:
             update = self.api.message_update(person.user, None, chat=chat, photo=self._photo(),
                                              caption=caption, **extra)
         else:
-            text = str(request.get("text") or "")
-            if not text.strip():
-                raise DemoError("Type a message first.")
-            if len(text.encode("utf-16-le")) // 2 > 4096:
-                raise DemoError("Telegram takes at most 4096 characters in one message.")
+            text = self._text(request, "Type a message first.")
             update = self.api.message_update(person.user, text, chat=chat, **extra)
         self.api.push_update(update)
 
@@ -319,6 +322,71 @@ class Demo:
         if data not in {b.get("callback_data") for row in buttons for b in row}:
             raise DemoError("That button is no longer there.")
         self.api.push_update(self.api.callback_update(person.user, data, message))
+
+    # -- the shop's own account (Telegram Business) -----------------------------------------
+
+    def _business_writer(self, request: JSON) -> tuple[_Person, bool]:
+        """The shopper whose chat with the shop's account this is, and whether the owner
+        writes there in person (`user` is the owner, `chat` the shopper) rather than them."""
+        person = self._person(request.get("user"))
+        if person.role == "owner":
+            shopper = self._person(request.get("chat"))
+            if shopper.role != "shopper":
+                raise DemoError("The owner writes in the shop's account to a shopper.")
+            return shopper, True
+        if person.role != "shopper":
+            raise DemoError("Only shoppers write to the shop's account.")
+        return person, False
+
+    def _business_send(self, request: JSON) -> None:
+        shopper, from_owner = self._business_writer(request)
+        if request.get("photo"):
+            caption = str(request.get("text") or "").strip() or None
+            update = self.api.business_message_update(
+                BUSINESS, shopper.user, None, from_owner=from_owner, photo=self._photo(),
+                caption=caption)
+        else:
+            text = self._text(request, "Type a message first.")
+            update = self.api.business_message_update(BUSINESS, shopper.user, text,
+                                                       from_owner=from_owner)
+        self.api.push_update(update)
+
+    def _business_edit(self, request: JSON) -> None:
+        shopper, from_owner = self._business_writer(request)
+        writer = self.owner if from_owner else shopper
+        message = self.api.business_messages.get(
+            (BUSINESS, shopper.user.id, request.get("message_id")))
+        if message is None or message.get("from", {}).get("id") != writer.user.id \
+                or "sender_business_bot" in message:
+            raise DemoError("Only your own messages can be edited.")
+        text = self._text(request, "An edited message cannot be empty.")
+        self.api.push_update(self.api.edited_business_message_update(
+            BUSINESS, shopper.user, text, message_id=message["message_id"],
+            from_owner=from_owner))
+
+    def _business_press(self, request: JSON) -> None:
+        shopper, from_owner = self._business_writer(request)
+        if from_owner:
+            raise DemoError("Only the shopper presses the bot's buttons in this chat.")
+        message = self.api.business_messages.get(
+            (BUSINESS, shopper.user.id, request.get("message_id")))
+        data = request.get("data")
+        if message is None or not isinstance(data, str):
+            raise DemoError("That message is gone.")
+        buttons = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        if data not in {b.get("callback_data") for row in buttons for b in row}:
+            raise DemoError("That button is no longer there.")
+        self.api.push_update(self.api.business_callback_update(
+            BUSINESS, shopper.user, data, message["message_id"]))
+
+    @staticmethod
+    def _text(request: JSON, empty: str) -> str:
+        text = str(request.get("text") or "")
+        if not text.strip():
+            raise DemoError(empty)
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            raise DemoError("Telegram takes at most 4096 characters in one message.")
+        return text
 
     def _photo(self) -> list[JSON]:
         photo = self.api.photo()
@@ -418,8 +486,9 @@ class Demo:
                 await ws.send_str(data)
 
     def _snapshot(self) -> JSON:
-        messages = [self.render(m) for _, m in sorted(self.api.messages.items(),
-                                                      key=lambda kv: (kv[1]["date"], kv[0][1]))]
+        stored = [*self.api.messages.values(), *self.api.business_messages.values()]
+        messages = [self.render(m) for m in sorted(stored,
+                                                   key=lambda m: (m["date"], m["message_id"]))]
         return {"type": "hello", "people": self._people(), "staff_chat": STAFF_CHAT,
                 "bot": self.api.bot_user, "topics": self._topics(),
                 "messages": [m for m in messages if m is not None],
@@ -441,10 +510,15 @@ class Demo:
         """A message as the page draws it; None for what a chat does not show."""
         chat = m["chat"]["id"]
         sender = m.get("from") or {}
+        by_bot = m.get("sender_business_bot") or {}
         out: JSON = {
             "chat": chat, "id": m["message_id"], "date": m["date"],
+            # A chat of the shop's own account: the same chat id as the shopper's chat with
+            # the bot, its own message ids.
+            "business": m.get("business_connection_id"),
             "thread": m.get("message_thread_id") if m.get("is_topic_message") else None,
-            "from_bot": sender.get("id") == self.api.bot_user["id"],
+            "from_bot": self.api.bot_user["id"] in (sender.get("id"), by_bot.get("id")),
+            "via": by_bot.get("username"),
             "sender": " ".join(filter(None, (sender.get("first_name"),
                                              sender.get("last_name")))),
             "sender_id": sender.get("id"), "edited": "edit_date" in m,
@@ -486,18 +560,23 @@ class Demo:
                 self._publish({"type": event, "message": rendered})
         elif event == "delete":
             self._publish({"type": "delete", "chat": payload["chat_id"],
-                           "id": payload["message_id"]})
+                           "id": payload["message_id"],
+                           "business": payload.get("business_connection_id")})
         elif event == "keyboard":
             markup = payload["markup"]
             rows = [[b if isinstance(b, str) else b.get("text", "") for b in row]
                     for row in (markup or {}).get("keyboard", [])]
-            self._keyboards[str(payload["chat_id"])] = rows or None
-            self._publish({"type": "keyboard", "chat": payload["chat_id"], "rows": rows or None})
+            business = payload.get("business_connection_id")
+            key = f"business:{payload['chat_id']}" if business else str(payload["chat_id"])
+            self._keyboards[key] = rows or None
+            self._publish({"type": "keyboard", "chat": payload["chat_id"], "rows": rows or None,
+                           "business": business})
         elif event == "toast":
             self._publish({"type": "toast", "chat": payload["chat_id"], "text": payload["text"],
                            "alert": payload["show_alert"]})
         elif event == "action":
-            self._publish({"type": "typing", "chat": payload["chat_id"]})
+            self._publish({"type": "typing", "chat": payload["chat_id"],
+                           "business": payload.get("business_connection_id")})
         elif event == "topics":
             self._publish({"type": "topics", "topics": self._topics()})
 

@@ -4,7 +4,7 @@
 
 const state = {
   people: {},          // user id -> {id, name, lang, role}
-  messages: new Map(), // "chat:id" -> message as bot/demo.py renders it
+  messages: new Map(), // keyOf(message) -> message as bot/demo.py renders it
   topics: [],
   keyboards: {},       // chat id -> rows of reply-keyboard labels
   commands: {},
@@ -40,22 +40,28 @@ function toast(text, error = false) {
 
 // -- which pane shows a message ------------------------------------------------------------
 
+// A chat of the shop's own account (Telegram Business) has the shopper's chat id, as their
+// chat with the bot has, and message ids of its own: its connection tells them apart.
+const keyOf = (m) => (m.business ? m.business + "/" : "") + m.chat + ":" + m.id;
+const keyboardKey = (chat, business) => (business ? "business:" + chat : String(chat));
+
 function paneOf(message) {
   if (message.chat === state.staffChat) return "staff";
   const person = state.people[message.chat];
   if (!person) return null;
+  if (message.business) return person.role === "shopper" ? "business" : null;
   return person.role === "owner" ? "owner" : "shopper";
 }
 
 function visible(message) {
   const pane = paneOf(message);
-  if (pane === "shopper") return message.chat === state.shopper;
+  if (pane === "shopper" || pane === "business") return message.chat === state.shopper;
   if (pane === "staff") return (message.thread || null) === state.topic;
   return pane === "owner";
 }
 
 function meOf(pane) {
-  if (pane === "shopper") return state.shopper;
+  if (pane === "shopper" || pane === "business") return state.shopper;
   if (pane === "staff") return staff() && staff().id;
   return owner() && owner().id;
 }
@@ -84,6 +90,13 @@ function bubble(message, pane) {
     const who = document.createElement("div");
     who.className = "sender";
     who.textContent = message.sender;
+    if (message.via) {
+      // Telegram shows the account; the demo also says the bot wrote it.
+      const via = document.createElement("span");
+      via.className = "via";
+      via.textContent = "sent by the bot @" + message.via;
+      who.appendChild(via);
+    }
     box.appendChild(who);
   }
   if (message.forwarded) addLine(box, "forwarded", "Forwarded from " + message.forwarded);
@@ -120,7 +133,8 @@ function bubble(message, pane) {
       const plain = box.querySelector(".text").textContent;
       const text = prompt("Edit the message", plain);
       if (text !== null && text !== plain) {
-        send({do: "edit", user: meOf(pane), message_id: message.id, text});
+        send({do: "edit", user: meOf(pane), message_id: message.id, text,
+              business: pane === "business"});
       }
     });
   }
@@ -149,7 +163,8 @@ function keyboard(message, pane) {
         b.addEventListener("click", () => toast("In Telegram this opens " + button.url));
       } else {
         b.addEventListener("click", () =>
-          send({do: "press", user: meOf(pane), message_id: message.id, data: button.data}));
+          send({do: "press", user: meOf(pane), message_id: message.id, data: button.data,
+                business: pane === "business"}));
       }
       line.appendChild(b);
     }
@@ -179,6 +194,13 @@ function drawChat(pane, follow = false) {
     empty.appendChild(start);
     chat.appendChild(empty);
   }
+  if (pane === "business" && shown.length === 0 && state.shopper) {
+    const empty = document.createElement("div");
+    empty.className = "empty";
+    empty.textContent = (state.people[state.shopper] || {}).name +
+      " has not written to the shop's account yet. Write below: the bot answers here as the shop.";
+    chat.appendChild(empty);
+  }
   if (chat.dataset.stick) chat.scrollTop = chat.scrollHeight;
   drawKeyboard(pane);
 }
@@ -186,8 +208,7 @@ function drawChat(pane, follow = false) {
 function drawKeyboard(pane) {
   const box = $("#" + pane + "-keyboard");
   if (!box) return;
-  const chatId = pane === "shopper" ? state.shopper : meOf(pane);
-  const rows = state.keyboards[chatId];
+  const rows = state.keyboards[keyboardKey(meOf(pane), pane === "business")];
   box.replaceChildren();
   box.classList.toggle("shown", Boolean(rows));
   for (const row of rows || []) {
@@ -197,7 +218,8 @@ function drawKeyboard(pane) {
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = label;
-      b.addEventListener("click", () => send({do: "send", user: meOf(pane), text: label}));
+      b.addEventListener("click", () =>
+        send({do: "send", user: meOf(pane), text: label, business: pane === "business"}));
       line.appendChild(b);
     }
     box.appendChild(line);
@@ -252,13 +274,13 @@ function drawTopics() {
 function drawAll() {
   drawShoppers();
   drawTopics();
-  for (const pane of ["shopper", "staff", "owner"]) drawChat(pane);
+  for (const pane of ["shopper", "business", "staff", "owner"]) drawChat(pane);
 }
 
 // -- events from the server ----------------------------------------------------------------
 
 function onMessage(message) {
-  const key = message.chat + ":" + message.id;
+  const key = keyOf(message);
   const isNew = !state.messages.has(key);
   state.messages.set(key, message);
   const pane = paneOf(message);
@@ -268,9 +290,10 @@ function onMessage(message) {
     drawTopics();
   }
   if (isNew && !visible(message)) {
-    const mark = pane === "shopper" ? "shopper:" + message.chat : "topic:" + message.thread;
+    const toShopper = pane === "shopper" || pane === "business";
+    const mark = toShopper ? "shopper:" + message.chat : "topic:" + message.thread;
     if (pane !== "owner") state.unread[mark] = (state.unread[mark] || 0) + 1;
-    pane === "shopper" ? drawShoppers() : drawTopics();
+    toShopper ? drawShoppers() : drawTopics();
     return;
   }
   drawChat(pane, isNew);
@@ -283,7 +306,7 @@ const handlers = {
     state.topics = event.topics;
     state.keyboards = event.keyboards;
     state.commands = event.commands;
-    state.messages = new Map(event.messages.map((m) => [m.chat + ":" + m.id, m]));
+    state.messages = new Map(event.messages.map((m) => [keyOf(m), m]));
     if (!state.people[state.shopper]) state.shopper = (byRole("shopper")[0] || {}).id;
     drawAll();
   },
@@ -295,18 +318,19 @@ const handlers = {
     state.shopper = event.person.id;
     drawShoppers();
     drawChat("shopper");
+    drawChat("business");
   },
   message(event) { onMessage(event.message); },
   edit(event) { onMessage(event.message); },
   delete(event) {
-    const message = state.messages.get(event.chat + ":" + event.id);
-    state.messages.delete(event.chat + ":" + event.id);
+    const message = state.messages.get(keyOf(event));
+    state.messages.delete(keyOf(event));
     if (message && paneOf(message)) drawChat(paneOf(message));
   },
   keyboard(event) {
-    state.keyboards[event.chat] = event.rows;
+    state.keyboards[keyboardKey(event.chat, event.business)] = event.rows;
     const person = state.people[event.chat];
-    if (person) drawKeyboard(person.role === "owner" ? "owner" : "shopper");
+    if (person) drawKeyboard(event.business ? "business" : person.role === "owner" ? "owner" : "shopper");
   },
   topics(event) {
     state.topics = event.topics;
@@ -315,8 +339,8 @@ const handlers = {
     drawChat("staff");
   },
   typing(event) {
-    const pane = paneOf({chat: event.chat});
-    if (!pane || (pane === "shopper" && event.chat !== state.shopper)) return;
+    const pane = paneOf({chat: event.chat, business: event.business});
+    if (!pane || ((pane === "shopper" || pane === "business") && event.chat !== state.shopper)) return;
     const line = $("#" + pane + "-typing");
     line.textContent = "the bot is typing…";
     clearTimeout(line.timer);
@@ -358,7 +382,12 @@ function connect() {
 for (const form of document.querySelectorAll("form.composer")) {
   const pane = form.dataset.pane;
   const input = form.elements.text;
-  const payload = (extra) => ({do: "send", user: meOf(pane), thread: pane === "staff" ? state.topic : null, ...extra});
+  const payload = (extra) => {
+    if (pane !== "business") return {do: "send", user: meOf(pane), thread: pane === "staff" ? state.topic : null, ...extra};
+    // The shop's account: the shopper writes, or Olivia steps in in person.
+    const inPerson = $("#business-writer").value === "owner";
+    return {do: "send", business: true, user: inPerson ? owner().id : state.shopper, chat: state.shopper, ...extra};
+  };
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     if (!input.value.trim()) return;
@@ -397,6 +426,12 @@ $("#shopper").addEventListener("change", (e) => {
   delete state.unread["shopper:" + state.shopper];
   drawShoppers();
   drawChat("shopper", true);
+  drawChat("business", true);
+});
+
+$("#business-writer").addEventListener("change", (e) => {
+  $("#business-form").elements.text.placeholder = e.target.value === "owner"
+    ? "Write as Olivia, in person…" : "Write to the shop's account…";
 });
 
 $("#shopper-lang").addEventListener("change", (e) =>
