@@ -75,9 +75,9 @@ class Telegram:
 
     def desk(self, bot: Bot, chat_id: int, assistant: Assistant, takeovers: Takeovers,
              texts: Texts, outbox: Outbox, stats: Stats, orders: OrderBook, *,
-             lang: Lang, idle_after: timedelta) -> StaffDesk:
+             lang: Lang, idle_after: timedelta, business: Business) -> StaffDesk:
         return StaffDesk(bot, chat_id, assistant, takeovers, texts, outbox, send_to, stats,
-                         orders, lang=lang, idle_after=idle_after)
+                         orders, lang=lang, idle_after=idle_after, business=business)
 
     def setup(self, bot: Bot, dispatcher: Dispatcher, *, settings: Settings, store: Store,
               flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime],

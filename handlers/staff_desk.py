@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramFor
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.core.languages import Lang
+from bot.domain.business import Business, Connection
 from bot.domain.conversation import Assistant
 from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
@@ -31,7 +32,7 @@ from bot.domain.takeover import Takeovers
 from bot.storage.outbox import Outbox
 from bot.storage.store import Customer, as_text
 from handlers.callback_data import ReturnStatusData, StaffDoneData
-from handlers.present import edit_copy, edit_text, send_copies, send_text
+from handlers.present import edit_copy, edit_text, in_business_chat, send_copies, send_text
 from handlers.texts import Texts, plain
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class StaffDesk:
         lang: Lang,
         idle_after: timedelta,
         album_wait: float = 1.0,
+        business: Business | None = None,
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
@@ -84,6 +86,8 @@ class StaffDesk:
         self.albums = Albums(album_wait)
         self.ready = False  # set by check(): the chat is a forum and the bot may manage topics
         self.orders = orders
+        # A customer who last wrote to the shop's business account is answered there.
+        self.business = business
         outbox.on_late = self.running_late  # the queue is late: the chat is told, once
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
             weakref.WeakValueDictionary()
@@ -191,10 +195,31 @@ class StaffDesk:
         if customer is not None:
             replies = await self.assistant.goodbye(customer)
             try:
-                await self.deliver(self.bot, customer_id, replies, self.texts, customer.lang)
+                async with self._reaching(customer_id) as reached:
+                    if reached:
+                        await self.deliver(self.bot, customer_id, replies, self.texts,
+                                           customer.lang)
             except TelegramForbiddenError:
                 await self.customer_blocked(customer_id)
         return True
+
+    @contextlib.asynccontextmanager
+    async def _reaching(self, customer_id: int) -> AsyncIterator[bool]:
+        """Within it, what is sent to the customer goes where they last wrote: the shop's
+        business account (bot/domain/business.py) or the chat with the bot. False when
+        that is an account that no longer lets the bot reply (staff are told)."""
+        connection = await self._business_of(customer_id)
+        if connection is None:
+            yield True
+        elif not connection.serving:
+            await self.notice(customer_id, "staff/business_unreachable")
+            yield False
+        else:
+            with in_business_chat(customer_id, connection.id):
+                yield True
+
+    async def _business_of(self, customer_id: int) -> Connection | None:
+        return await self.business.connection_of(customer_id) if self.business else None
 
     async def sweep(self) -> int:
         """Give idle conversations back to the bot; returns how many."""
@@ -215,6 +240,9 @@ class StaffDesk:
     async def from_customer(self, customer: Customer, message: Message) -> None:
         """A customer's message while a person holds the conversation: into the topic."""
         await self.takeovers.touch(customer.id, self.clock())
+        if message.business_connection_id:
+            await self.business_said(customer, "shopper", describe(message))
+            return
 
         async def copy(ids: list[int]) -> None:
             try:
@@ -255,6 +283,10 @@ class StaffDesk:
             await self.stats.first_reply(waited.total_seconds())
         await self.takeovers.touch(customer_id, now)
         await self.store.remember(customer_id, "staff", describe(message), now)
+        connection = await self._business_of(customer_id)
+        if connection is not None:
+            await self._to_business(customer_id, connection, message)
+            return
 
         async def copy(ids: list[int]) -> None:
             try:
@@ -265,6 +297,26 @@ class StaffDesk:
             await self.takeovers.mirror(customer_id, "out", list(zip(ids, copies, strict=False)))
 
         await self._copy_grouped(("out", customer_id), message, copy)
+
+    async def _to_business(self, customer_id: int, connection: Connection,
+                           message: Message) -> None:
+        """A staff message for a customer in the shop's business chat: its words, sent
+        through the account (Telegram's copies cannot go there); anything else, staff are
+        told it did not go."""
+        text = message.html_text if (message.text or message.caption) else None
+        if not connection.serving:
+            await self.notice(customer_id, "staff/business_unreachable")
+            return
+        if text is None:
+            await self.notice(customer_id, "staff/business_text_only")
+            return
+        try:
+            with in_business_chat(customer_id, connection.id):
+                await send_text(self.bot, customer_id, text)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            log.info("staff message to %s not sent through business account %s: %s",
+                     customer_id, connection.id, exc.message)
+            await self.notice(customer_id, "staff/business_unreachable")
 
     async def canned(self, customer_id: int, key: str) -> bool:
         """/reply KEY: the template `canned/KEY` in the customer's language."""
@@ -277,7 +329,10 @@ class StaffDesk:
         text = self.texts.render(f"canned/{key}", customer.lang,
                                  shop=self.assistant.shop, name=customer.first_name)
         try:
-            await send_text(self.bot, customer_id, text)
+            async with self._reaching(customer_id) as reached:
+                if not reached:
+                    return True
+                await send_text(self.bot, customer_id, text)
         except TelegramForbiddenError:
             await self.customer_blocked(customer_id)
             return True

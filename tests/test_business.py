@@ -329,3 +329,48 @@ async def test_through_the_webhook_a_repeated_business_update_is_answered_once(
         bot.terminate()
         assert await bot.wait() == 0
     assert "Traceback" not in (tmp_path / "shopbot.log").read_text()
+
+
+async def test_staff_take_a_business_chat_over_and_answer_through_the_account(
+        api: FakeBotAPI, make_shopbot: Callable[..., Awaitable[Harness]], trade: str) -> None:
+    from tests.test_staff import STAFF, staff_says, topic_of
+
+    api.forum(STAFF)
+    bot = await make_shopbot(shop_file=TRADES[trade][0], staff_chat_id=STAFF)
+    await connect(bot)
+    shopper = api.new_shopper(language_code="en", first_name="Lena")
+    olga = api.new_shopper(first_name="Olga", language_code="ru")
+    handoff = await writes(bot, shopper, "I want to talk to a person")
+    assert handoff and api.sent_to(shopper.id) == []
+    topic = topic_of(api, shopper)
+    # The shopper's next message reaches the topic as words (nothing is copied out of a
+    # business chat), and the bot stays quiet.
+    assert await writes(bot, shopper, "My order came <b>damaged</b>") == []
+    posts = "\n".join(str(c.params.get("text")) for c in api.calls
+                      if c.chat_id == STAFF and c.method == "sendMessage" and c.ok)
+    assert "My order came &lt;b&gt;damaged&lt;/b&gt;" in posts
+    # Staff answer in the topic: the shopper reads it from the shop's account.
+    await staff_says(bot, olga, topic, "So sorry! We will send a new one today.")
+    assert texts(api.business_sent("bc-1", shopper.id))[-1] == \
+        "So sorry! We will send a new one today."
+    # A photo cannot go there: staff are told.
+    staff_lang = bot.app.shop.default_language
+
+    def told_staff(calls: list[Call], template: str) -> bool:
+        notice = bot.app.texts.render(template, staff_lang)
+        return any(c.chat_id == STAFF and c.params.get("text") == notice for c in calls)
+
+    calls = await staff_says(bot, olga, topic, photo=api.photo())
+    assert told_staff(calls, "staff/business_text_only")
+    # /done: the bot says goodbye there, and answers again.
+    before = len(api.business_sent("bc-1", shopper.id))
+    await staff_says(bot, olga, topic, "/done")
+    assert len(api.business_sent("bc-1", shopper.id)) == before + 1
+    assert await writes(bot, shopper, "Thanks!")
+    assert api.sent_to(shopper.id) == []
+    # Disconnected: a staff answer cannot go, and staff are told.
+    await writes(bot, shopper, "I want to talk to a person")
+    await connect(bot, enabled=False)
+    calls = await staff_says(bot, olga, topic_of(api, shopper), "Still there?")
+    assert told_staff(calls, "staff/business_unreachable")
+    assert not any("Still there?" in t for t in texts(api.business_sent("bc-1", shopper.id)))

@@ -126,7 +126,7 @@ def create_app(
             Outbox(redis, store.keys.staff_outbox(), clock, sleep=sleep,
                    late_key=store.keys.staff_outbox_late()), stats, orders,
             lang=settings.staff_language or shop.default_language,
-            idle_after=timedelta(minutes=settings.staff_idle_minutes),
+            idle_after=timedelta(minutes=settings.staff_idle_minutes), business=business,
         )
     dispatcher = Dispatcher(
         # The inbox hands a chat to one consumer at a time: no lock is needed on top.

@@ -64,7 +64,7 @@ class TelegramLayer(Protocol):
 
     def desk(self, bot: Bot, chat_id: int, assistant: Assistant, takeovers: Takeovers,
              texts: Renderer, outbox: Outbox, stats: Stats, orders: OrderBook, *,
-             lang: Lang, idle_after: timedelta) -> Desk: ...
+             lang: Lang, idle_after: timedelta, business: Business) -> Desk: ...
 
     def setup(self, bot: Bot, dispatcher: Dispatcher, *, settings: Settings, store: Store,
               flood: FloodGuard, metrics: Metrics, clock: Callable[[], datetime],
