@@ -150,10 +150,11 @@ async def connection_changed(update: BusinessConnection, business_chats: Busines
     change = await business_chats.connected(connection)
     if change == "unchanged":
         return
-    log_line = {"connected": log.info, "no_reply": log.warning, "disabled": log.warning}[change]
+    log_line = log.info if change in ("connected", "muted") else log.warning
     log_line("business account %s (user %s): %s", connection.id, connection.owner,
              {"connected": "connected, the bot answers its chats",
               "no_reply": "connected without the right to reply: the bot stays quiet there",
+              "muted": "connected; BUSINESS_REPLIES is off, so the bot stays quiet there",
               "disabled": "disconnected: the bot no longer answers its chats"}[change])
     owner_lang = from_telegram(connection.language)
     told = {connection.owner_chat: owner_lang}
@@ -182,7 +183,8 @@ async def business_message(message: Message, business_visit: Visit, business_wri
         await business_chats.automatic(connection)
         return
     if business_writer == "owner":
-        if await business_chats.owner_wrote(chat):
+        if await business_chats.owner_wrote(chat, connection) and business_chats.answers \
+                and connection.serving:
             await _tell_owner(connection, chat, message, business_chats, texts, store, bot)
         await _to_topic(desk, store, chat, message, "owner")
         return
@@ -204,7 +206,7 @@ async def _tell_owner(connection: Connection, chat: int, message: Message,
     that hands the chat back to it."""
     lang = from_telegram(connection.language)
     customer = await store.customer(chat)
-    name = customer.first_name if customer else message.chat.first_name or ""
+    name = (customer.first_name if customer else "") or message.chat.first_name or ""
     text = texts.render("business_owner_holds", lang, name=name,
                         minutes=round(business_chats.idle.total_seconds() / 60))
     button = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
@@ -230,12 +232,9 @@ async def _to_topic(desk: StaffDesk | None, store: Store, chat: int, message: Me
 async def hand_back(query: CallbackQuery, callback_data: HandBackData,
                     business_chats: Business, texts: Texts, store: Store, bot: Bot) -> None:
     """The owner's button: the bot answers the shopper again."""
-    connection = await business_chats.connection_of(callback_data.customer)
-    if connection is None or connection.owner != query.from_user.id:
-        await query.answer()
-        return
-    await business_chats.hand_back(callback_data.customer)
     await query.answer()
+    if not await business_chats.hand_back(callback_data.customer, query.from_user.id):
+        return  # handed back already (or gone quiet long enough), or not this owner's
     if isinstance(query.message, Message):
         customer = await store.customer(callback_data.customer)
         text = texts.render("business_handed_back", from_telegram(query.from_user.language_code),

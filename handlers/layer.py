@@ -65,7 +65,7 @@ class Telegram:
 
     def courier(self, bot: Bot, texts: Texts, store: Store, business: Business, *,
                 business_followups: bool) -> Courier:
-        return Courier(bot, texts, store, business if business_followups else None)
+        return Courier(bot, texts, store, business, business_followups=business_followups)
 
     def sender(self, bot: Bot, broadcasts: Broadcasts, limit: RateLimit, store: Store,
                texts: Texts, stats: Stats, clock: Callable[[], datetime], *,

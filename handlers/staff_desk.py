@@ -550,7 +550,12 @@ class StaffDesk:
         async with self._lock(customer.id):
             topic, _ = await self._topic(customer)
             await self._post(customer, text, topic=topic, buttons=buttons)
-            if request.photos:
+            if request.photos and await self._business_of(customer.id) is not None:
+                # Sent in the shop's business chat, which Telegram copies nothing out of.
+                await self._post(customer, self.texts.render(
+                    "staff/business_photos", self.lang, photos=len(request.photos)),
+                    topic=topic)
+            elif request.photos:
                 try:
                     await self._copy_in(customer, sorted(request.photos))
                 except TelegramBadRequest as exc:

@@ -5,7 +5,9 @@ shops of different trades, shoppers in each of the four languages."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -19,7 +21,7 @@ from bot import DEMO_SHOP
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from bot.storage.keys import Keys
 from handlers.callback_data import HandBackData
-from tests.conftest import API_TOKEN, FakeClock, Harness, ShopBackend
+from tests.conftest import API_TOKEN, FakeClock, Harness, ShopBackend, run_due
 from tests.test_inbox import SECRET, start_shopbot, until
 from tests.test_running import free_port
 
@@ -111,10 +113,18 @@ async def test_the_owner_steps_in_and_hands_back(shop_bot: Harness, api: FakeBot
     # A second word from the owner does not tell them again.
     told = await owner_writes(shop_bot, shopper, "Yes, we do!")
     assert not [c for c in told if c.chat_id == OWNER_ID]
-    # The button hands it back: the bot answers again.
+    # Meanwhile the shopper writes to the bot's own chat too, and is answered there.
+    assert await shop_bot.send(shopper, "Hello")
+    # Someone else's press of the button changes nothing.
+    await shop_bot.feed(api.callback_update(
+        Shopper(id=OWNER_ID + 7, first_name="Eve"), HandBackData(customer=shopper.id).pack()))
+    assert await writes(shop_bot, shopper, "Do you deliver on Sundays?") == []
+    # The owner's button hands it back: the bot answers again, and the notice says so.
     await shop_bot.feed(api.callback_update(
         owner(), HandBackData(customer=shopper.id).pack(),
         message=notice[0].result["message_id"]))  # type: ignore[index]
+    back = shop_bot.app.texts.render("business_handed_back", "en", name=shopper.first_name)
+    assert api.messages[(OWNER_ID, notice[0].result["message_id"])]["text"] == back  # type: ignore[index]
     assert await writes(shop_bot, shopper, "Do you deliver on Sundays?")
 
 
@@ -189,38 +199,98 @@ async def test_business_only_shoppers_get_no_promotions_until_they_consent_in_th
     assert (await store.flags(shopper.id))["promotions"] == "1"
 
 
+@contextlib.asynccontextmanager
+async def backend_of(bot: Harness) -> AsyncIterator[ShopBackend]:
+    """The shop's backend calling this bot's HTTP API over a real connection."""
+    web_app = web.Application()
+    bot.app.settings.shop_api_token = SecretStr(API_TOKEN)
+    bot.app.api_routes(web_app)
+    async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
+        yield ShopBackend(client)
+
+
+async def paid(bot: Harness, backend: ShopBackend, shopper: Shopper, order_id: str) -> None:
+    items = [{"product": bot.app.shop.products[0].id, "quantity": 1, "price": 1000}]
+    await backend.event(order_id, "created", customer_id=shopper.id, items=items)
+    await backend.event(order_id, "paid", customer_id=shopper.id)
+
+
 async def test_order_news_reaches_the_chat_the_customer_last_wrote_in(
         shop_bot: Harness, api: FakeBotAPI) -> None:
-    web_app = web.Application()
-    shop_bot.app.settings.shop_api_token = SecretStr(API_TOKEN)
-    shop_bot.app.api_routes(web_app)
-    items = [{"product": shop_bot.app.shop.products[0].id, "quantity": 1, "price": 1000}]
     await connect(shop_bot)
     shopper = api.new_shopper(language_code="en")
     await writes(shop_bot, shopper, "Hello")
-    async with TestClient(TestServer(web_app, host="127.0.0.1")) as client:
-        backend = ShopBackend(client)
-
-        async def paid(order_id: str) -> None:
-            await backend.event(order_id, "created", customer_id=shopper.id, items=items)
-            await backend.event(order_id, "paid", customer_id=shopper.id)
-
-        await paid("B1")
+    async with backend_of(shop_bot) as backend:
+        await paid(shop_bot, backend, shopper, "B1")
         assert "B1" in texts(api.business_sent("bc-1", shopper.id))[-1]
         assert api.sent_to(shopper.id) == []
         # Written to the bot's own chat since: the next news goes there.
         await shop_bot.send(shopper, "Hello")
         before = len(api.business_sent("bc-1", shopper.id))
-        await paid("B2")
+        await paid(shop_bot, backend, shopper, "B2")
         assert len(api.business_sent("bc-1", shopper.id)) == before
         assert "B2" in texts(api.sent_to(shopper.id))[-1]
-        # Back in the business chat, then the account disconnected: news for a customer
-        # last seen there cannot go, and they are not taken for having blocked the bot.
+        # Back in the business chat, then the account disconnected: the news goes to the
+        # chat with the bot they have.
         await writes(shop_bot, shopper, "Hi again")
         await connect(shop_bot, enabled=False)
-        await paid("B3")
+        await paid(shop_bot, backend, shopper, "B3")
         assert not any("B3" in t for t in texts(api.business_sent("bc-1", shopper.id)))
-        assert (await shop_bot.app.store.flags(shopper.id))["blocked"] != "1"
+        assert "B3" in texts(api.sent_to(shopper.id))[-1]
+
+
+async def test_a_business_only_customer_refused_in_the_bot_chat_is_not_marked_blocked(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI, trade: str) -> None:
+    bot = await make_shopbot(shop_file=TRADES[trade][0], business_followups="false")
+    await connect(bot)
+    shopper = api.new_shopper(language_code="en")
+    await writes(bot, shopper, "Hello")
+    api.block(shopper.id)  # never started the bot: Telegram refuses the bot's chat
+    async with backend_of(bot) as backend:
+        await paid(bot, backend, shopper, "C1")  # BUSINESS_FOLLOWUPS=false: the bot's chat
+    assert not any("C1" in t for t in texts(api.business_sent("bc-1", shopper.id)))
+    assert (await bot.app.store.flags(shopper.id))["blocked"] != "1"
+
+
+async def test_the_delivery_check_comes_through_the_account_and_the_birthday_does_not(
+        shop_bot: Harness, api: FakeBotAPI, clock: FakeClock) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="ru")
+    await writes(shop_bot, shopper, "Здравствуйте")
+    await shop_bot.send(shopper, "/start")  # consents to promotions in the bot's chat
+    await writes(shop_bot, shopper, "Ещё вопрос")  # and writes to the account last
+    async with backend_of(shop_bot) as backend:
+        await paid(shop_bot, backend, shopper, "D1")
+        await backend.event("D1", "shipped", tracking="T1", carrier="Post")
+        await backend.event("D1", "delivered")
+        since = len(api.business_sent("bc-1", shopper.id))
+        await run_due(shop_bot.app)
+        check = api.business_sent("bc-1", shopper.id)[since:]
+        assert len(check) == 1 and check[0].params.get("reply_markup")
+        # A birthday greeting is a promotion: only in the bot's own chat.
+        bot_chat = len(api.sent_to(shopper.id))
+        day = clock().astimezone(shop_bot.app.shop.tz) + timedelta(days=2)
+        items = [{"product": shop_bot.app.shop.products[0].id, "quantity": 1, "price": 1000}]
+        await backend.event("D2", "created", customer_id=shopper.id, items=items,
+                            birthday=day.strftime("2000-%m-%d"))  # 2000: 29 February too
+        business = len(api.business_sent("bc-1", shopper.id))
+        await run_due(shop_bot.app)
+        assert len(api.business_sent("bc-1", shopper.id)) == business
+        assert len(api.sent_to(shopper.id)) == bot_chat + 1
+
+
+async def test_with_replies_off_the_account_is_recorded_and_left_to_its_owner(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI, trade: str) -> None:
+    bot = await make_shopbot(shop_file=TRADES[trade][0], business_replies="false",
+                             admin_ids=str(ADMIN_ID))
+    told = await connect(bot)
+    lang = bot.app.shop.default_language
+    notice = bot.app.texts.render("business_connection", lang, change="muted", name="Mia")
+    assert [c.params["text"] for c in told if c.chat_id == ADMIN_ID] == [notice]
+    shopper = api.new_shopper(language_code="en")
+    assert await writes(bot, shopper, "Hello") == []
+    told = await owner_writes(bot, shopper, "Hi, Mia here")
+    assert not [c for c in told if c.chat_id == OWNER_ID]  # no "I stepped back": it never spoke
 
 
 ASKS = {  # a discount, then a gift, then goodbye

@@ -20,7 +20,10 @@ from bot.storage.business import BusinessRecords, Connection, Visit
 __all__ = ["Business", "Connection", "Visit", "Writer", "writer"]
 
 Writer = Literal["shopper", "owner", "automatic", "bot"]
-Change = Literal["connected", "no_reply", "disabled", "unchanged"]
+# What a connection's news means for the bot: it answers there (`connected`), it may not
+# (`no_reply`), the shop keeps it quiet in business chats (`muted`: BUSINESS_REPLIES=false),
+# the account went away (`disabled`), or nothing changed for it.
+Change = Literal["connected", "no_reply", "muted", "disabled", "unchanged"]
 
 
 def writer(sender: int | None, connection: Connection, *, by_bot: bool,
@@ -52,7 +55,9 @@ class Business:
             return "unchanged"
         if not connection.enabled:
             return "disabled"
-        return "connected" if connection.can_reply else "no_reply"
+        if not connection.can_reply:
+            return "no_reply"
+        return "connected" if self.answers else "muted"
 
     async def visit(self, customer: int, connection_id: str, sender: int | None, *,
                     by_bot: bool) -> Visit:
@@ -75,15 +80,17 @@ class Business:
         if not connection.automatic:
             await self.records.automatic_seen(connection.id)
 
-    async def owner_wrote(self, customer: int) -> bool:
+    async def owner_wrote(self, customer: int, connection: Connection) -> bool:
         """The owner wrote to the customer in person; True when that starts their hold (the
         owner is told how to hand the chat back), False while it goes on."""
         now = self.clock()
-        before = await self.records.owner_wrote(customer, now)
+        before = await self.records.owner_wrote(customer, connection.owner, now)
         return before is None or now - before >= self.idle
 
-    async def hand_back(self, customer: int) -> bool:
-        return await self.records.hand_back(customer)
+    async def hand_back(self, customer: int, owner: int) -> bool:
+        """The owner's button: the bot answers the customer again; False if it already did
+        or the button is not theirs."""
+        return await self.records.hand_back(customer, owner)
 
     async def connection_of(self, customer: int) -> Connection | None:
         """Where a message the bot starts goes: the connection the customer last wrote

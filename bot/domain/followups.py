@@ -126,7 +126,7 @@ class Followups:
             return False  # sent before (or tried, with an unknown outcome)
         customer = await self.store.customer(customer_id)
         lang = customer.lang if customer else self.aftersale.shop.default_language
-        if await self.courier.send(customer_id, [reply], lang):
+        if await self.courier.send(customer_id, [reply], lang, promotion=promotion):
             await self.stats.count("followups")
             return True
         return False

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 class Courier(Protocol):
     """Messages the bot starts (order news, follow-ups), as opposed to answers."""
 
-    async def send(self, customer_id: int, replies: list[Reply], lang: Lang) -> bool:
-        """False when the customer cannot be reached (blocked the bot, never started it)."""
+    async def send(self, customer_id: int, replies: list[Reply], lang: Lang, *,
+                   promotion: bool = False) -> bool:
+        """False when the customer cannot be reached (blocked the bot, never started it).
+        A `promotion` goes to the bot's own chat only, never to a business chat."""
         ...
 
     async def send_text(self, chat_id: int, text: str) -> bool:

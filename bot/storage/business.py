@@ -13,12 +13,12 @@ from bot.storage.codec import as_text, from_stamp, to_stamp
 from bot.storage.keys import Keys
 
 # A message in a business chat: the connection and the owner's last word to the shopper, in
-# one round trip; when the shopper wrote it (not the account's owner, not a bot), their hash
-# notes the connection, and a customer the bot never met gets promotions off until they
-# consent in the bot's own chat, where promotions go.
+# one round trip; when the shopper wrote it (not the account's owner, not a bot) and the bot
+# may answer there, their hash notes the connection, and a customer the bot never met gets
+# promotions off until they consent in the bot's own chat, where promotions go.
 _VISIT = """
-local owner = redis.call('HGET', KEYS[2], 'owner')
-if owner and owner ~= ARGV[3] and ARGV[4] == '0' then
+local c = redis.call('HMGET', KEYS[2], 'owner', 'enabled', 'can_reply')
+if c[1] and c[1] ~= ARGV[3] and ARGV[4] == '0' and c[2] == '1' and c[3] == '1' then
   if redis.call('EXISTS', KEYS[1]) == 0 then
     redis.call('HSET', KEYS[1], 'id', ARGV[2], 'promotions', '0')
   end
@@ -99,18 +99,23 @@ class BusinessRecords:
     async def automatic_seen(self, connection_id: str) -> None:
         await self.redis.hset(self.keys.business(connection_id), "automatic", "1")
 
-    async def owner_wrote(self, customer_id: int, now: datetime) -> datetime | None:
-        """The owner wrote to the customer in person; when they did before, if they did."""
+    async def owner_wrote(self, customer_id: int, owner: int, now: datetime) -> datetime | None:
+        """The account's owner wrote to the customer in person; when they did before, if
+        they did."""
         key = self.keys.customer(customer_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(key, "owner_at")
-            pipe.hset(key, "owner_at", to_stamp(now))
+            pipe.hset(key, mapping={"owner_at": to_stamp(now), "owner_by": owner})
             before, _ = await pipe.execute()
         return from_stamp(as_text(before))
 
-    async def hand_back(self, customer_id: int) -> bool:
-        """The bot answers the customer again; False if it already did."""
-        return bool(await self.redis.hdel(self.keys.customer(customer_id), "owner_at"))
+    async def hand_back(self, customer_id: int, owner: int) -> bool:
+        """The bot answers the customer again, if `owner` is who stepped in; False if the bot
+        already did, or someone else stepped in."""
+        key = self.keys.customer(customer_id)
+        if as_text(await self.redis.hget(key, "owner_by")) != str(owner):
+            return False
+        return bool(await self.redis.hdel(key, "owner_at"))
 
     async def business_of(self, customer_id: int) -> str | None:
         """The connection the customer last wrote through, None after the bot's own chat."""

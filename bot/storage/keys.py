@@ -40,8 +40,9 @@ class Keys:
         birthday greeting; `1` after `/start` or *🔔 Send me offers again*; missing means
         on), `birthday` (`MM-DD`, from the shop's API), `business` (the business
         connection the customer last wrote through, empty once they write to the bot's
-        own chat: where the messages the bot starts go), `owner_at` (when the business
-        account's owner last wrote to them in person: the bot is quiet there a while)."""
+        own chat: where the messages the bot starts go), `owner_at` and `owner_by` (when
+        the business account's owner last wrote to them in person, and the owner's user id:
+        the bot is quiet there a while, or until that owner hands the chat back)."""
         return self._key("customer", user_id)
 
     def customers(self) -> str:
