@@ -5,6 +5,7 @@ error handler. `create_app` is the factory with this layer handed in."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -20,7 +21,7 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.methods import Response, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import ErrorEvent, TelegramObject, Update
+from aiogram.types import ErrorEvent, Message, TelegramObject, Update
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
@@ -32,7 +33,7 @@ from bot.core.languages import Lang, from_telegram
 from bot.core.metrics import Metrics
 from bot.core.shop import Shop
 from bot.domain.broadcasts import Broadcasts, RateLimit
-from bot.domain.business import Business
+from bot.domain.business import Business, Connection
 from bot.domain.conversation import Assistant, Clock
 from bot.domain.flood import FloodGuard
 from bot.domain.orders import OrderBook
@@ -48,7 +49,7 @@ from handlers.business import BusinessChats
 from handlers.courier import Courier
 from handlers.flood import FloodMiddleware
 from handlers.i18n import load_catalogues
-from handlers.present import send_text, send_to
+from handlers.present import in_business_chat, send_text, send_to
 from handlers.routers import setup_routers
 from handlers.staff_desk import StaffDesk
 from handlers.texts import Texts, plain
@@ -208,16 +209,22 @@ class RememberReplies(BaseRequestMiddleware):
         return response
 
 
-async def _on_error(event: ErrorEvent, bot: Bot, texts: Texts, store: Store) -> bool:
-    """Log the failure; the shopper gets an apology, never a traceback."""
+async def _on_error(event: ErrorEvent, bot: Bot, texts: Texts, store: Store,
+                    business_connection: Connection | None = None) -> bool:
+    """Log the failure; the shopper gets an apology, never a traceback: in a business chat
+    the bot answers in (`business_connection`, set by handlers/business.py), through it."""
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     update = event.update
-    message = update.message or (update.callback_query.message if update.callback_query else None)
-    user = update.message.from_user if update.message else (
+    message = update.message or update.business_message or (
+        update.callback_query.message if update.callback_query else None)
+    user = message.from_user if message is not None and not update.callback_query else (
         update.callback_query.from_user if update.callback_query else None
     )
     if message is None or user is None or message.chat.type != "private":
         return True
+    if isinstance(message, Message) and message.business_connection_id \
+            and business_connection is None:
+        return True  # the owner's side of a business chat, or one the bot may not answer
     lang = from_telegram(user.language_code)
     try:
         customer = await store.customer(user.id)
@@ -225,7 +232,9 @@ async def _on_error(event: ErrorEvent, bot: Bot, texts: Texts, store: Store) -> 
     except Exception:  # the store may be what failed; the apology still goes out
         log.debug("no profile for the apology", exc_info=True)
     try:
-        await send_text(bot, message.chat.id, texts.render("error", lang))
+        with in_business_chat(message.chat.id, business_connection.id) \
+                if business_connection else contextlib.nullcontext():
+            await send_text(bot, message.chat.id, texts.render("error", lang))
     except Exception:  # best effort: the failure itself is already logged
         log.debug("could not send the apology", exc_info=True)
     return True

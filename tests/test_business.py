@@ -444,3 +444,17 @@ async def test_staff_take_a_business_chat_over_and_answer_through_the_account(
     calls = await staff_says(bot, olga, topic_of(api, shopper), "Still there?")
     assert told_staff(calls, "staff/business_unreachable")
     assert not any("Still there?" in t for t in texts(api.business_sent("bc-1", shopper.id)))
+
+
+async def test_a_failure_gets_the_apology_through_the_account(
+        shop_bot: Harness, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    await connect(shop_bot)
+    shopper = api.new_shopper(language_code="zh-hant")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(shop_bot.app.assistant, "message", broken)
+    apology = shop_bot.app.texts.render("error", "zh-hant")
+    assert await writes(shop_bot, shopper, "有貨嗎？") == [apology]
+    assert api.sent_to(shopper.id) == []
