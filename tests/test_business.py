@@ -458,3 +458,40 @@ async def test_a_failure_gets_the_apology_through_the_account(
     apology = shop_bot.app.texts.render("error", "zh-hant")
     assert await writes(shop_bot, shopper, "有貨嗎？") == [apology]
     assert api.sent_to(shopper.id) == []
+
+
+async def test_where_is_my_order_and_a_return_with_photos_in_the_business_chat(
+        api: FakeBotAPI, make_shopbot: Callable[..., Awaitable[Harness]], trade: str) -> None:
+    from tests.test_staff import STAFF, in_topic, topic_of
+
+    api.forum(STAFF)
+    bot = await make_shopbot(shop_file=TRADES[trade][0], staff_chat_id=STAFF)
+    await connect(bot)
+    shopper = api.new_shopper(language_code="en", first_name="Lena")
+    await writes(bot, shopper, "Hello")
+    async with backend_of(bot) as backend:
+        await paid(bot, backend, shopper, "R7")
+        assert "R7" in "\n".join(await writes(bot, shopper, "where is my order?"))
+        await backend.event("R7", "shipped", tracking="T1", carrier="Post")
+        await backend.event("R7", "delivered")
+    await run_due(bot.app)  # the delivery check, through the account
+
+    async def press(data: str) -> str:
+        since = len(api.business_sent("bc-1", shopper.id))
+        await bot.feed(api.business_callback_update("bc-1", shopper, data))
+        return "\n".join(texts(api.business_sent("bc-1", shopper.id)[since:]))
+
+    assert await press("fu:bad:R7")  # which item
+    assert await press("ret:i:0")  # the reason
+    assert await press("ret:r:damaged")  # photos, please
+    assert await writes(bot, shopper, "", photo=api.photo())  # received
+    assert await press("ret:p")  # refund or exchange
+    assert await press("ret:x:refund")  # the summary
+    assert "R1" in await press("ret:s")
+    assert api.sent_to(shopper.id) == []
+    # Staff get the request; the photo, which cannot be copied out of the business chat, is
+    # pointed to.
+    shown = [m.get("text", "") for m in in_topic(api, topic_of(api, shopper))]
+    pointer = bot.app.texts.render("staff/business_photos", bot.app.shop.default_language,
+                                   photos=1)
+    assert pointer in shown
