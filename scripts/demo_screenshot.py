@@ -1,5 +1,6 @@
-"""Take the README's picture of `shopbot demo`: a shopper asks, bargains and is handed over,
-staff answer, the owner sends a promotion. Writes docs/demo.png.
+"""Take the README's picture of `shopbot demo`: a shopper asks, bargains, writes to the shop's
+own account (Telegram Business) and is handed over, staff answer, the owner sends a
+promotion. Writes docs/demo.png.
 
     python scripts/demo_screenshot.py [--out docs/demo.png]
 
@@ -43,6 +44,8 @@ async def main(out: Path) -> None:
         await say(page, "shopper", "do you have the linen shirt in M?", "Classic linen shirt")
         await say(page, "shopper", "any discount?", "price")
         await say(page, "shopper", "ok, at least a little gift?", "scrunchie")
+        # The same shopper writes to the shop's own account: the bot answers there too.
+        await say(page, "business", "Is the wrap dress linen too?", "dress")
         await say(page, "shopper", "Can I talk to a person?", "colleague")
         await say(page, "staff", "Hi Anna, Sam here! The shirt runs true to size.", "Anna")
         await page.locator("#owner-pane .quick button", has_text="/broadcast").first.click()
