@@ -19,6 +19,12 @@ account, `business_message_update()` and its kin are the chats of that account w
 customers. Those chats keep their own messages (`business_messages`) and message ids, apart
 from the bot's private chat with the same person; a send with `business_connection_id`
 goes there, from the owner, and comes back as a `business_message` update (`echo_business`).
+
+Telegram Payments too: `sendInvoice` and `createInvoiceLink` (a provider's currency, or
+Telegram Stars "XTR"), kept in `invoices` by payload; `shipping_query_update()`,
+`pre_checkout_query_update()` and `successful_payment_update()` are the shopper's side, `pay()`
+all of them in order; the bot's answers land in `shipping_answers`, `pre_checkout_answers`
+and `refunds`.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ JSON = dict[str, Any]
 SEND_METHODS = frozenset({
     "sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice", "sendVideo",
     "sendAnimation", "sendAudio", "sendMediaGroup", "copyMessage", "copyMessages",
-    "forwardMessage",
+    "forwardMessage", "sendInvoice",
 })
 # The methods that take business_connection_id; others ignore it, as Telegram does.
 BUSINESS_METHODS = frozenset({
@@ -74,7 +80,9 @@ _TEXT_PARAMS = frozenset({
     "text", "caption", "callback_query_id", "data", "url", "secret_token", "name", "title",
     "description", "emoji", "icon_custom_emoji_id", "inline_message_id", "file_id", "parse_mode",
     "action", "language_code", "query", "first_name", "last_name", "thumbnail", *_MEDIA,
-    "business_connection_id",
+    "business_connection_id", "payload", "provider_token", "currency", "start_parameter",
+    "photo_url", "shipping_query_id", "pre_checkout_query_id", "error_message",
+    "telegram_payment_charge_id",
 })
 # Telegram only sends these when allowed_updates asks for them explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -100,6 +108,11 @@ _ERRORS = {
     429: "Too Many Requests: retry after {retry_after}",
     500: "Internal Server Error",
 }
+_QUERY_INVALID = "QUERY_ID_INVALID"
+_STARS = "XTR"
+_DEFAULT_ADDRESS: JSON = {"country_code": "GB", "state": "", "city": "London",
+                          "street_line1": "221B Baker Street", "street_line2": "",
+                          "post_code": "NW1 6XE"}
 _NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
                  "exactly the same as a content and reply markup of the current message")
 
@@ -314,6 +327,25 @@ class FakeBotAPI:
         # Called with (event, payload) as chats change: "message", "edit", "delete",
         # "keyboard", "toast", "action", "topic"; the demo page listens here.
         self.listeners: list[Callable[[str, JSON], None]] = []
+        # Telegram Payments. invoice payload -> the latest invoice sent or linked with it:
+        # chat_id (None for a link), message_id, title, currency, prices, total_amount,
+        # provider_token, need_* flags, is_flexible.
+        self.invoices: dict[str, JSON] = {}
+        # query id -> the bot's answer (ok, shipping_options, error_message, the query's
+        # invoice_payload and user_id); pre-checkout answers also say "after": seconds since
+        # the query was pushed (or built, when never pushed).
+        self.shipping_answers: dict[str, JSON] = {}
+        self.pre_checkout_answers: dict[str, JSON] = {}
+        # telegram_payment_charge_id -> the successful payment (successful_payment fields,
+        # user_id, message); and -> the refund of a Stars payment (user_id, total_amount...).
+        self.payments: dict[str, JSON] = {}
+        self.refunds: dict[str, JSON] = {}
+        # Telegram gives the bot 10 seconds to answer a pre-checkout query.
+        self.pre_checkout_timeout = 10.0
+        self._shipping_queries: dict[str, JSON] = {}  # unanswered: id -> the query
+        self._pre_checkouts: dict[str, JSON] = {}  # unanswered: id -> query and its time
+        self._pending_pay: dict[str, list[JSON]] = {}  # shipping query id -> pay()'s objects
+        self._invoice_links = itertools.count(1)
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -340,6 +372,10 @@ class FakeBotAPI:
             "reopenForumTopic": lambda p: self._set_topic_closed(p, closed=False),
             "deleteForumTopic": self._delete_forum_topic,
             "getBusinessConnection": self._get_business_connection,
+            "sendInvoice": self._send_invoice, "createInvoiceLink": self._create_invoice_link,
+            "answerShippingQuery": self._answer_shipping_query,
+            "answerPreCheckoutQuery": self._answer_pre_checkout_query,
+            "refundStarPayment": self._refund_star_payment,
         }
         for kind in _MEDIA:
             handlers["send" + kind.capitalize()] = lambda p, kind=kind: self._send_media(kind, p)
@@ -495,6 +531,21 @@ class FakeBotAPI:
         if update.get("update_id", 0) <= self._last_update_id:
             update["update_id"] = max(next(self._update_ids), self._last_update_id + 1)
         self._last_update_id = update["update_id"]
+        query = update.get("pre_checkout_query")
+        if isinstance(query, dict) and query.get("id") in self._pre_checkouts:
+            # The bot's 10 seconds run from when Telegram sends the query.
+            self._pre_checkouts[query["id"]]["time"] = time.monotonic()
+        paid = update.get("message", {}).get("successful_payment")
+        record = self.payments.get(paid.get("telegram_payment_charge_id")) \
+            if isinstance(paid, dict) else None
+        if record is not None and not record["delivered"]:  # from pay(): joins the chat now
+            record["delivered"] = True
+            message = record["message"]
+            stored = self._new_message(message["chat"]["id"], sender=message["from"],
+                                       successful_payment=message["successful_payment"])
+            message.update(stored)
+            self.messages[(stored["chat"]["id"], stored["message_id"])] = message
+            update["message"] = message
         self._updates.append(update)
         self._notify()
         return self._last_update_id
@@ -653,6 +704,152 @@ class FakeBotAPI:
             "id": query_id, "from": u, "message": message, "data": data,
             "chat_instance": str(-abs(u["id"]))})
 
+    # -- payments: the shopper's side --------------------------------------------------------
+
+    def shipping_query_update(self, user: Shopper | JSON, invoice_payload: str,
+                              address: JSON | None = None) -> JSON:
+        """`user` gave a shipping address for a flexible invoice (fields of `address` replace
+        those of a London default); the bot answers with answerShippingQuery."""
+        u = self._register_user(user)
+        query_id = self._query_id(u)
+        query = {"id": query_id, "from": u, "invoice_payload": invoice_payload,
+                 "shipping_address": {**_DEFAULT_ADDRESS, **(address or {})}}
+        self._shipping_queries[query_id] = {"user_id": u["id"],
+                                            "invoice_payload": invoice_payload}
+        return self._update("shipping_query", query)
+
+    def pre_checkout_query_update(self, user: Shopper | JSON, invoice_payload: str, *,
+                                  currency: str | None = None, total_amount: int | None = None,
+                                  shipping_option_id: str | None = None,
+                                  order_info: JSON | None = None) -> JSON:
+        """`user` pressed Pay; the bot must answer within `pre_checkout_timeout` seconds of
+        the push. Unless given, currency and total come from `invoices[invoice_payload]`
+        plus the prices of the shipping option chosen (as the bot last offered it to them),
+        and order_info holds what the invoice asked for."""
+        u = self._register_user(user)
+        fields = self._payment_fields(u, invoice_payload, currency, total_amount,
+                                      shipping_option_id, order_info)
+        query_id = self._query_id(u)
+        query = {"id": query_id, "from": u, **fields}
+        self._pre_checkouts[query_id] = {"user_id": u["id"], "query": query,
+                                         "time": time.monotonic()}
+        return self._update("pre_checkout_query", query)
+
+    def successful_payment_update(self, user: Shopper | JSON, invoice_payload: str, *,
+                                  currency: str | None = None, total_amount: int | None = None,
+                                  shipping_option_id: str | None = None,
+                                  order_info: JSON | None = None,
+                                  telegram_payment_charge_id: str | None = None) -> JSON:
+        """The service message of a completed payment in `user`'s chat with the bot (the
+        defaults as for pre_checkout_query_update()). A charge id seen before gives that
+        same payment message again, as Telegram may deliver it twice."""
+        return self._successful_payment(user, invoice_payload, currency, total_amount,
+                                        shipping_option_id, order_info,
+                                        telegram_payment_charge_id, defer=False)
+
+    def pay(self, user: Shopper | JSON, invoice_payload: str, *,
+            shipping_option_id: str | None = None, address: JSON | None = None) -> list[JSON]:
+        """The updates Telegram sends, in order, as `user` pays the invoice: a shipping_query
+        (only for an invoice that needs a shipping address and is flexible), the
+        pre_checkout_query, then the successful_payment message. Returned, not pushed: push
+        each and wait for the bot's answer. Push the payment only if the bot accepted: check
+        `pre_checkout_answers[<the query's id>]["ok"]` (and, with shipping,
+        `shipping_answers`) first, as Telegram charges nobody the bot declined.
+
+        When the bot answers the shipping query, the option `shipping_option_id` (or the first
+        one offered) is filled into the pre-checkout query and the payment, its prices added
+        to their total. The payment message gets its message id and joins the chat only when
+        pushed."""
+        invoice = self.invoices.get(invoice_payload)
+        if invoice is None:
+            raise ValueError(f"no invoice with payload {invoice_payload!r}: send one first")
+        u = self._register_user(user)
+        order_info = self._order_info(u, invoice, address)
+        updates: list[JSON] = []
+        if invoice["need_shipping_address"] and invoice["is_flexible"]:
+            updates.append(self.shipping_query_update(u, invoice_payload, address))
+        check = self.pre_checkout_query_update(u, invoice_payload, order_info=order_info,
+                                               shipping_option_id=shipping_option_id)
+        payment = self._successful_payment(u, invoice_payload, None, None, shipping_option_id,
+                                           order_info, None, defer=True)
+        if len(updates) == 1:
+            self._pending_pay[updates[0]["shipping_query"]["id"]] = {
+                "option_id": shipping_option_id, "base": invoice["total_amount"],
+                "objects": [check["pre_checkout_query"], payment["message"]["successful_payment"]]}
+        return [*updates, check, payment]
+
+    def _query_id(self, user: JSON) -> str:
+        return str(user["id"] * 1000 + next(self._ids))
+
+    def _order_info(self, user: JSON, invoice: JSON, address: JSON | None) -> JSON:
+        name = " ".join(filter(None, (user.get("first_name"), user.get("last_name"))))
+        info = {"name": name if invoice.get("need_name") else None,
+                "phone_number": "+447700900123" if invoice.get("need_phone_number") else None,
+                "email": f"shopper{user['id']}@example.com" if invoice.get("need_email") else None,
+                "shipping_address": {**_DEFAULT_ADDRESS, **(address or {})}
+                if invoice.get("need_shipping_address") else None}
+        return _compact(info)
+
+    def _shipping_cost(self, user_id: int, payload: str, option_id: str | None) -> int:
+        if option_id is None:
+            return 0
+        for answer in reversed(self.shipping_answers.values()):
+            if (answer["user_id"], answer["invoice_payload"]) == (user_id, payload) \
+                    and answer["ok"]:
+                for option in answer["shipping_options"]:
+                    if option["id"] == option_id:
+                        return sum(p["amount"] for p in option["prices"])
+                return 0
+        return 0
+
+    def _payment_fields(self, user: JSON, payload: str, currency: str | None,
+                        total_amount: int | None, option_id: str | None,
+                        order_info: JSON | None) -> JSON:
+        invoice = self.invoices.get(payload)
+        if invoice is None and (currency is None or total_amount is None):
+            raise ValueError(f"no invoice with payload {payload!r}: send one, or give "
+                             "currency and total_amount")
+        if invoice is not None:
+            currency = currency or invoice["currency"]
+            if total_amount is None:
+                total_amount = invoice["total_amount"] + self._shipping_cost(
+                    user["id"], payload, option_id)
+            if order_info is None:
+                order_info = self._order_info(user, invoice, None)
+        fields: JSON = {"currency": currency, "total_amount": total_amount,
+                        "invoice_payload": payload}
+        if option_id is not None:
+            fields["shipping_option_id"] = option_id
+        if order_info:
+            fields["order_info"] = order_info
+        return fields
+
+    def _successful_payment(self, user: Shopper | JSON, payload: str, currency: str | None,
+                            total_amount: int | None, option_id: str | None,
+                            order_info: JSON | None, charge_id: str | None, *,
+                            defer: bool) -> JSON:
+        u = self._register_user(user)
+        earlier = self.payments.get(charge_id) if charge_id else None
+        if earlier is not None and earlier["user_id"] == u["id"]:
+            return self._update("message", json.loads(json.dumps(earlier["message"])))
+        payment = self._payment_fields(u, payload, currency, total_amount, option_id,
+                                       order_info)
+        n = next(self._ids)
+        stars = payment["currency"] == _STARS
+        payment["telegram_payment_charge_id"] = charge_id or (
+            f"stxFAKE{n:010d}" if stars else f"fake-charge-{n:06d}")
+        payment["provider_payment_charge_id"] = "" if stars else f"fake-provider-{n:06d}"
+        if defer:  # pay(): the message joins the chat when pushed (see push_update)
+            message: JSON = {"message_id": 0, "date": int(time.time()),
+                             "chat": self._chat(u["id"]), "from": u,
+                             "successful_payment": payment}
+        else:
+            message = self._new_message(u["id"], sender=u, successful_payment=payment)
+        self.payments[payment["telegram_payment_charge_id"]] = {
+            "user_id": u["id"], "successful_payment": payment, "message": message,
+            "delivered": not defer}
+        return self._update("message", message)
+
     def photo(self) -> list[JSON]:
         return self._file_object("photo", self._new_file_id("photo"), {})
 
@@ -717,6 +914,13 @@ class FakeBotAPI:
     def _chat_id_of(self, method: str, params: JSON) -> int | None:
         if method == "answerCallbackQuery":
             return self._callbacks.get(str(params.get("callback_query_id")))
+        if method in ("answerShippingQuery", "answerPreCheckoutQuery"):
+            key = "shipping_query_id" if method == "answerShippingQuery" else \
+                "pre_checkout_query_id"
+            queries = self._shipping_queries if method == "answerShippingQuery" else \
+                self._pre_checkouts
+            query = queries.get(str(params.get(key)))
+            return query["user_id"] if query else None
         chat_id = params.get("chat_id")
         return chat_id if type(chat_id) is int else None
 
@@ -1165,6 +1369,147 @@ class FakeBotAPI:
         if connection is None:
             raise TelegramError(400, _BUSINESS_INVALID)
         return connection
+
+    def _prices(self, prices: Any, what: str = "prices") -> list[JSON]:
+        if not isinstance(prices, list) or not all(
+                isinstance(p, dict) and isinstance(p.get("label"), str)
+                and type(p.get("amount")) is int for p in prices):
+            raise _bad(f"can't parse {what} JSON object")
+        if not prices:
+            raise _bad(f"{what} must be non-empty")
+        return [{"label": p["label"], "amount": p["amount"]} for p in prices]
+
+    def _invoice(self, params: JSON) -> JSON:
+        """The checked fields of a sendInvoice/createInvoiceLink, as `invoices` keeps them."""
+        title, description = params.get("title"), params.get("description")
+        if not isinstance(title, str) or not 1 <= len(title) <= 32:
+            raise _bad("INVOICE_TITLE_EMPTY" if not title else "INVOICE_TITLE_INVALID")
+        if not isinstance(description, str) or not 1 <= len(description) <= 255:
+            raise _bad("INVOICE_DESCRIPTION_EMPTY" if not description
+                       else "INVOICE_DESCRIPTION_INVALID")
+        payload = params.get("payload")
+        if isinstance(payload, int | float) and not isinstance(payload, bool):
+            payload = str(payload)  # a JSON body may carry a number
+        if not isinstance(payload, str) or not 1 <= len(payload.encode()) <= 128:
+            raise _bad("INVOICE_PAYLOAD_INVALID")
+        currency = params.get("currency")
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+            raise _bad("CURRENCY_INVALID")
+        token = params.get("provider_token") or ""
+        if (currency == _STARS) == bool(token):  # Stars take no provider; money needs one
+            raise _bad("PAYMENT_PROVIDER_INVALID")
+        prices = self._prices(params.get("prices"))
+        if currency == _STARS and len(prices) != 1:
+            raise _bad("STARS_INVOICE_INVALID")
+        total = sum(p["amount"] for p in prices)
+        if total <= 0:
+            raise _bad("CURRENCY_TOTAL_AMOUNT_INVALID")
+        # Telegram ignores what to ask the buyer for in a Stars invoice: digital goods.
+        needs = ("need_name", "need_phone_number", "need_email", "need_shipping_address",
+                 "is_flexible")
+        return {"title": title, "description": description, "payload": payload,
+                "currency": currency, "prices": prices, "total_amount": total,
+                "provider_token": token, "start_parameter": params.get("start_parameter") or "",
+                "photo_url": params.get("photo_url"),
+                **{k: currency != _STARS and params.get(k) is True for k in needs}}
+
+    def _send_invoice(self, params: JSON) -> JSON:
+        invoice = self._invoice(params)
+        shown = {k: invoice[k] for k in ("title", "description", "start_parameter", "currency",
+                                         "total_amount")}
+        message = self._deliver(_no_business(params), invoice=shown)
+        self.invoices[invoice["payload"]] = {
+            **invoice, "chat_id": message["chat"]["id"], "message_id": message["message_id"]}
+        return message
+
+    def _create_invoice_link(self, params: JSON) -> str:
+        invoice = self._invoice(params)
+        link = f"https://t.me/$fake-invoice-{next(self._invoice_links)}"
+        self.invoices[invoice["payload"]] = {**invoice, "chat_id": None, "message_id": None,
+                                             "link": link}
+        return link
+
+    @staticmethod
+    def _answer_ok(params: JSON) -> bool:
+        ok = params.get("ok")
+        if not isinstance(ok, bool):
+            raise _bad('parameter "ok" is required')
+        if not ok and not (isinstance(params.get("error_message"), str)
+                           and params["error_message"].strip()):
+            raise _bad("ERROR_MESSAGE_EMPTY")
+        return ok
+
+    def _answer_shipping_query(self, params: JSON) -> bool:
+        query_id = str(params.get("shipping_query_id"))
+        query = self._shipping_queries.get(query_id)
+        if query is None:
+            raise _bad(_QUERY_INVALID)
+        ok = self._answer_ok(params)
+        options: list[JSON] = []
+        if ok:
+            given = params.get("shipping_options")
+            if not isinstance(given, list) or not given:
+                raise _bad("SHIPPING_OPTIONS_EMPTY")
+            for option in given:
+                if not isinstance(option, dict) or not option.get("id") \
+                        or not isinstance(option.get("title"), str) or not option["title"]:
+                    raise _bad("can't parse shipping option JSON object")
+                options.append({"id": str(option["id"]), "title": option["title"],
+                                "prices": self._prices(option.get("prices"), "shipping prices")})
+            if len({o["id"] for o in options}) != len(options):
+                raise _bad("SHIPPING_ID_DUPLICATE")
+        del self._shipping_queries[query_id]
+        answer = {"ok": ok, **query, "shipping_options": options,
+                  "error_message": None if ok else params["error_message"]}
+        self.shipping_answers[query_id] = answer
+        pending = self._pending_pay.pop(query_id, None)
+        if pending is not None and ok:  # pay(): the shopper picks their option
+            option = next((o for o in options if o["id"] == pending["option_id"]), options[0])
+            for paid in pending["objects"]:
+                paid["shipping_option_id"] = option["id"]
+                paid["total_amount"] = pending["base"] + sum(p["amount"]
+                                                             for p in option["prices"])
+        self._emit("payment", {"kind": "shipping", "query_id": query_id,
+                               "chat_id": query["user_id"], **answer})
+        return True
+
+    def _answer_pre_checkout_query(self, params: JSON) -> bool:
+        query_id = str(params.get("pre_checkout_query_id"))
+        record = self._pre_checkouts.get(query_id)
+        if record is None:
+            raise _bad(_QUERY_INVALID)
+        after = time.monotonic() - record["time"]
+        if after > self.pre_checkout_timeout:  # too late: Telegram has given up on it
+            del self._pre_checkouts[query_id]
+            raise _bad(_QUERY_INVALID)
+        ok = self._answer_ok(params)
+        del self._pre_checkouts[query_id]
+        query = record["query"]
+        answer = {"ok": ok, "error_message": None if ok else params["error_message"],
+                  "after": after, "user_id": record["user_id"],
+                  "invoice_payload": query["invoice_payload"], "currency": query["currency"],
+                  "total_amount": query["total_amount"]}
+        self.pre_checkout_answers[query_id] = answer
+        self._emit("payment", {"kind": "pre_checkout", "query_id": query_id,
+                               "chat_id": record["user_id"], **answer})
+        return True
+
+    def _refund_star_payment(self, params: JSON) -> bool:
+        charge_id = str(params.get("telegram_payment_charge_id") or "")
+        record = self.payments.get(charge_id)
+        if record is None or record["user_id"] != params.get("user_id") \
+                or record["successful_payment"]["currency"] != _STARS:
+            raise _bad("CHARGE_NOT_FOUND")
+        if charge_id in self.refunds:
+            raise _bad("CHARGE_ALREADY_REFUNDED")
+        paid = record["successful_payment"]
+        refund = {"user_id": record["user_id"], "invoice_payload": paid["invoice_payload"],
+                  "currency": paid["currency"], "total_amount": paid["total_amount"],
+                  "date": int(time.time())}
+        self.refunds[charge_id] = refund
+        self._emit("payment", {"kind": "refund", "chat_id": record["user_id"],
+                               "telegram_payment_charge_id": charge_id, **refund})
+        return True
 
     def _get_chat(self, params: JSON) -> JSON:
         gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
