@@ -7,6 +7,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -92,6 +93,12 @@ class Settings(BaseSettings):
     # The window of flood control, in seconds.
     flood_seconds: float = Field(15.0, gt=0)
 
+    # The payment provider's token from @BotFather (Payments): shoppers fill a cart and pay a
+    # Telegram invoice in the chat. Unset: "Order this" gives the shop's order instructions
+    # (digital products priced in Stars are paid in Stars either way).
+    payment_provider_token: SecretStr | None = None
+    # Minutes a checkout holds its stock while the shopper pays.
+    payment_hold_minutes: float = Field(15.0, gt=0, le=24 * 60)
     # Answer shoppers who write to a business account connected to the bot (Telegram Business:
     # Settings → Telegram Business → Chatbots); false: the bot keeps quiet in its chats.
     business_replies: bool = True
@@ -105,6 +112,13 @@ class Settings(BaseSettings):
     # a customer last wrote in; false: to the bot's own chat only.
     business_followups: bool = True
 
+    # Your backend's http(s) URL the bot posts an order it created itself to (a Telegram
+    # payment), signed, retried until a 2xx answer or 48 hours; unset: nothing is sent.
+    order_webhook_url: str | None = None
+    # The key of that post's HMAC-SHA256 signature (`X-Shopbot-Signature`); required with
+    # ORDER_WEBHOOK_URL.
+    order_webhook_secret: SecretStr | None = None
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -115,7 +129,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("telegram_api_server", "redis_url", "webhook_url", "staff_chat_id",
-                     "staff_language", "shop_api_token", mode="before")
+                     "staff_language", "shop_api_token", "payment_provider_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -140,6 +154,26 @@ class Settings(BaseSettings):
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("order_webhook_url", "order_webhook_secret", mode="before")
+    @classmethod
+    def _order_webhook_blank_is_none(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _order_webhook(self) -> Settings:
+        url = self.order_webhook_url
+        if url is None:
+            return self
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"ORDER_WEBHOOK_URL must be an http:// or https:// URL, not {url!r}")
+        if self.order_webhook_secret is None:
+            raise ValueError("ORDER_WEBHOOK_SECRET is required when ORDER_WEBHOOK_URL is set: "
+                             "your backend checks each post's signature with it")
+        return self
 
     def token_problem(self) -> str | None:
         """Why BOT_TOKEN cannot serve, in one line (None when it may): checked before anything

@@ -18,6 +18,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.app.config import Settings
+from bot.app.order_webhook import SignedPoster
 from bot.app.pacing import Pacer
 from bot.app.ports import TelegramLayer
 from bot.app.redis_url import connect
@@ -38,6 +39,7 @@ from bot.domain.conversation import Assistant, Clock
 from bot.domain.flood import FloodGuard
 from bot.domain.followups import Followups
 from bot.domain.order_desk import OrderDesk
+from bot.domain.order_hooks import OrderHooks
 from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
@@ -46,6 +48,7 @@ from bot.storage.business import BusinessRecords
 from bot.storage.fsm import HeldStateStorage
 from bot.storage.inbox import Inbox
 from bot.storage.jobs import JobQueue
+from bot.storage.order_hooks import OrderHookRecords
 from bot.storage.outbox import Outbox, Sleep
 from bot.storage.store import Store
 
@@ -117,7 +120,8 @@ def create_app(
         owner_lang=lambda: serving().default_language)
     followups = Followups(JobQueue(store), store, aftersale, courier, sender, stats, clock,
                           delay=timedelta(hours=settings.followup_delay_hours),
-                          day=settings.followup_day(), lanes=settings.broadcast_lanes)
+                          day=settings.followup_day(), lanes=settings.broadcast_lanes,
+                          order_hooks=_order_hooks(settings, store, clock))
     order_desk = OrderDesk(orders, aftersale, courier, followups, store, clock)
     desk = None
     if settings.staff_chat_id is not None:
@@ -143,6 +147,16 @@ def create_app(
               order_desk, followups, inbox, metrics)
     dispatcher["reload_shop"] = app.reload_shop
     return app
+
+
+def _order_hooks(settings: Settings, store: Store, clock: Clock) -> OrderHooks | None:
+    """Telling the shop's backend of orders the bot created; None while ORDER_WEBHOOK_URL is
+    unset (the settings require the secret with it)."""
+    if settings.order_webhook_url is None or settings.order_webhook_secret is None:
+        return None
+    poster = SignedPoster(settings.order_webhook_url.strip(),
+                          settings.order_webhook_secret.get_secret_value())
+    return OrderHooks(OrderHookRecords(store), poster, clock)
 
 
 def _redis(settings: Settings) -> tuple[Redis, bool]:

@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.domain.aftersale import AfterSale, birthday_today, next_birthday
+from bot.domain.order_hooks import OrderHooks
 from bot.domain.orders import Order
 from bot.domain.ports import BroadcastSender, Courier
 from bot.domain.replies import Reply
@@ -37,7 +38,8 @@ REVIVE_AFTER = timedelta(minutes=1)  # a broadcast this late with no slice queue
 class Followups:
     def __init__(self, jobs: JobQueue, store: Store, aftersale: AfterSale, courier: Courier,
                  sender: BroadcastSender, stats: Stats, clock: Callable[[], datetime], *,
-                 delay: timedelta, day: tuple[time, time], lanes: int = 2) -> None:
+                 delay: timedelta, day: tuple[time, time], lanes: int = 2,
+                 order_hooks: OrderHooks | None = None) -> None:
         self.jobs = jobs
         self.store = store
         self.aftersale = aftersale
@@ -48,6 +50,7 @@ class Followups:
         self.day = day
         self.lanes = lanes  # a revived broadcast's senders
         self.sender = sender
+        self.order_hooks = order_hooks  # None while ORDER_WEBHOOK_URL is unset
 
     # -- scheduling ------------------------------------------------------------------------
     async def schedule(self, job: str, key: str, at: datetime, *args: Any) -> bool:
@@ -131,6 +134,32 @@ class Followups:
             return True
         return False
 
+    # -- the order webhook ----------------------------------------------------------------------
+    async def order_webhook(self, order_id: str, body: dict[str, Any]) -> bool:
+        """Tell the shop's backend of an order the bot created (bot/domain/order_hooks.py):
+        queue its delivery, now. False when the order was queued before, or
+        ORDER_WEBHOOK_URL is unset (nothing is sent)."""
+        if self.order_hooks is None:
+            return False
+        first = await self.order_hooks.begin(order_id, body)
+        if not first and not await self.order_hooks.pending(order_id):
+            return False
+        # Queued again when recorded but not done: a process that died between the two is
+        # mended; arq refuses the id while the first job is queued, running or finished.
+        queued = await self.schedule("order_webhook", order_id, self.clock(), order_id)
+        return first and queued
+
+    async def order_webhook_try(self, order_id: str) -> bool:
+        """One try of the delivery, True when acknowledged; a failed one queues the next
+        (`<order id>:<try>`)."""
+        if self.order_hooks is None:
+            return False
+        tried = await self.order_hooks.attempt(order_id)
+        if tried.at is not None:
+            await self.schedule("order_webhook", f"{order_id}:{tried.next_try}", tried.at,
+                                order_id)
+        return tried.delivered
+
     # -- broadcasts ---------------------------------------------------------------------------
     async def broadcast(self, bid: str, at: datetime, lanes: int, generation: int = 0) -> None:
         """Start a broadcast at `at` on `lanes` senders, which any worker process may run."""
@@ -181,10 +210,14 @@ class Followups:
                             generation: int = 0) -> bool:
             return await self.broadcast_slice(bid, lane, n, generation)
 
+        async def order_webhook(ctx: dict[str, Any], order_id: str) -> bool:
+            return await self.order_webhook_try(order_id)
+
         async def revive_broadcasts(ctx: dict[str, Any]) -> list[str]:
             return await self.revive_broadcasts()
 
         return self.jobs.worker(
-            {"delivery_check": delivery_check, "birthday": birthday, "broadcast": broadcast},
+            {"delivery_check": delivery_check, "birthday": birthday, "broadcast": broadcast,
+             "order_webhook": order_webhook},
             timeouts={"broadcast": self.sender.job_timeout},
             every_minute={"revive_broadcasts": revive_broadcasts}, burst=burst, jobs=jobs)

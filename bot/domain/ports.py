@@ -39,3 +39,11 @@ class BroadcastSender(Protocol):
     async def run(self, bid: str) -> datetime | None:
         """Send what is left of broadcast `bid`; when to run again, if it is not done."""
         ...
+
+
+class OrderWebhook(Protocol):
+    """Posts to the shop's backend (`ORDER_WEBHOOK_URL`), signed; bot/app/order_webhook.py."""
+
+    async def post(self, delivery_id: str, body: bytes) -> str | None:
+        """None when the backend acknowledged it (2xx); else what went wrong, in a line."""
+        ...

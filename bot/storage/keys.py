@@ -221,8 +221,22 @@ class Keys:
         these keys itself, outside the prefix; the job ids carry the prefix:
         `<prefix>:delivery_check:<order id>`, `<prefix>:birthday:<user id>:<year>`,
         `<prefix>:broadcast:<id>:<lane>:<generation>:<slice>` (the generation counting
-        revivals), and the cron job `<prefix>:revive_broadcasts`."""
+        revivals), `<prefix>:order_webhook:<order id>` and its retries
+        `<prefix>:order_webhook:<order id>:<try>`, and the cron job
+        `<prefix>:revive_broadcasts`."""
         return self._key(name, *about)
+
+    # -- the order webhook (bot/storage/order_hooks.py) -----------------------------------------
+    def order_hook(self, order_id: Part) -> str:
+        """hash: telling the shop's backend of an order the bot created (`ORDER_WEBHOOK_URL`).
+
+        `queued_at` (Unix time, set once: a second queuing of the order is refused),
+        `body` (the exact JSON posted, signed as it is; dropped once delivered or given up),
+        `tries`, `last_error` (the last try's failure: an HTTP status, a timeout, a
+        connection error), `last_try_at`, `delivered` (the Unix time of the 2xx answer: a
+        job run again after it sends nothing), `gave_up` (the Unix time the tries stopped,
+        48 hours after queuing). Kept 30 days after the last write."""
+        return self._key("order_hook", order_id)
 
     # -- statistics (bot/storage/stats.py) ------------------------------------------------------
     def stats(self, day: Part) -> str:

@@ -37,6 +37,7 @@ LAYOUT = {
     "sent": (("birthday", "7:2026"), f"{P}:sent:birthday:7:2026"),
     "arq_queue": ((), f"{P}:arq:queue"),
     "job": (("delivery_check", "1045"), f"{P}:delivery_check:1045"),
+    "order_hook": (("1045",), f"{P}:order_hook:1045"),
     "stats": (("2026-11-23",), f"{P}:stats:2026-11-23"),
     "stats_replies": (("2026-11-23",), f"{P}:stats:2026-11-23:reply"),
     "broadcast": (("B1",), f"{P}:bc:B1"),
