@@ -115,6 +115,36 @@ class OrderProductData(CallbackData, prefix="ord"):
         return cls(product=action.product)
 
 
+# -- the cart -------------------------------------------------------------------------------
+class CartData(CallbackData, prefix="cart"):
+    """The cart's buttons: `v` view, `p`/`m` one more/fewer of line `line`, `x` remove it,
+    `c` check out."""
+
+    step: Literal["v", "p", "m", "x", "c"]
+    line: Index = 0
+
+    def action(self) -> actions.CartStep:
+        match self.step:
+            case "v":
+                return actions.CartOpen()
+            case "p" | "m":
+                return actions.CartChange(self.line, 1 if self.step == "p" else -1)
+            case "x":
+                return actions.CartRemove(self.line)
+        return actions.CheckOut()
+
+    @classmethod
+    def of(cls, action: actions.CartStep) -> CartData:
+        match action:
+            case actions.CartChange(line, delta):
+                return cls(step="p" if delta > 0 else "m", line=line)
+            case actions.CartRemove(line):
+                return cls(step="x", line=line)
+            case actions.CheckOut():
+                return cls(step="c")
+        return cls(step="v")
+
+
 # -- the menu -------------------------------------------------------------------------------
 class ChooseLanguageData(CallbackData, prefix="lang"):
     lang: Lang
@@ -347,7 +377,8 @@ RETURN_STEPS: tuple[type[ReturnStepData], ...] = (
     ReturnResolutionData, ReturnWantedData, ReturnSendData, ReturnCancelData)
 
 ACTIONS: tuple[Any, ...] = (*CATALOGUE, ChooseLanguageData, MenuItemData, AskPersonData,
-                            ArrivedData, RateData, *RETURN_STEPS, SubscribeData, ForgetData)
+                            ArrivedData, RateData, *RETURN_STEPS, SubscribeData, ForgetData,
+                            CartData)
 
 
 def _old_value(action: actions.PickValue) -> SizeData | ColorData:
@@ -377,6 +408,10 @@ _PACKERS: dict[type[Any], Callable[[Any], CallbackData]] = {
     actions.ReturnCancel: ReturnCancelData.of,
     actions.Subscribe: SubscribeData.of,
     actions.Forget: ForgetData.of,
+    actions.CartOpen: CartData.of,
+    actions.CartChange: CartData.of,
+    actions.CartRemove: CartData.of,
+    actions.CheckOut: CartData.of,
 }
 
 

@@ -204,6 +204,18 @@ async def send_photo(bot: Bot, chat_id: int, photo: str | InputFile, *,
                                 business_connection_id=_via(chat_id))
 
 
+# -- invoices ---------------------------------------------------------------------------------
+
+async def send_invoice(bot: Bot, chat_id: int, invoice: dict[str, Any]) -> Message:
+    """A Telegram invoice (handlers/payments.py makes its fields)."""
+    return await bot.send_invoice(chat_id, **invoice)
+
+
+async def invoice_link(bot: Bot, invoice: dict[str, Any]) -> str:
+    """A link to the same invoice, for a cart too long for one message's pay sheet."""
+    return await bot.create_invoice_link(**invoice)
+
+
 # -- copies and edits -----------------------------------------------------------------------
 
 async def send_copies(bot: Bot, to: int, source: int, ids: list[int], *,

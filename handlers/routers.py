@@ -20,6 +20,7 @@ from handlers import (
     elsewhere,
     fallback,
     owner,
+    payments,
     privacy,
     staff,
     takeover,
@@ -35,6 +36,8 @@ def setup_routers() -> Router:
     # Business accounts' own updates, and their owners' hand-back button: on the root, which
     # every update crosses anyway, not on a router of their own that each would cross more.
     business.register(root)
+    # Telegram's shipping and pre-checkout queries: answered at once, here too.
+    payments.register(root)
     # First the staff chat, then the owners' commands and composer, then shoppers.
     root.include_router(staff.build())
     root.include_router(_owners())
@@ -70,6 +73,7 @@ def _shoppers() -> Router:
     commands.register(router)
     consent.register(router)
     aftersale.register(router)
+    payments.register_shoppers(router)  # the cart and a payment
     callbacks.register(router)  # its stale-button answer: every other press
     chat.register(router)  # its catch-all: every other message
     return router

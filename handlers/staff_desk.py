@@ -270,6 +270,18 @@ class StaffDesk:
         except TelegramAPIError:
             log.warning("business chat of %s not shown in its topic", customer.id, exc_info=True)
 
+    async def paid_order(self, customer: Customer, order_id: str,
+                         items: list[tuple[str, int]], total: Any, currency: str) -> None:
+        """An order the shopper paid in the chat: a card in their topic (opened for it)."""
+        try:
+            async with self._lock(customer.id):
+                topic, _ = await self._topic(customer)
+                await self._post(customer, self.texts.render(
+                    "staff/paid_order", self.lang, name=customer.first_name, order=order_id,
+                    items=items, total=total, currency=currency), topic=topic)
+        except TelegramAPIError:
+            log.warning("paid order %s not shown to staff", order_id, exc_info=True)
+
     async def from_staff(self, customer_id: int, message: Message) -> None:
         """A staff message in the customer's topic: to the customer (a person takes over)."""
         customer = await self.store.customer(customer_id)

@@ -26,6 +26,7 @@ from bot.core.languages import CATALOGUE_DIRS, LANGUAGES
 from bot.core.shop import Shop, ShopFileError, load_shop, parse_shop
 from bot.devtools.fake_bot_api import FakeBotAPI
 from bot.domain.aftersale import Return
+from bot.domain.cart import Added, CartLine, CartView
 from handlers.__main__ import main as shopbot
 from handlers.i18n import load_catalogues
 from handlers.layer import create_app
@@ -62,7 +63,8 @@ OPTION_TEMPLATES = {"product_card", "product_choice", "catalog", "catalog_page",
                     "return_variant", "return_item"}
 # Read by staff or the owner, not by shoppers.
 NOT_SHOPPERS = {"stats", "stats_labels", "broadcast_list", "broadcast_progress",
-                "reload_done", "reload_failed"}
+                "reload_done", "reload_failed", "business_connection", "business_owner_holds",
+                "business_handed_back"}
 
 # A coffee roaster: nothing to do with linen.
 COFFEE = """\
@@ -204,7 +206,12 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
     order = {"id": "1045", "status": "shipped", "items": [item], "total": 28,
              "carrier": "DHL", "tracking": "XX1", "tracking_url": None,
              "expected": date(2026, 11, 27), "shipped": back, "delivered": back}
+    line = CartLine(product, product.variants[0] if product.variants else None,
+                    dict(product.variants[0].options) if product.variants else {}, 2)
+    view = CartView((line,), line.total, Decimal(5), Decimal(40), None)
     base = {
+        "view": view, "line": line, "added": None, "short": [line], "piece": "line",
+        "items": "…", "bot": "bean_there_bot",
         "shop": shop, "name": "Ann", "product": product, "policy": shop.policy,
         "gift": shop.policy.gift.name if shop.policy.gift else None, "level": 1,
         "asked": "discount", "cost": Decimal(5), "threshold": Decimal(40),
@@ -220,6 +227,9 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
     yield base
     yield {**base, "level": 2, "again": True, "offline": None, "with_staff": False,
            "event": "shipped", "reason": "return_request", "intent": "discount"}
+    yield {**base, "added": Added("added", line, view), "piece": "description",
+           "view": CartView((), Decimal(0), None, None, None)}
+    yield {**base, "added": Added("no_more", line, view, 0), "piece": "free_delivery"}
     yield {**base, "asked": "gift", "part": "evening", "returning": False,
            "event": "cancelled", "bound": True, "already_free": True}
 

@@ -35,6 +35,7 @@ from bot.core.shop import Shop, load_shop
 from bot.domain.aftersale import AfterSale
 from bot.domain.broadcasts import Broadcasts, RateLimit
 from bot.domain.business import Business
+from bot.domain.cart import Carts
 from bot.domain.conversation import Assistant, Clock
 from bot.domain.flood import FloodGuard
 from bot.domain.followups import Followups
@@ -45,6 +46,7 @@ from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.nlu.understanding import Understanding
 from bot.storage.business import BusinessRecords
+from bot.storage.carts import CartRecords
 from bot.storage.fsm import HeldStateStorage
 from bot.storage.inbox import Inbox
 from bot.storage.jobs import JobQueue
@@ -103,10 +105,15 @@ def create_app(
         return assistant.shop
 
     aftersale = AfterSale(serving, store, orders, stats, clock)
+    # A cart and invoices in the chat, with a payment provider or products sold for Stars.
+    carts = Carts(CartRecords(redis, store.keys), serving, clock,
+                  hold=timedelta(minutes=settings.payment_hold_minutes)) \
+        if settings.payment_provider_token is not None \
+        or any(p.stars for p in shop.products) else None
     assistant = Assistant(
         shop, store, Understanding(shop), clock,
         quiet_period=timedelta(hours=settings.greeting_quiet_hours),
-        stats=stats, aftersale=aftersale,
+        stats=stats, aftersale=aftersale, carts=carts,
     )
     business = Business(BusinessRecords(redis, store.keys), clock,
                         idle=timedelta(minutes=settings.business_idle_minutes),
@@ -137,7 +144,7 @@ def create_app(
         storage=storage, events_isolation=DisabledEventIsolation(),
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
         aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
-        broadcasts=broadcasts, followups=followups, business_chats=business,
+        broadcasts=broadcasts, followups=followups, business_chats=business, carts=carts,
     )
     flood = FloodGuard(store, clock, limit=settings.flood_messages,
                        seconds=settings.flood_seconds)

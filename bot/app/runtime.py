@@ -324,6 +324,9 @@ class App:
         batch = str(updates[-1]["update_id"])
         queued = 0
         for position, update in enumerate(updates):
+            if _answered_at_once(update):
+                await self.handle(update)
+                continue
             try:
                 queued += await self.inbox.put(update, batch, take=True)
             except (RedisError, OSError):
@@ -365,6 +368,9 @@ class App:
         self._parsed[parsed.update_id] = parsed
         if len(self._parsed) > PARSED_KEPT:
             self._parsed.popitem(last=False)
+        if _answered_at_once(update):
+            await self.handle(update)
+            return web.Response()
         try:
             await self.inbox.put(update, take=True)
         except (RedisError, OSError):
@@ -439,6 +445,14 @@ class App:
                 await self.run_polling()
         finally:
             await self.close()
+
+
+def _answered_at_once(update: dict[str, Any]) -> bool:
+    """Telegram's shipping and pre-checkout queries wait for their answer (10 seconds for a
+    pre-checkout, or the payment fails): handled as they come, never behind a chat's
+    queue. Nothing is lost by it: one not answered in time is asked again by the
+    shopper's next try."""
+    return "pre_checkout_query" in update or "shipping_query" in update
 
 
 def _problems(exc: ValidationError, shown: int = 3) -> str:

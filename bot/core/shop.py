@@ -102,6 +102,8 @@ class Policy(_Model):
     shipping_cost: Decimal | None = Field(None, ge=0)
     # The small gift the shop can grant once a shopper has been refused.
     gift: Gift | None = None
+    # Countries paid orders ship to (two-letter codes, e.g. RU, KZ); left out: anywhere.
+    ships_to: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _coupon_when_discounts(self) -> Policy:
@@ -268,11 +270,23 @@ class Product(_Model):
     options: list[Option] = Field(default_factory=list)
     # The combinations the shop sells, each with its own stock.
     variants: list[Variant] = Field(default_factory=list)
+    # Delivered without shipping (a gift card, a course): no address is asked for it.
+    digital: bool = False
+    # Its price in Telegram Stars, for a digital product: paid in Stars when a cart holds
+    # only such products.
+    stars: int | None = Field(None, ge=1, le=100_000)
 
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_number(cls, value: Any) -> Any:
         return _price(value)
+
+    @model_validator(mode="after")
+    def _stars_for_digital(self) -> Product:
+        if self.stars is not None and not self.digital:
+            raise ValueError("stars: only a digital product (digital: true) is sold for "
+                             "Telegram Stars")
+        return self
 
     @model_validator(mode="after")
     def _variants_fit_options(self) -> Product:

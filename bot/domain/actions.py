@@ -70,6 +70,33 @@ class OrderProduct:
     product: str
 
 
+# -- the cart (bot/domain/cart.py) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class CartOpen:
+    """The cart, as it is now."""
+
+
+@dataclass(frozen=True)
+class CartChange:
+    """One more (`delta` 1) or one fewer (-1) of the cart's line `line` (from 0)."""
+
+    line: int
+    delta: Literal[1, -1]
+
+
+@dataclass(frozen=True)
+class CartRemove:
+    line: int
+
+
+@dataclass(frozen=True)
+class CheckOut:
+    """Pay for the cart: the invoice."""
+
+
+CartStep = CartOpen | CartChange | CartRemove | CheckOut
+
+
 # -- the menu -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ChooseLanguage:
@@ -163,4 +190,4 @@ class Forget:
 
 Catalogue = Categories | CategoryPage | OpenProduct | PickOptions | PickValue | OrderProduct
 Action = (Catalogue | ChooseLanguage | MenuItem | AskPerson | Arrived | Rate | ReturnStep
-          | Subscribe | Forget)
+          | Subscribe | Forget | CartStep)

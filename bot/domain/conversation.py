@@ -15,9 +15,13 @@ from bot.core.shop import WEEKDAYS, Product, Shop
 from bot.domain import products, variants
 from bot.domain.actions import (
     AskPerson,
+    CartChange,
+    CartRemove,
+    CartStep,
     Catalogue,
     Categories,
     CategoryPage,
+    CheckOut,
     ChooseLanguage,
     MenuItem,
     OpenProduct,
@@ -25,6 +29,7 @@ from bot.domain.actions import (
     PickOptions,
     PickValue,
 )
+from bot.domain.cart import Added, CartLine, Carts, CartView
 from bot.domain.replies import Button, Reply
 from bot.domain.stats import Stats
 from bot.domain.variants import Choice
@@ -60,6 +65,7 @@ class Assistant:
         *,
         stats: Stats | None = None,  # counts conversations
         aftersale: AfterSale | None = None,  # orders and returns
+        carts: Carts | None = None,  # set when the shop takes payments in the chat
     ) -> None:
         self.shop = shop
         self.store = store
@@ -71,6 +77,7 @@ class Assistant:
         self.staff_available = False
         self.stats = stats
         self.aftersale = aftersale
+        self.carts = carts
 
     def use(self, shop: Shop, understanding: Understanding) -> None:
         """Serve a reloaded shop file from the next message on."""
@@ -155,7 +162,7 @@ class Assistant:
             if choice.available is False:  # what they want is sold out: the card says what is not
                 await self.store.discuss(customer.id, product.id, choice.asked)
                 return [self.product_card(customer, choice)]
-            return [self.order_info(customer, product.id, choice)]
+            return await self.take(customer, choice)
         if reading.intent == "order_status" and self.aftersale is not None:
             return [await self.aftersale.where_is(customer, reading.folded)]
         if reading.intent == "return_request" and self.aftersale is not None:
@@ -332,8 +339,60 @@ class Assistant:
                 return [self.product_card(customer, variants.choose(product,
                                                                     selection=selection))]
             case OrderProduct() if product:
-                return [self.order_info(customer, product.id)]
+                conversation = await self.store.conversation(customer.id)
+                chosen = conversation.selection if conversation is not None \
+                    and conversation.product == product.id else None
+                return await self.take(customer, variants.choose(product,
+                                                                 selection=chosen or {}))
         return None
+
+    # -- the cart (bot/domain/cart.py) -------------------------------------------------------
+    async def take(self, customer: Customer, choice: Choice) -> list[Reply]:
+        """"I'll take it": into the cart when the shop takes payments in the chat, else how
+        to order. A product with options needs them chosen first; a sold-out one gets its
+        card, which says what is close."""
+        product = choice.product
+        if self.carts is None:
+            return [self.order_info(customer, product.id, choice)]
+        if product.variants and choice.exact is None:
+            await self.store.discuss(customer.id, product.id, choice.asked)
+            return [Reply("cart_pick", {**self._base(customer), "product": product}),
+                    self.product_card(customer, choice)]
+        options = dict(choice.exact.options) if choice.exact is not None else {}
+        added = await self.carts.add(customer.id, product, options)
+        if added.outcome == "sold_out":
+            await self.store.discuss(customer.id, product.id, options)
+            return [self.product_card(customer, variants.choose(product, selection=options))]
+        return [self.cart_reply(customer, added.view, added=added)]
+
+    async def cart_press(self, customer: Customer, action: CartStep) -> list[Reply] | None:
+        """A cart's button (checking out aside, which the Telegram layer invoices); None for
+        a line no longer in the cart."""
+        assert self.carts is not None
+        match action:
+            case CartChange(line, delta):
+                view = await self.carts.change(customer.id, line, delta)
+            case CartRemove(line):
+                view = await self.carts.remove(customer.id, line)
+            case _:
+                view = await self.carts.view(customer.id)
+        return None if view is None else [self.cart_reply(customer, view)]
+
+    def cart_reply(self, customer: Customer, view: CartView, *,
+                   added: Added | None = None, short: list[CartLine] | None = None) -> Reply:
+        """The cart: its lines with quantities and the total in the shop's currency, the
+        buttons to change them, and the way to check out."""
+        buttons: list[list[Button]] = [
+            [Button("cart_minus", data=CartChange(i, -1), args={"n": i + 1}),
+             Button("cart_plus", data=CartChange(i, 1), args={"n": i + 1}),
+             Button("cart_remove", data=CartRemove(i), args={"n": i + 1})]
+            for i in range(len(view.lines))]
+        if view.lines:
+            buttons.append([Button("checkout", data=CheckOut())])
+        buttons.append([Button("catalog", data=Categories())])
+        return Reply("cart", {**self._base(customer), "view": view, "added": added,
+                              "short": short or []}, buttons)
+
 
     def product_choice(self, customer: Customer, listed: list) -> Reply:
         buttons = [[Button("product", data=OpenProduct(p.id), args={"product": p.name})]

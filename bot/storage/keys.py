@@ -145,6 +145,30 @@ class Keys:
         named by the token, not the customer, so it keeps nothing about them."""
         return self._key("topic_made", token)
 
+    # -- carts and checkouts (bot/storage/carts.py) ---------------------------------------------
+    def cart(self, user_id: Part) -> str:
+        """string: the customer's cart, JSON: a list of lines in the order added.
+
+        Each line: `product` (the shop file's id), `options` (option id → value id, the
+        variant), `quantity`."""
+        return self._key("cart", user_id)
+
+    def checkout(self, checkout_id: Part) -> str:
+        """string: a checkout (the cart as it was invoiced), JSON; the invoice's payload
+        names it.
+
+        `customer`, `lines` (with their prices), `currency`, `subtotal`, `stars`, `at`,
+        `paid` (the Telegram charge id, once paid). Expires 30 days after it was made."""
+        return self._key("checkout", checkout_id)
+
+    def reservations(self) -> str:
+        """hash: stock held for checkouts being paid, by checkout id, JSON.
+
+        `lines` (line key → quantity), `until` (Unix time; a paid checkout's is 0: held
+        until the shop file's stock changes), `stock` (a fingerprint of the shop file's
+        stock when made: once the file's stock changes, the file is the truth again)."""
+        return self._key("reservations")
+
     # -- Telegram Business (bot/storage/business.py) ----------------------------------------------
     def business(self, connection_id: Part) -> str:
         """hash: a business account connected to the bot.

@@ -57,6 +57,11 @@ WIRE: list[tuple[Action, str]] = [
     (actions.Subscribe(), "sub"),
     (actions.Forget(sure=True), "forget:yes"),
     (actions.Forget(sure=False), "forget:no"),
+    (actions.CartOpen(), "cart:v:0"),
+    (actions.CartChange(3, 1), "cart:p:3"),
+    (actions.CartChange(0, -1), "cart:m:0"),
+    (actions.CartRemove(12), "cart:x:12"),
+    (actions.CheckOut(), "cart:c:0"),
 ]
 
 

@@ -11,6 +11,9 @@ P = "shopbot:demo"
 LAYOUT = {
     "customer": ((7,), f"{P}:customer:7"),
     "business": (("bc-1",), f"{P}:business:bc-1"),
+    "cart": ((7,), f"{P}:cart:7"),
+    "checkout": (("c1",), f"{P}:checkout:c1"),
+    "reservations": ((), f"{P}:reservations"),
     "customers": ((), f"{P}:customers"),
     "conversation": ((7,), f"{P}:conv:7"),
     "history": ((7,), f"{P}:history:7"),
