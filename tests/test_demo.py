@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from bot import DEMO_SHOP, PROJECT_DIR
 from bot.core.shop import load_shop
 from bot.devtools.demo import BUSINESS, Demo
+from bot.storage.keys import Keys
 from handlers.layer import create_app
 from tests.conftest import redis_url
 
@@ -302,6 +303,77 @@ async def test_orders_from_the_backend_panel_reach_the_shopper(page: Page) -> No
     stars = bot_says(page, "shopper", re.compile(".")).locator(".buttons button",
                                                                has_text="⭐⭐⭐⭐⭐")
     await expect(stars).to_be_visible(timeout=WAIT)
+
+
+async def check_out_the_shirt(page: Page, name: str) -> Locator:
+    """A new shopper asks for the shirt, picks M and white on its card, orders it and checks
+    out: the invoice card in the chat."""
+    await new_shopper(page, name)
+    await expect(bot_says(page, "shopper", name.split()[0])).to_be_visible(timeout=WAIT)
+    await say(page, "shopper", "do you have the linen shirt?")
+    cards = page.locator("#shopper-chat .msg.in").filter(
+        has=page.locator(".buttons button", has_text="Order this"))
+    # Each choice on the card comes back as the card with that choice ticked.
+    await cards.last.get_by_role("button", name="M", exact=True).click(timeout=WAIT)
+    await expect(cards.last.get_by_role("button", name="✓ M")).to_be_visible(timeout=WAIT)
+    await cards.last.get_by_role("button", name="white", exact=True).click()
+    await expect(cards.last.get_by_role("button", name="✓ white")).to_be_visible(timeout=WAIT)
+    await expect(cards.last.get_by_role("button", name="✓ M")).to_be_visible()
+    await cards.last.locator(".buttons button", has_text="Order this").click()
+    cart = bot_says(page, "shopper", "Your cart")
+    await expect(cart).to_contain_text("Classic linen shirt (M, white)", timeout=WAIT)
+    await cart.locator(".buttons button", has_text="Check out").click()
+    invoice = page.locator("#shopper-chat .msg.in .invoice").last
+    await expect(invoice).to_contain_text("3,490.00 RUB", timeout=WAIT)
+    return invoice
+
+
+async def open_the_pay_sheet(page: Page, invoice: Locator) -> Locator:
+    await invoice.locator("button.pay").click()
+    # Telegram's pay sheet, simulated: the bot prices the delivery to the demo address.
+    sheet = page.locator("#pay-sheet")
+    await expect(sheet).to_contain_text("Simulated payment — no money moves")
+    await expect(page.locator("#pay-country")).to_have_value("RU")
+    await expect(sheet.locator(".sheet-delivery")).to_contain_text("350.00 RUB", timeout=WAIT)
+    await expect(sheet.locator(".sheet-total")).to_contain_text("3,840.00 RUB")
+    return sheet
+
+
+async def test_a_shopper_pays_in_the_chat_on_the_simulated_sheet(page: Page) -> None:
+    invoice = await check_out_the_shirt(page, "Paula Pays")
+    sheet = await open_the_pay_sheet(page, invoice)
+    await sheet.locator(".sheet-pay").click()
+    await expect(sheet).to_be_hidden(timeout=WAIT)
+    received = bot_says(page, "shopper", "received the payment")
+    await expect(received).to_contain_text("#TG-", timeout=WAIT)
+    await expect(page.locator("#shopper-chat .service", has_text="paid 3,840.00 RUB")
+                 ).to_be_visible()
+    await expect(invoice.locator("button.pay")).to_have_text("✓ Paid")
+    # Staff see the paid order in the customer's topic; the owner a note of the demo's.
+    await expect(page.locator("#topics button.current")).to_contain_text("Paula Pays",
+                                                                         timeout=WAIT)
+    await expect(page.locator("#staff-chat .msg.in", has_text="paid order")).to_contain_text(
+        "Classic linen shirt", timeout=WAIT)
+    await expect(page.locator("#owner-chat .demo-note")).to_contain_text("Paula Pays paid")
+
+
+async def test_a_payment_the_bot_refuses_says_why_on_the_sheet(page: Page, demo: Demo) -> None:
+    invoice = await check_out_the_shirt(page, "Rob Refused")
+    sheet = await open_the_pay_sheet(page, invoice)
+    # The checkout expires while the sheet is open: the pre-checkout query is refused.
+    shopper = int(await page.locator("#shopper").input_value())
+    payload = next(p for p, i in demo.api.invoices.items() if i["chat_id"] == shopper)
+    redis = Redis.from_url(redis_url())
+    assert await redis.delete(Keys(demo.redis_prefix or "").checkout(payload)) == 1
+    await redis.aclose()
+    await sheet.locator(".sheet-pay").click()
+    await expect(sheet.locator(".sheet-status.error")).to_contain_text("out of date",
+                                                                       timeout=WAIT)
+    await expect(sheet.locator(".sheet-pay")).to_be_disabled()
+    await sheet.locator(".sheet-cancel").click()
+    await expect(sheet).to_be_hidden()
+    await expect(page.locator("#shopper-chat")).not_to_contain_text("received the payment")
+    await expect(invoice.locator("button.pay")).to_contain_text("Pay 3,490.00 RUB")
 
 
 async def test_edits_deletions_and_reply_keyboards_show_live(page: Page, demo: Demo) -> None:

@@ -9,6 +9,13 @@ commands. The owner's own Telegram account is connected to the bot with Telegram
 (`BUSINESS`), so a shopper can also write to the shop's account and be answered there by the
 bot, as the shop; those chats share the shopper's chat id and are told apart by their
 `business_connection_id`. Nothing leaves the machine.
+
+Paying in the chat is on: the bot gets a made-up payment provider token
+(`DEMO_PROVIDER_TOKEN`), so its cart and Telegram invoices work. The page draws an invoice
+as a card with "Pay", which opens a pay sheet marked as simulated; the sheet's shipping
+address goes to the bot as Telegram's shipping query, "Pay" as the pre-checkout query and,
+if the bot accepts, the successful payment (the emulator's `pay()`), each pushed once the
+one before was answered. No money moves and no payment provider is asked.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import aiohttp
 from aiogram.types import MessageEntity
 from aiogram.utils.text_decorations import HtmlDecoration
 from aiohttp import web
+from babel.numbers import format_decimal, get_currency_precision
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot import DEMO_SHOP, TEMPLATES_DIR
@@ -46,6 +54,14 @@ PAGE_DIR = TEMPLATES_DIR / "demo"
 STAFF_CHAT = -1001000000042
 ORDER_EVENTS = ("created", "paid", "shipped", "delivered", "cancelled")
 BUSINESS = "demo-business"  # the owner's account, connected to the bot at start
+# A made-up provider token: it turns the bot's cart and invoices on; the emulator takes it
+# and the pay sheet simulates the rest. Nothing reaches a payment provider.
+DEMO_PROVIDER_TOKEN = "demo:TEST:simulated"
+# The shipping address the pay sheet fills in (the shopper may change the country).
+DEMO_ADDRESS: JSON = {"country_code": "RU", "state": "", "city": "Moscow",
+                      "street_line1": "1 Demo Street, apt. 2", "street_line2": "",
+                      "post_code": "101000"}
+ANSWER_WAIT = 15.0  # seconds the demo waits for the bot to answer a payment query
 
 
 class _SafeHtml(HtmlDecoration):
@@ -65,6 +81,15 @@ def _html(text: str | None, entities: list[JSON] | None) -> str | None:
         return None
     parsed = [MessageEntity(**e) for e in entities or []]
     return _HTML.unparse(text, parsed)
+
+
+def _money(amount: int, currency: str) -> str:
+    """An amount in the currency's smallest unit, as the pay sheet shows it: "3,840.00 RUB"."""
+    if currency == "XTR":
+        return f"{amount} ⭐"
+    digits = get_currency_precision(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return f"{format_decimal(amount / 10 ** digits, format=pattern, locale='en')} {currency}"
 
 
 def _free_port(host: str) -> int:
@@ -118,6 +143,9 @@ class Demo:
         self._last_order: dict[int, str] = {}  # shopper -> the order the backend panel acts on
         self._sockets: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
         self._keyboards: dict[str, list[list[str]] | None] = {}  # chat id -> reply keyboard
+        # (shopper, invoice payload) -> the updates of the payment the pay sheet has begun
+        self._paying: dict[tuple[int, str], list[JSON]] = {}
+        self._notes: list[JSON] = []  # the demo's own lines in the owner's pane
         self._runner: web.AppRunner | None = None
         self._bot_task: asyncio.Task[None] | None = None
         self.app: App | None = None
@@ -147,6 +175,7 @@ class Demo:
             shop_api_token=self.api_token, host="127.0.0.1", port=self.api_port,
             # A demo shows the delivery check at once, whatever the hour.
             followup_delay_hours=0, followup_hours="00:00-23:59", in_process_worker=True,
+            payment_provider_token=DEMO_PROVIDER_TOKEN,  # the cart on; the page pays
         )
         self.app = self.create_app(settings)
         self._bot_task = asyncio.create_task(self.app.run())
@@ -269,6 +298,10 @@ class Demo:
         if kind == "order":
             await self._order(request)
             return None
+        if kind == "quote":
+            return await self._quote(request)
+        if kind == "pay":
+            return await self._pay(request)
         if kind == "block":
             person = self._person(request.get("user"))
             blocked = bool(request.get("blocked"))
@@ -427,6 +460,102 @@ class Demo:
         self._publish({"type": "order", "user": person.user.id, "order": order_id,
                        "event": event})
 
+    # -- paying an invoice (Telegram's pay sheet, simulated) ---------------------------------
+
+    def _invoice_of(self, request: JSON) -> tuple[_Person, JSON]:
+        person = self._person(request.get("user"))
+        message_id = request.get("message_id")
+        for invoice in self.api.invoices.values():
+            if (invoice.get("chat_id"), invoice.get("message_id")) == (person.user.id,
+                                                                       message_id):
+                if self._paid(invoice["payload"]):
+                    raise DemoError("This invoice is paid already.")
+                return person, invoice
+        raise DemoError("That invoice is gone.")
+
+    def _paid(self, payload: str) -> bool:
+        return any(p["delivered"] and p["successful_payment"]["invoice_payload"] == payload
+                   for p in self.api.payments.values())
+
+    async def _answered(self, answers: dict[str, JSON], query_id: str, what: str) -> JSON:
+        """The bot's answer to a query just pushed, once it came."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ANSWER_WAIT
+        while query_id not in answers:
+            if loop.time() > deadline:
+                raise DemoError(f"The bot did not answer the {what} query in time; "
+                                "Telegram would call the payment off.")
+            await asyncio.sleep(0.05)
+        return answers[query_id]
+
+    async def _quote(self, request: JSON) -> JSON:
+        """The pay sheet opens (or its country changes): the payment begins with the
+        shipping address, and the bot prices the delivery (Telegram's shipping query)."""
+        person, invoice = self._invoice_of(request)
+        country = str(request.get("country") or "RU").strip().upper()
+        if len(country) != 2 or not country.isalpha():
+            raise DemoError("A country is its two-letter code, such as RU or DE.")
+        address = {**DEMO_ADDRESS, "country_code": country}
+        updates = self.api.pay(person.user, invoice["payload"], address=address)
+        self._paying[(person.user.id, invoice["payload"])] = updates
+        currency = invoice["currency"]
+        quote: JSON = {"type": "quote", "message_id": invoice["message_id"],
+                       "title": invoice["title"], "description": invoice["description"],
+                       "items": _money(invoice["total_amount"], currency),
+                       "total": _money(invoice["total_amount"], currency),
+                       "address": address if invoice["need_shipping_address"] else None,
+                       "delivery": None, "error": None}
+        if "shipping_query" not in updates[0]:
+            return quote
+        self.api.push_update(updates[0])
+        answer = await self._answered(self.api.shipping_answers,
+                                      updates[0]["shipping_query"]["id"], "shipping")
+        if not answer["ok"]:
+            self._paying.pop((person.user.id, invoice["payload"]), None)
+            return {**quote, "error": answer["error_message"]}
+        option = answer["shipping_options"][0]  # the one pay() picks
+        cost = sum(p["amount"] for p in option["prices"])
+        return {**quote, "delivery": {"title": option["title"], "price": _money(cost, currency)},
+                "total": _money(invoice["total_amount"] + cost, currency)}
+
+    async def _pay(self, request: JSON) -> JSON:
+        """"Pay" on the sheet: the pre-checkout query, then, if the bot agreed, the
+        payment, each pushed when the one before was handled."""
+        person, invoice = self._invoice_of(request)
+        updates = self._paying.pop((person.user.id, invoice["payload"]), None)
+        if updates is None:
+            raise DemoError("Open the pay sheet again: this payment was not begun.")
+        check, payment = updates[-2], updates[-1]
+        self.api.push_update(check)
+        answer = await self._answered(self.api.pre_checkout_answers,
+                                      check["pre_checkout_query"]["id"], "pre-checkout")
+        if not answer["ok"]:
+            return {"type": "pay_refused", "message_id": invoice["message_id"],
+                    "error": answer["error_message"]}
+        since = len(self.api.calls)
+        self.api.push_update(payment)
+        # Handled once the bot has told the shopper (or given up waiting: it is pushed).
+        with contextlib.suppress(AssertionError):
+            await self.api.wait_for(lambda c: c.method == "sendMessage"
+                                    and c.chat_id == person.user.id, timeout=ANSWER_WAIT,
+                                    since=since)
+        paid = payment["message"]["successful_payment"]
+        self._publish({"type": "edit", "message": self.render(self.api.messages[
+            (person.user.id, invoice["message_id"])])})
+        self._note(f"Demo note: {person.as_json()['name']} paid order "
+                   f"#TG-{invoice['payload']} in the chat, "
+                   f"{_money(paid['total_amount'], paid['currency'])} (simulated). The bot "
+                   "tells the owner nothing of a paid order; staff see it in the customer's "
+                   "topic.")
+        return {"type": "paid", "message_id": invoice["message_id"]}
+
+    def _note(self, text: str) -> None:
+        """A line of the demo's own (not the bot's) in the owner's pane."""
+        note = {"chat": self.owner.user.id, "id": 10**9 + len(self._notes),
+                "date": int(datetime.now(UTC).timestamp()), "service": text, "note": True}
+        self._notes.append(note)
+        self._publish({"type": "message", "message": note})
+
     # -- the page --------------------------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.Response:
@@ -491,7 +620,7 @@ class Demo:
                                                    key=lambda m: (m["date"], m["message_id"]))]
         return {"type": "hello", "people": self._people(), "staff_chat": STAFF_CHAT,
                 "bot": self.api.bot_user, "topics": self._topics(),
-                "messages": [m for m in messages if m is not None],
+                "messages": [m for m in messages if m is not None] + self._notes,
                 "keyboards": self._keyboards, "commands": self._commands()}
 
     def _topics(self) -> list[JSON]:
@@ -537,6 +666,22 @@ class Demo:
                 item = m[kind]
                 out["media"] = " ".join(filter(None, (label, item.get("emoji"),
                                                       item.get("file_name"))))
+        if "invoice" in m:
+            invoice = m["invoice"]
+            payload = next((p for p, i in self.api.invoices.items()
+                            if (i.get("chat_id"), i.get("message_id")) == (chat,
+                                                                           m["message_id"])),
+                           None)
+            out["invoice"] = {"title": invoice["title"], "description": invoice["description"],
+                              "total": _money(invoice["total_amount"], invoice["currency"]),
+                              "paid": payload is not None and self._paid(payload)}
+        if "successful_payment" in m:
+            paid = m["successful_payment"]
+            title = (self.api.invoices.get(paid["invoice_payload"]) or {}).get("title")
+            out["service"] = " ".join(filter(None, (
+                f"{out['sender'] or 'The shopper'} paid "
+                f"{_money(paid['total_amount'], paid['currency'])}",
+                f"for {title}" if title else None, "(simulated)")))
         if "reply_to_message" in m:
             original = m["reply_to_message"]
             out["reply_to"] = (original.get("text") or original.get("caption") or "…")[:80]
@@ -547,7 +692,8 @@ class Demo:
         if markup:
             out["buttons"] = [[{"text": b.get("text", ""), "data": b.get("callback_data"),
                                 "url": b.get("url")} for b in row] for row in markup]
-        if not any(out.get(k) for k in ("html", "caption", "photo", "media", "service")):
+        if not any(out.get(k) for k in ("html", "caption", "photo", "media", "service",
+                                        "invoice")):
             return None
         return out
 

@@ -14,6 +14,7 @@ const state = {
   followTopics: true,  // until staff pick a topic, the pane follows the latest activity
   unread: {},          // "shopper:<id>" or "topic:<id>" -> count
   blocked: {},
+  sheet: null,         // the invoice being paid on the pay sheet: {user, message_id, busy}
 };
 let socket = null;
 
@@ -71,7 +72,7 @@ function meOf(pane) {
 function bubble(message, pane) {
   if (message.service) {
     const line = document.createElement("div");
-    line.className = "service";
+    line.className = "service" + (message.note ? " demo-note" : "");
     const span = document.createElement("span");
     span.textContent = message.service;
     line.appendChild(span);
@@ -126,6 +127,7 @@ function bubble(message, pane) {
   const time = new Date(message.date * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
   meta.textContent = (message.edited ? "edited " : "") + time;
   box.appendChild(meta);
+  if (message.invoice) box.appendChild(invoiceCard(message, pane));
   if (message.buttons) box.appendChild(keyboard(message, pane));
   if (mine && message.html) {
     box.title = "Double-click to edit";
@@ -172,6 +174,70 @@ function keyboard(message, pane) {
   }
   return wrap;
 }
+
+// -- paying: the invoice card and the (simulated) pay sheet ---------------------------------
+
+function invoiceCard(message, pane) {
+  const invoice = message.invoice;
+  const card = document.createElement("div");
+  card.className = "invoice";
+  const title = document.createElement("div");
+  title.className = "invoice-title";
+  title.textContent = invoice.title;
+  const description = document.createElement("div");
+  description.className = "invoice-description";
+  description.textContent = invoice.description;
+  const total = document.createElement("div");
+  total.className = "invoice-total";
+  total.textContent = invoice.total;
+  const pay = document.createElement("button");
+  pay.type = "button";
+  pay.className = "pay";
+  if (invoice.paid) {
+    pay.textContent = "✓ Paid";
+    pay.disabled = true;
+  } else {
+    pay.textContent = "Pay " + invoice.total;
+    pay.addEventListener("click", () => openSheet(message, meOf(pane)));
+  }
+  card.append(title, description, total, pay);
+  return card;
+}
+
+function openSheet(message, user) {
+  const sheet = $("#pay-sheet");
+  state.sheet = {user, message_id: message.id, busy: true};
+  sheet.querySelector(".sheet-title").textContent = message.invoice.title;
+  sheet.querySelector(".sheet-description").textContent = message.invoice.description;
+  sheet.querySelector(".sheet-address").hidden = true;
+  sheet.querySelector(".sheet-delivery").hidden = true;
+  sheet.querySelector(".sheet-total span").textContent = message.invoice.total;
+  $("#pay-country").value = "RU";
+  sheet.hidden = false;
+  quote();
+}
+
+function quote() {
+  const sheet = state.sheet;
+  if (!sheet) return;
+  sheet.busy = true;
+  sheetStatus("Asking the bot…");
+  send({do: "quote", user: sheet.user, message_id: sheet.message_id, country: $("#pay-country").value});
+}
+
+function sheetStatus(text, error = false, payable = false) {
+  const line = $("#pay-sheet .sheet-status");
+  line.textContent = text;
+  line.classList.toggle("error", error);
+  $("#pay-sheet .sheet-pay").disabled = !payable;
+}
+
+function closeSheet() {
+  state.sheet = null;
+  $("#pay-sheet").hidden = true;
+}
+
+const forSheet = (event) => state.sheet && state.sheet.message_id === event.message_id;
 
 function drawChat(pane, follow = false) {
   const chat = $("#" + pane + "-chat");
@@ -356,7 +422,43 @@ const handlers = {
     drawShoppers();
   },
   order(event) { toast("Order " + event.order + ": " + event.event + " sent to the bot's API"); },
-  error(event) { toast(event.text, true); },
+  quote(event) {
+    if (!forSheet(event)) return;
+    state.sheet.busy = false;
+    const sheet = $("#pay-sheet");
+    const address = sheet.querySelector(".sheet-address");
+    address.hidden = !event.address;
+    if (event.address) {
+      const a = event.address;
+      sheet.querySelector(".sheet-street").textContent =
+        [a.street_line1, a.city, a.post_code].filter(Boolean).join(", ");
+    }
+    const delivery = sheet.querySelector(".sheet-delivery");
+    delivery.hidden = !event.delivery;
+    if (event.delivery) {
+      delivery.querySelector(".sheet-option").textContent = event.delivery.title;
+      delivery.querySelector(".sheet-price").textContent = event.delivery.price;
+    }
+    sheet.querySelector(".sheet-total span").textContent = event.total;
+    if (event.error) sheetStatus(event.error, true);
+    else sheetStatus(event.delivery ? "The shop answered with its delivery for this address." : "", false, true);
+  },
+  pay_refused(event) {
+    if (!forSheet(event)) return;
+    state.sheet.busy = false;
+    sheetStatus(event.error, true);
+  },
+  paid(event) {
+    if (forSheet(event)) closeSheet();
+    toast("Paid (simulated): no money moved.");
+  },
+  error(event) {
+    toast(event.text, true);
+    if (state.sheet && state.sheet.busy) {
+      state.sheet.busy = false;
+      sheetStatus(event.text, true);
+    }
+  },
 };
 
 function connect() {
@@ -457,6 +559,16 @@ $("#blocked").addEventListener("change", (e) =>
 for (const button of document.querySelectorAll("#owner-pane .quick button")) {
   button.addEventListener("click", () => send({do: "send", user: owner().id, text: button.dataset.command}));
 }
+
+$("#pay-country").addEventListener("change", quote);
+$("#pay-sheet .sheet-cancel").addEventListener("click", closeSheet);
+$("#pay-sheet .sheet-pay").addEventListener("click", () => {
+  const sheet = state.sheet;
+  if (!sheet || sheet.busy) return;
+  sheet.busy = true;
+  sheetStatus("Paying…");
+  send({do: "pay", user: sheet.user, message_id: sheet.message_id});
+});
 
 document.addEventListener("click", (e) => {
   const spoiler = e.target.closest("tg-spoiler, .tg-spoiler");
