@@ -115,7 +115,9 @@ async def check_out(message: Message, assistant: Assistant, carts: Carts, custom
         await send(message, [assistant.order_info(customer)], texts, customer.lang)
         return
     assert message.bot is not None
-    if len(result.view.lines) > LINK_AFTER:
+    # A business chat takes no invoice message (the bot writes there as the shop's
+    # account): the invoice goes as a link, as for a cart too long for one.
+    if len(result.view.lines) > LINK_AFTER or message.business_connection_id:
         link = await invoice_link(message.bot, fields)
         pay = texts.label("pay", customer.lang)
         await answer(message, texts.render("invoice_link", customer.lang), markup=(
@@ -149,8 +151,11 @@ def invoice(checkout: Checkout, texts: Texts, lang: Lang, shop: Shop,
             "prices": [LabeledPrice(label=_fit(part("line", line), LABEL_LIMIT),
                                     amount=minor(line.total, currency))
                        for line in view.lines],
-            # Where it ships, the address is asked and the delivery priced for it.
-            "need_shipping_address": view.ships, "is_flexible": view.ships}
+            # Where it ships, the address is asked; the delivery is priced for it when the
+            # shop sets a price or limits where it ships (else the shop says nothing of it).
+            "need_shipping_address": view.ships,
+            "is_flexible": view.ships and (view.shipping is not None
+                                           or bool(shop.policy.ships_to))}
 
 
 # -- Telegram's queries, answered at once -----------------------------------------------------
@@ -171,7 +176,8 @@ async def shipping(query: ShippingQuery, carts: Carts | None, texts: Texts, stor
             "payment_refused", lang, reason="country")))
         return
     cost = Decimal(record.get("shipping") or 0)
-    title = _fit(texts.render("invoice", lang, piece="free_delivery" if not cost else "delivery",
+    free = record.get("shipping") is not None and not cost  # said free in the cart
+    title = _fit(texts.render("invoice", lang, piece="free_delivery" if free else "delivery",
                               line=None), LABEL_LIMIT)
     await query.answer(ok=True, shipping_options=[ShippingOption(
         id="delivery", title=title,
@@ -264,8 +270,13 @@ def register(router: Router) -> None:
     router.pre_checkout_query.register(pre_checkout)
 
 
-def register_shoppers(router: Router) -> None:
-    """On the shoppers' router, before the catch-all: the cart and the payment."""
+def register_payment(router: Router) -> None:
+    """On the shoppers' router, before a person's hold (which passes every message on to
+    staff): Telegram took the money, so the order is made whoever holds the chat."""
     router.message.register(paid, HasPayment())
+
+
+def register_shoppers(router: Router) -> None:
+    """On the shoppers' router, before the catch-all: the cart."""
     router.message.register(cart_command, Command("cart"))
     router.callback_query.register(cart_button, CartData.filter())

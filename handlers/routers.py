@@ -69,6 +69,7 @@ def _shoppers() -> Router:
     router.message.middleware(CustomerMiddleware())
     router.callback_query.middleware(CustomerMiddleware())
     privacy.register(router)  # before the hand-over: whoever holds the chat
+    payments.register_payment(router)  # money taken is an order, whoever holds the chat
     takeover.register(router)  # a person holds the chat: the rest stays quiet
     commands.register(router)
     consent.register(router)

@@ -235,8 +235,10 @@ async def test_the_webhook_answers_200_once_queued_and_takes_a_repeat_once(
 
 
 async def start_shopbot(api: FakeBotAPI, prefix: str, port: int,
-                        cwd: Path) -> asyncio.subprocess.Process:
-    env = shopbot_env(
+                        cwd: Path, **settings: str) -> asyncio.subprocess.Process:
+    """`shopbot run` in webhook mode, on the demo shop (`settings`: more of the
+    environment)."""
+    env = shopbot_env(**settings,
         BOT_TOKEN=TOKEN, TELEGRAM_API_SERVER=api.url, REDIS_URL=redis_url(),
         REDIS_PREFIX=prefix, WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
         WEBHOOK_SECRET=SECRET, HOST="127.0.0.1", PORT=str(port),

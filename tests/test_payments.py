@@ -134,6 +134,8 @@ async def pay(bot: Harness, api: FakeBotAPI, shopper: Shopper, payload: str,
         await bot.feed(update)
         if "shipping_query" in update:
             outcome["shipping"] = api.shipping_answers[update["shipping_query"]["id"]]
+            if not outcome["shipping"]["ok"]:
+                return outcome  # Telegram goes no further
         if "pre_checkout_query" in update:
             outcome["pre_checkout"] = update["pre_checkout_query"]["id"]
     return outcome
@@ -277,8 +279,159 @@ async def test_stars_only_for_digital_products(
     [sent] = invoices(api, shopper)
     assert sent.params["currency"] == "XTR" and sent.params["prices"][0]["amount"] == 500
     assert not sent.params.get("need_shipping_address")
-    # A physical product in the cart: no Stars, and without a provider no invoice at all.
+    # Goods that would need a provider do not go into the cart: how to order, as before.
     product, variant = cheapest(bot.app.shop)
     await take(bot, shopper, product, variant)
-    await press(bot, shopper, "cart:c:0")
-    assert len(invoices(api, shopper)) == 1
+    carts = bot.app.assistant.carts
+    assert carts is not None
+    assert [line.product.id for line in (await carts.view(shopper.id)).lines] == [
+        "digital-voucher"]
+
+
+async def test_the_cart_survives_a_restart(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI, trade: str) -> None:
+    bot = await make_shopbot(shop_file=TRADES[trade], payment_provider_token=TOKEN)
+    product, variant = cheapest(bot.app.shop, stock=2)
+    shopper = api.new_shopper(language_code="zh-hans")
+    await bot.send(shopper, "/start")
+    await take(bot, shopper, product, variant)
+    await press(bot, shopper, "cart:p:0")
+    await bot.stop()
+    again = await make_shopbot(shop_file=TRADES[trade], payment_provider_token=TOKEN)
+    said = "\n".join(await again.send(shopper, "/cart"))
+    name = again.app.shop.text(product.name, "zh-hans")
+    assert name is not None and name in said and "× 2" in said
+
+
+async def test_the_address_must_be_where_the_shop_ships(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI, trade: str,
+        tmp_path: Path) -> None:
+    data = yaml.safe_load(TRADES[trade].read_text(encoding="utf-8"))
+    data.setdefault("policy", {})["ships_to"] = ["RU", "KZ"]
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    bot = await make_shopbot(shop_file=path, payment_provider_token=TOKEN)
+    product, variant = cheapest(bot.app.shop)
+    shopper = api.new_shopper(language_code="ru")
+    payload = await checkout(bot, api, shopper, product, variant)
+    abroad = await pay(bot, api, shopper, payload, country="DE")
+    assert abroad["shipping"]["ok"] is False
+    assert abroad["shipping"]["error_message"] == bot.app.texts.render(
+        "payment_refused", "ru", reason="country").strip()
+    home = await pay(bot, api, shopper, payload, country="KZ")
+    assert home["shipping"]["ok"] is True and "refused" not in home
+
+
+async def test_a_long_cart_and_a_business_chat_pay_through_a_link(
+        paying: Harness, api: FakeBotAPI) -> None:
+    shop = paying.app.shop
+    lines = [(p, v) for p in shop.products for v in p.variants if v.stock > 0][:11]
+    assert len(lines) == 11
+    shopper = api.new_shopper(language_code="en")
+    await paying.send(shopper, "/start")
+    for product, variant in lines:
+        await take(paying, shopper, product, variant)
+    calls = await paying.feed(api.callback_update(shopper, "cart:c:0"))
+    assert any(c.method == "createInvoiceLink" and c.ok for c in calls)
+    [link] = [c for c in calls if c.method == "sendMessage" and c.chat_id == shopper.id]
+    button = link.params["reply_markup"]["inline_keyboard"][0][0]
+    assert button["url"].startswith("https://t.me/$")
+    assert not invoices(api, shopper)
+    # The shop's own account (Telegram Business) takes no invoice message: a link there too.
+    from tests.test_business import connect, owner
+
+    await connect(paying)
+    buyer = api.new_shopper(language_code="en")
+    product, variant = cheapest(shop)
+    await paying.feed(api.business_message_update("bc-1", buyer, "Hello"))
+    await paying.feed(api.business_callback_update("bc-1", buyer, picks(product, variant)))
+    await paying.feed(api.business_callback_update(
+        "bc-1", buyer, pack(actions.OrderProduct(product.id))))
+    await paying.feed(api.business_callback_update("bc-1", buyer, "cart:c:0"))
+    sent = api.business_sent("bc-1", buyer.id)[-1]
+    assert sent.params["reply_markup"]["inline_keyboard"][0][0]["url"].startswith("https://t.me/$")
+    assert not invoices(api, buyer) and owner()
+
+
+async def test_the_pre_checkout_is_answered_while_the_chat_is_busy(
+        api: FakeBotAPI, prefix: str, tmp_path: Path) -> None:
+    """Through the webhook, as deployed: the shopper's chat is held up (a send that takes
+    5 s), and the pre-checkout is answered at once all the same."""
+    import aiohttp
+
+    from tests.test_inbox import SECRET, start_shopbot, until
+    from tests.test_running import free_port
+
+    port = free_port()
+    bot = await start_shopbot(api, prefix, port, tmp_path, PAYMENT_PROVIDER_TOKEN=TOKEN)
+    url = f"http://127.0.0.1:{port}/hook"
+    shop = load_shop(DEMO_SHOP)
+    product, variant = cheapest(shop)
+    shopper = api.new_shopper(language_code="en")
+
+    async def post(update: dict) -> None:
+        async with aiohttp.ClientSession() as http, http.post(url, json=update, headers={
+                "X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+            assert response.status == 200
+
+    async def answered(method: str, count: int) -> None:
+        async def done() -> bool:
+            return len([c for c in api.calls if c.method == method and c.answered]) >= count
+        await until(done, 60, f"{count} {method}")
+
+    try:
+        await post(api.message_update(shopper, "/start"))
+        await answered("sendMessage", 1)
+        await post(api.callback_update(shopper, picks(product, variant)))
+        await answered("answerCallbackQuery", 1)
+        await post(api.callback_update(shopper, pack(actions.OrderProduct(product.id))))
+        await answered("answerCallbackQuery", 2)
+        await post(api.callback_update(shopper, "cart:c:0"))
+        await answered("sendInvoice", 1)
+        payload = str(invoices(api, shopper)[-1].params["payload"])
+        api.slow("sendMessage", 5.0, chat_id=shopper.id)
+        await post(api.message_update(shopper, "one more question"))  # held up 5 s
+        query = api.pre_checkout_query_update(shopper, payload)
+        await post(query)  # answered before this returns
+        answer = api.pre_checkout_answers[query["pre_checkout_query"]["id"]]
+        assert answer["ok"] is True and answer["after"] < 5.0
+    finally:
+        bot.terminate()
+        assert await bot.wait() == 0
+        print((tmp_path / "shopbot.log").read_text()[-3000:])
+        print([str(c)[:200] for c in api.calls[-8:]])
+
+
+async def test_a_payment_while_a_person_holds_the_chat_is_still_an_order(
+        make_shopbot: Callable[..., Awaitable[Harness]], api: FakeBotAPI, trade: str) -> None:
+    from tests.test_staff import STAFF
+
+    api.forum(STAFF)
+    bot = await make_shopbot(shop_file=TRADES[trade], payment_provider_token=TOKEN,
+                             staff_chat_id=STAFF)
+    product, variant = cheapest(bot.app.shop)
+    shopper = api.new_shopper(language_code="en")
+    payload = await checkout(bot, api, shopper, product, variant)
+    await bot.send(shopper, "I want to talk to a person")
+    assert bot.app.desk is not None and await bot.app.desk.holds(shopper.id)
+    for update in api.pay(shopper, payload, address={"country_code": "RU"}):
+        await bot.feed(update)
+    order = await bot.app.orders.orders.get("TG-" + payload)
+    assert order is not None and order.status == "paid"
+
+
+async def test_forget_erases_the_cart_and_mydata_shows_it(
+        paying: Harness, api: FakeBotAPI) -> None:
+    product, variant = cheapest(paying.app.shop)
+    shopper = api.new_shopper(language_code="en")
+    await paying.send(shopper, "/start")
+    await take(paying, shopper, product, variant)
+    data = await paying.app.store.redis.get(paying.app.store.keys.cart(shopper.id))
+    assert data is not None
+    from bot.storage.privacy import ShopperRecords
+
+    kept = await ShopperRecords(paying.app.store).gather(shopper.id)
+    assert kept["cart"]["lines"][0]["product"] == product.id
+    await paying.send(shopper, "/forget")
+    await paying.feed(api.callback_update(shopper, pack(actions.Forget(sure=True))))
+    assert not await paying.app.store.redis.exists(paying.app.store.keys.cart(shopper.id))

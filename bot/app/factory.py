@@ -107,7 +107,8 @@ def create_app(
     aftersale = AfterSale(serving, store, orders, stats, clock)
     # A cart and invoices in the chat, with a payment provider or products sold for Stars.
     carts = Carts(CartRecords(redis, store.keys), serving, clock,
-                  hold=timedelta(minutes=settings.payment_hold_minutes)) \
+                  hold=timedelta(minutes=settings.payment_hold_minutes),
+                  provider=settings.payment_provider_token is not None) \
         if settings.payment_provider_token is not None \
         or any(p.stars for p in shop.products) else None
     assistant = Assistant(

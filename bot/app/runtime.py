@@ -177,9 +177,11 @@ class App:
     async def publish_commands(self) -> None:
         """The command menu in each language (Telegram keys it by two-letter code)."""
         for code, lang in ((None, "en"), ("ru", "ru"), ("zh", "zh-hans")):
+            names = ("start", "catalog", *(("cart",) if self.assistant.carts else ()),
+                     "language", "bye", "stop", "mydata", "forget")
             commands = [
                 BotCommand(command=name, description=self.texts.label(f"cmd_{name}", lang))
-                for name in ("start", "catalog", "language", "bye", "stop", "mydata", "forget")
+                for name in names
             ]
             await self.bot.set_my_commands(commands, language_code=code)
 

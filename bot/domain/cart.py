@@ -9,7 +9,6 @@ another took the last one first.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,11 +102,18 @@ class Checkout:
 
 class Carts:
     def __init__(self, records: CartRecords, shop: Callable[[], Shop],
-                 clock: Callable[[], datetime], hold: timedelta = HOLD) -> None:
+                 clock: Callable[[], datetime], hold: timedelta = HOLD, *,
+                 provider: bool = True) -> None:
         self.records = records
         self.shop = shop
         self.clock = clock
         self.hold = hold
+        self.provider = provider  # a payment provider is set: goods are paid in the chat
+
+    def accepts(self, product: Product) -> bool:
+        """Whether the product can be paid for in the chat: through the provider, or in
+        Stars for a digital product priced in them."""
+        return self.provider or bool(product.digital and product.stars)
 
     # -- the cart ------------------------------------------------------------------------
     async def view(self, customer: int) -> CartView:
@@ -120,7 +126,7 @@ class Carts:
         line = next((x for x in lines if x.key == line_key(product.id, options)), None)
         wanted = CartLine(product, _variant(product, options), options,
                           (line.quantity if line else 0) + quantity)
-        left = await self._left(wanted)
+        left = await self._left(customer, wanted)
         if left is not None and left < 0:
             outcome: Literal["no_more", "sold_out"] = \
                 "no_more" if line is not None or (wanted.stock or 0) > 0 else "sold_out"
@@ -140,9 +146,10 @@ class Carts:
             return None
         line = lines[index]
         changed = CartLine(line.product, line.variant, line.options, line.quantity + delta)
-        if delta > 0 and (changed.quantity > MAX_QUANTITY
-                          or ((left := await self._left(changed)) is not None and left < 0)):
-            return self._view(lines)  # no more to be had: the cart as it is
+        if delta > 0:
+            left = await self._left(customer, changed)
+            if changed.quantity > MAX_QUANTITY or (left is not None and left < 0):
+                return self._view(lines)  # no more to be had: the cart as it is
         lines[index:index + 1] = [changed] if changed.quantity > 0 else []
         await self._save(customer, lines)
         return self._view(lines)
@@ -165,40 +172,43 @@ class Carts:
         lines = await self._lines(customer)
         if not lines:
             return None
-        short = [line for line in lines if (left := await self._left(line)) is not None
-                 and left < 0]
+        short = [line for line in lines
+                 if (left := await self._left(customer, line)) is not None and left < 0]
         if short:
             return short
         checkout = Checkout("c" + secrets.token_hex(8), customer, self._view(lines),
                             self.clock())
         await self.records.save_checkout(checkout.id, checkout.record(self.shop().currency))
+        await self.records.checked_out(customer, checkout.id)  # earlier invoices lapse
         return checkout
 
     async def invoiced(self, checkout_id: str) -> dict[str, Any] | None:
         return await self.records.checkout(checkout_id)
 
     async def reserve(self, checkout_id: str) -> Literal["ok", "gone", "paid", "short"]:
-        """Hold the checkout's stock while it is paid (Telegram's pre-checkout)."""
+        """Hold the checkout's stock while it is paid (Telegram's pre-checkout). Only the
+        cart's latest invoice stands, and only at the prices the shop charges now."""
         record = await self.records.checkout(checkout_id)
         if record is None:
             return "gone"
         if record.get("paid"):
             return "paid"
+        customer = int(record["customer"])
+        if await self.records.standing(customer) != checkout_id:
+            return "gone"  # the cart changed, or was invoiced again, since
         shop = self.shop()
         wanted: dict[str, int] = {}
-        stock: dict[str, int | None] = {}
         for item in record["lines"]:
             product = shop.product(item["product"])
             if product is None:
                 return "gone"
             line = CartLine(product, _variant(product, item["options"]), item["options"],
                             int(item["quantity"]))
-            if product.variants and line.variant is None:
-                return "gone"
+            if (product.variants and line.variant is None) or line.unit != Decimal(item["unit"]):
+                return "gone"  # no longer sold, or not at that price
             wanted[line.key] = wanted.get(line.key, 0) + line.quantity
-            stock[line.key] = line.stock
-        short = await self.records.reserve(checkout_id, wanted, stock.get,
-                                           _fingerprint(shop), self.clock(), self.hold)
+        short = await self.records.reserve(checkout_id, customer, wanted, self._stock,
+                                           self.clock(), self.hold)
         return "short" if short else "ok"
 
     async def paid(self, checkout_id: str, charge: str) -> dict[str, Any] | None:
@@ -234,12 +244,12 @@ class Carts:
             {"product": line.product.id, "options": line.options, "quantity": line.quantity}
             for line in lines])
 
-    async def _left(self, line: CartLine) -> int | None:
+    async def _left(self, customer: int, line: CartLine) -> int | None:
         """How many more of the line's variant could be had beyond the line's quantity
         (negative: short by that many); None when its stock is not counted."""
         if line.stock is None:
             return None
-        held = await self.records.held(_fingerprint(self.shop()), self.clock())
+        held = await self.records.held(self._stock, self.clock(), customer)
         return line.stock - held.get(line.key, 0) - line.quantity
 
     def _view(self, lines: list[CartLine]) -> CartView:
@@ -263,13 +273,17 @@ class Carts:
                         stars or None)
 
 
+    def _stock(self, key: str) -> int | None:
+        """A line key's stock in the shop file served now (None: not counted, or no
+        longer sold)."""
+        product_id, _, options = key.partition("|")
+        product = self.shop().product(product_id)
+        if product is None:
+            return None
+        chosen = dict(pair.split("=", 1) for pair in options.split(",") if "=" in pair)
+        variant = _variant(product, chosen)
+        return variant.stock if variant is not None else product.stock
+
+
 def _variant(product: Product, options: dict[str, str]) -> Variant | None:
     return next((v for v in product.variants if v.options == options), None)
-
-
-def _fingerprint(shop: Shop) -> str:
-    """The shop file's stock, in a few characters: holds made against other stock lapse
-    (the owner has counted those sales in the file by then)."""
-    stock = [(p.id, p.stock, [(sorted(v.options.items()), v.stock) for v in p.variants])
-             for p in shop.products]
-    return hashlib.sha1(repr(stock).encode(), usedforsecurity=False).hexdigest()[:16]

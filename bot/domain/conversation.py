@@ -352,13 +352,15 @@ class Assistant:
         to order. A product with options needs them chosen first; a sold-out one gets its
         card, which says what is close."""
         product = choice.product
-        if self.carts is None:
+        if self.carts is None or not self.carts.accepts(product):
             return [self.order_info(customer, product.id, choice)]
-        if product.variants and choice.exact is None:
+        # The variant meant: the one the options asked single out, or the only one there is.
+        meant = choice.exact or (choice.matching[0] if len(choice.matching) == 1 else None)
+        if product.variants and meant is None:
             await self.store.discuss(customer.id, product.id, choice.asked)
             return [Reply("cart_pick", {**self._base(customer), "product": product}),
                     self.product_card(customer, choice)]
-        options = dict(choice.exact.options) if choice.exact is not None else {}
+        options = dict(meant.options) if meant is not None else {}
         added = await self.carts.add(customer.id, product, options)
         if added.outcome == "sold_out":
             await self.store.discuss(customer.id, product.id, options)

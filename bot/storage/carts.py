@@ -24,15 +24,31 @@ class CartRecords:
         self.redis = redis
         self.keys = keys
 
-    async def lines(self, customer: int) -> list[dict[str, Any]]:
+    async def _cart(self, customer: int) -> dict[str, Any]:
         raw = as_text(await self.redis.get(self.keys.cart(customer)))
-        return json.loads(raw) if raw else []
+        cart = json.loads(raw) if raw else {}
+        return {"lines": [], "checkout": None, **cart}
+
+    async def lines(self, customer: int) -> list[dict[str, Any]]:
+        return list((await self._cart(customer))["lines"])
 
     async def save(self, customer: int, lines: list[dict[str, Any]]) -> None:
+        """The cart's lines; an invoice made before for the cart no longer stands."""
         if lines:
-            await self.redis.set(self.keys.cart(customer), json.dumps(lines))
+            await self.redis.set(self.keys.cart(customer),
+                                 json.dumps({"lines": lines, "checkout": None}))
         else:
             await self.redis.delete(self.keys.cart(customer))
+
+    async def checked_out(self, customer: int, checkout_id: str) -> None:
+        """The cart was invoiced as `checkout_id`: the one invoice that stands for it."""
+        cart = await self._cart(customer)
+        cart["checkout"] = checkout_id
+        await self.redis.set(self.keys.cart(customer), json.dumps(cart))
+
+    async def standing(self, customer: int) -> str | None:
+        """The checkout whose invoice stands for the customer's cart as it is."""
+        return (await self._cart(customer))["checkout"]
 
     async def save_checkout(self, checkout_id: str, checkout: dict[str, Any]) -> None:
         await self.redis.set(self.keys.checkout(checkout_id), json.dumps(checkout),
@@ -61,32 +77,40 @@ class CartRecords:
 
         return await optimistic(self.redis, [key], body)
 
-    async def reserve(self, checkout_id: str, lines: dict[str, int],
-                      stock: Callable[[str], int | None], fingerprint: str, now: datetime,
-                      hold: timedelta) -> list[str]:
+    async def reserve(self, checkout_id: str, customer: int, lines: dict[str, int],
+                      stock: Stock, now: datetime, hold: timedelta) -> list[str]:
         """Hold `lines` (line key → quantity) for a checkout being paid, until `now + hold`;
         the line keys there is not enough of (nothing is held then). Stock is the shop
-        file's (`stock`: None, not counted), less what other checkouts hold."""
+        file's (`stock`: None, not counted), less what other shoppers' checkouts hold: the
+        customer's own unpaid one before this (a payment they gave up) is replaced, and
+        holds that lapsed or whose stock the file no longer has are dropped."""
         key = self.keys.reservations()
 
         async def body(pipe: Pipeline) -> list[str]:
-            held = _held(await pipe.hgetall(key), fingerprint, now, excluding=checkout_id)
+            raw = await pipe.hgetall(key)
+            held = _held(raw, stock, now, customer=customer)
             short = [line for line, quantity in lines.items()
                      if (have := stock(line)) is not None and held.get(line, 0) + quantity > have]
             if short:
                 await pipe.unwatch()
                 return short
+            holds = {field: json.loads(value) for field, value in raw.items()}
+            dropped = [field for field, other in holds.items()
+                       if _unpaid_of(other, customer) or not _counted(other, stock, now)]
             pipe.multi()
+            if dropped:
+                pipe.hdel(key, *dropped)
             pipe.hset(key, checkout_id, json.dumps({
-                "lines": lines, "until": (now + hold).timestamp(), "stock": fingerprint}))
+                "lines": lines, "stock": {line: stock(line) for line in lines},
+                "until": (now + hold).timestamp(), "customer": customer}))
             await pipe.execute()
             return []
 
         return await optimistic(self.redis, [key], body)
 
     async def keep(self, checkout_id: str) -> None:
-        """A paid checkout's stock stays held until the shop file's stock changes (the
-        owner then counts the sale in it)."""
+        """A paid checkout's stock stays held until the shop file's stock of each of its
+        lines changes (the owner then has counted the sale in it)."""
         key = self.keys.reservations()
         raw = as_text(await self.redis.hget(key, checkout_id))
         if raw:
@@ -94,33 +118,40 @@ class CartRecords:
             held["until"] = 0
             await self.redis.hset(key, checkout_id, json.dumps(held))
 
-    async def held(self, fingerprint: str, now: datetime) -> dict[str, int]:
-        """What checkouts hold now, by line key."""
-        return _held(await self.redis.hgetall(self.keys.reservations()), fingerprint, now)
-
-    async def forget_stale(self, fingerprint: str, now: datetime) -> int:
-        """Drop holds that lapsed or belong to an older stock; how many."""
-        key = self.keys.reservations()
-        stale = [field for field, raw in (await self.redis.hgetall(key)).items()
-                 if not _active(json.loads(raw), fingerprint, now)]
-        if stale:
-            await self.redis.hdel(key, *stale)
-        return len(stale)
+    async def held(self, stock: Stock, now: datetime,
+                   customer: int | None = None) -> dict[str, int]:
+        """What checkouts hold now, by line key; not counting `customer`'s own unpaid one,
+        which their next checkout replaces."""
+        return _held(await self.redis.hgetall(self.keys.reservations()), stock, now,
+                     customer=customer)
 
 
-def _active(hold: dict[str, Any], fingerprint: str, now: datetime) -> bool:
-    return hold.get("stock") == fingerprint and (
-        hold.get("until") == 0 or float(hold.get("until") or 0) > now.timestamp())
+Stock = Callable[[str], "int | None"]  # a line key's stock in the shop file served now
 
 
-def _held(raw: dict, fingerprint: str, now: datetime,
-          excluding: str | None = None) -> dict[str, int]:
+def _unpaid_of(hold: dict[str, Any], customer: int | None) -> bool:
+    return customer is not None and hold.get("customer") == customer and hold.get("until") != 0
+
+
+def _lapsed(hold: dict[str, Any], now: datetime) -> bool:
+    return hold.get("until") != 0 and float(hold.get("until") or 0) <= now.timestamp()
+
+
+def _counted(hold: dict[str, Any], stock: Stock, now: datetime) -> bool:
+    """A hold still counts for some line: not lapsed, and the file's stock of that line is
+    the one it was made against."""
+    return not _lapsed(hold, now) and any(
+        hold.get("stock", {}).get(line) == stock(line) for line in hold.get("lines", {}))
+
+
+def _held(raw: dict, stock: Stock, now: datetime,
+          customer: int | None = None) -> dict[str, int]:
     held: dict[str, int] = {}
-    for field, value in raw.items():
-        if as_text(field) == excluding:
-            continue
+    for value in raw.values():
         hold = json.loads(value)
-        if _active(hold, fingerprint, now):
-            for line, quantity in hold["lines"].items():
+        if _lapsed(hold, now) or _unpaid_of(hold, customer):
+            continue
+        for line, quantity in hold["lines"].items():
+            if hold.get("stock", {}).get(line) == stock(line):
                 held[line] = held.get(line, 0) + int(quantity)
     return held

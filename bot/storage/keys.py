@@ -147,10 +147,11 @@ class Keys:
 
     # -- carts and checkouts (bot/storage/carts.py) ---------------------------------------------
     def cart(self, user_id: Part) -> str:
-        """string: the customer's cart, JSON: a list of lines in the order added.
+        """string: the customer's cart, JSON.
 
-        Each line: `product` (the shop file's id), `options` (option id → value id, the
-        variant), `quantity`."""
+        `lines`, in the order added, each `product` (the shop file's id), `options` (option
+        id → value id, the variant), `quantity`; `checkout`, the checkout whose invoice
+        stands for the cart as it is (none once it changes)."""
         return self._key("cart", user_id)
 
     def checkout(self, checkout_id: Part) -> str:
@@ -164,9 +165,9 @@ class Keys:
     def reservations(self) -> str:
         """hash: stock held for checkouts being paid, by checkout id, JSON.
 
-        `lines` (line key → quantity), `until` (Unix time; a paid checkout's is 0: held
-        until the shop file's stock changes), `stock` (a fingerprint of the shop file's
-        stock when made: once the file's stock changes, the file is the truth again)."""
+        `lines` (line key → quantity), `stock` (line key → the shop file's stock when
+        held: once the file says otherwise, it counts the sale and the hold goes),
+        `until` (Unix time; a paid checkout's is 0: held until then), `customer`."""
         return self._key("reservations")
 
     # -- Telegram Business (bot/storage/business.py) ----------------------------------------------

@@ -27,7 +27,7 @@ class ShopperRecords:
                 k.tags(user_id), k.handoff(user_id), k.mirror(user_id),
                 k.flood(user_id), k.flood_notice(user_id), k.return_draft(user_id),
                 k.staff_member(user_id), k.orders(user_id), k.returns(user_id),
-                k.topic_lock(user_id), k.pace(f"chat:{user_id}")]
+                k.topic_lock(user_id), k.pace(f"chat:{user_id}"), k.cart(user_id)]
 
     async def gather(self, user_id: int) -> dict[str, Any]:
         """What is kept about the shopper, as Redis holds it (times as Unix timestamps)."""
@@ -54,6 +54,7 @@ class ShopperRecords:
             "orders": orders,
             "returns": returns,
             "return_draft": _decode(await self.redis.hgetall(k.return_draft(user_id))),
+            "cart": json.loads(as_text(await self.redis.get(k.cart(user_id))) or "{}"),
             "staff_handover": handoff,
             "last_seen": last_seen,
         }
