@@ -251,7 +251,7 @@ class StaffDesk:
             except TelegramBadRequest as exc:
                 # A service message, a poll...: staff are told what it was instead.
                 log.info("message of %s not copied: %s", customer.id, exc.message)
-                await self.notice(customer.id, "staff/not_copied", kind=str(message.content_type))
+                await self.notice(customer.id, "staff/not_copied", kind=_kind(message))
                 return
             await self.takeovers.mirror(customer.id, "in", list(zip(ids, copies, strict=False)))
 
@@ -611,11 +611,18 @@ def topic_name(customer: Customer) -> str:
     return f"{name or customer.id}{handle} · {customer.id}"[:128]
 
 
+def _kind(message: Message) -> str:
+    """What a message is, as Telegram names it (`photo`, `successful_payment`): the
+    enum's value, not its Python name (`ContentType.PHOTO`)."""
+    kind = message.content_type
+    return str(getattr(kind, "value", kind))
+
+
 def describe(message: Message) -> str:
     """A message as one line of the card: its text, or its kind and caption."""
     if message.text:
         return message.text
-    kind = str(message.content_type)
+    kind = _kind(message)
     return f"[{kind}] {message.caption}" if message.caption else f"[{kind}]"
 
 

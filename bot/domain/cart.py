@@ -198,6 +198,7 @@ class Carts:
             return "gone"  # the cart changed, or was invoiced again, since
         shop = self.shop()
         wanted: dict[str, int] = {}
+        lines: list[CartLine] = []
         for item in record["lines"]:
             product = shop.product(item["product"])
             if product is None:
@@ -207,6 +208,11 @@ class Carts:
             if (product.variants and line.variant is None) or line.unit != Decimal(item["unit"]):
                 return "gone"  # no longer sold, or not at that price
             wanted[line.key] = wanted.get(line.key, 0) + line.quantity
+            lines.append(line)
+        today = self._view(lines)  # and what it comes to today: Stars, delivery
+        if today.stars != record.get("stars") or (
+                None if today.shipping is None else str(today.shipping)) != record.get("shipping"):
+            return "gone"
         short = await self.records.reserve(checkout_id, customer, wanted, self._stock,
                                            self.clock(), self.hold)
         return "short" if short else "ok"

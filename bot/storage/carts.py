@@ -27,6 +27,8 @@ class CartRecords:
     async def _cart(self, customer: int) -> dict[str, Any]:
         raw = as_text(await self.redis.get(self.keys.cart(customer)))
         cart = json.loads(raw) if raw else {}
+        if isinstance(cart, list):  # a cart of lines alone, as first kept
+            cart = {"lines": cart}
         return {"lines": [], "checkout": None, **cart}
 
     async def lines(self, customer: int) -> list[dict[str, Any]]:
@@ -85,6 +87,7 @@ class CartRecords:
         customer's own unpaid one before this (a payment they gave up) is replaced, and
         holds that lapsed or whose stock the file no longer has are dropped."""
         key = self.keys.reservations()
+        lines = {line: n for line, n in lines.items() if stock(line) is not None}  # counted
 
         async def body(pipe: Pipeline) -> list[str]:
             raw = await pipe.hgetall(key)
@@ -100,9 +103,10 @@ class CartRecords:
             pipe.multi()
             if dropped:
                 pipe.hdel(key, *dropped)
-            pipe.hset(key, checkout_id, json.dumps({
-                "lines": lines, "stock": {line: stock(line) for line in lines},
-                "until": (now + hold).timestamp(), "customer": customer}))
+            if lines:  # nothing to hold where no stock is counted
+                pipe.hset(key, checkout_id, json.dumps({
+                    "lines": lines, "stock": {line: stock(line) for line in lines},
+                    "until": (now + hold).timestamp(), "customer": customer}))
             await pipe.execute()
             return []
 
@@ -137,11 +141,18 @@ def _lapsed(hold: dict[str, Any], now: datetime) -> bool:
     return hold.get("until") != 0 and float(hold.get("until") or 0) <= now.timestamp()
 
 
+def _made_against(hold: dict[str, Any], line: str) -> int | None:
+    """The file's stock of `line` the hold was made against (None: not counted)."""
+    made = hold.get("stock")
+    return made.get(line) if isinstance(made, dict) else None
+
+
 def _counted(hold: dict[str, Any], stock: Stock, now: datetime) -> bool:
     """A hold still counts for some line: not lapsed, and the file's stock of that line is
     the one it was made against."""
     return not _lapsed(hold, now) and any(
-        hold.get("stock", {}).get(line) == stock(line) for line in hold.get("lines", {}))
+        (made := _made_against(hold, line)) is not None and made == stock(line)
+        for line in hold.get("lines", {}))
 
 
 def _held(raw: dict, stock: Stock, now: datetime,
@@ -151,7 +162,7 @@ def _held(raw: dict, stock: Stock, now: datetime,
         hold = json.loads(value)
         if _lapsed(hold, now) or _unpaid_of(hold, customer):
             continue
-        for line, quantity in hold["lines"].items():
-            if hold.get("stock", {}).get(line) == stock(line):
+        for line, quantity in hold.get("lines", {}).items():
+            if (made := _made_against(hold, line)) is not None and made == stock(line):
                 held[line] = held.get(line, 0) + int(quantity)
     return held
