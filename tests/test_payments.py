@@ -99,9 +99,18 @@ async def test_a_sold_out_variant_cannot_be_added(paying: Harness, api: FakeBotA
     product, variant = sold_out(paying.app.shop)
     shopper = api.new_shopper(language_code="en")
     await paying.send(shopper, "/start")
-    await take(paying, shopper, product, variant)
+    said = await take(paying, shopper, product, variant)
     carts = paying.app.assistant.carts
     assert carts is not None and (await carts.view(shopper.id)).lines == ()
+    # The card says it is sold out and what is close (the variants in stock), not the cart.
+    assert "🛒" not in said  # the cart's heading: no cart was shown
+    name = paying.app.shop.text(product.name, "en")
+    assert name is not None and name in said
+    close = [v for v in product.variants if v.stock > 0]
+    assert close and any(
+        all(str(product.option(o).value(val).name.get("en")) in said  # type: ignore[union-attr]
+            for o, val in v.options.items() if product.option(o) is not None)
+        for v in close)
 
 
 async def test_checkout_sends_an_invoice_priced_in_the_shops_currency(
