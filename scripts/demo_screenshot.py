@@ -52,6 +52,13 @@ async def main(out: Path) -> None:
         await expect(page.locator("#owner-chat .msg.in")).to_have_count(1, timeout=15_000)
         await say(page, "owner", "New linen is in: 3 fresh colours this week!", "It reaches")
         await page.locator("#owner-chat .buttons button", has_text="now").last.click()
+        # Where the bot asks to confirm before it sends: yes.
+        confirm = page.locator("#owner-chat .msg.in").last.locator(".buttons button",
+                                                                   has_text="Yes, send")
+        sent = page.locator("#owner-chat .msg.in", has_text="finished")
+        await expect(confirm.or_(sent).first).to_be_visible(timeout=15_000)
+        if await confirm.count():
+            await confirm.click()
         await expect(page.locator("#owner-chat .msg.in", has_text="finished")).to_be_visible(
             timeout=15_000)
         await page.wait_for_timeout(500)  # late photos settle

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -77,8 +78,33 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(demo: Demo, browser: Browser, request: pytest.FixtureRequest,
                ) -> AsyncIterator[Page]:
+    async for tab in _page(demo, browser, request, {"width": 1500, "height": 900}):
+        yield tab
+
+
+# A phone's screen; the browser's clock far from the shop's (Moscow), so a time drawn from it
+# would show.
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def phone(demo: Demo, browser: Browser, request: pytest.FixtureRequest,
+                ) -> AsyncIterator[Page]:
+    async for tab in _page(demo, browser, request, PHONE, timezone_id="Pacific/Honolulu"):
+        yield tab
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def laptop(demo: Demo, browser: Browser, request: pytest.FixtureRequest,
+                 ) -> AsyncIterator[Page]:
+    async for tab in _page(demo, browser, request, {"width": 1280, "height": 800}):
+        yield tab
+
+
+async def _page(demo: Demo, browser: Browser, request: pytest.FixtureRequest,
+                viewport: dict[str, int], **options: str) -> AsyncIterator[Page]:
     # A fresh profile per test: new_context() starts with no cookies or storage.
-    context = await browser.new_context(viewport={"width": 1500, "height": 900})
+    context = await browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
     tab = await context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -269,11 +295,21 @@ async def test_the_owner_broadcasts_and_shoppers_receive_it(page: Page) -> None:
     menu = bot_says(page, "owner", "It reaches")
     await expect(menu).to_be_visible(timeout=WAIT)
     await menu.locator(".buttons button", has_text="now").click()
+    await confirm_if_asked(page, bot_says(page, "shopper", "New linen is in!"))
     promo = bot_says(page, "shopper", "New linen is in!")
     await expect(promo).to_be_visible(timeout=WAIT)
     await expect(promo.locator(".buttons button", has_text="No more promotions")).to_be_visible()
     # The owner's progress message is edited in place until the final report.
     await expect(bot_says(page, "owner", "is finished")).to_be_visible(timeout=WAIT)
+
+
+async def confirm_if_asked(page: Page, sent: Locator) -> None:
+    """Where the bot asks the owner to confirm a broadcast before it goes: yes."""
+    confirm = page.locator("#owner-chat .msg.in").last.locator(".buttons button",
+                                                               has_text="Yes, send")
+    await expect(confirm.or_(sent).first).to_be_visible(timeout=WAIT)
+    if await confirm.count():
+        await confirm.click()
 
 
 async def test_the_owner_reads_stats_with_the_chart(page: Page) -> None:
@@ -446,3 +482,119 @@ async def test_shopbot_demo_refuses_a_broken_shop_file(tmp_path: Path) -> None:
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2
     assert b"shop.yaml" in err and b"Traceback" not in err
+
+
+# -- phone width and a laptop's ------------------------------------------------------------
+
+
+async def fits_the_width(page: Page) -> None:
+    """Nothing sticks out sideways: the page never scrolls horizontally."""
+    sizes = await page.evaluate(
+        "[document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert sizes[0] <= sizes[1], f"the page is {sizes[0]} px wide in a {sizes[1]} px window"
+
+
+async def buttons_are_under_the_bubble(message: Locator) -> None:
+    """As in Telegram: the inline keyboard is a block of its own, attached below the bubble."""
+    bubble = await message.locator(".bubble").bounding_box()
+    buttons = await message.locator(".buttons").bounding_box()
+    assert bubble is not None and buttons is not None
+    assert buttons["y"] >= bubble["y"] + bubble["height"] - 0.5, (bubble, buttons)
+    assert await message.locator(".bubble .buttons").count() == 0
+
+
+async def tab(page: Page, pane: str) -> None:
+    await page.locator(f"#tab-{pane}").click()
+    await expect(page.locator(f"#tab-{pane}")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator(f"#{pane}-pane")).to_be_visible()
+    for other in {"shopper", "business", "staff", "owner"} - {pane}:
+        await expect(page.locator(f"#{other}-pane")).to_be_hidden()
+    await expect(page.locator(f"#tab-{pane}")).not_to_have_class(re.compile(r"\bunread\b"))
+    await fits_the_width(page)
+
+
+async def test_at_phone_width_each_pane_is_a_tab_and_works(phone: Page) -> None:
+    page = phone
+    await expect(page.locator(".tabs")).to_be_visible()
+    await expect(page.locator("#shopper-pane")).to_be_visible()
+    await expect(page.locator("#staff-pane")).to_be_hidden()
+    box = await page.locator("#shopper-pane").bounding_box()
+    assert box is not None and box["width"] >= PHONE["width"] - 2  # the whole width, not a strip
+    await expect(page.locator("#clock")).to_have_text("Shop time (Europe/Moscow)")
+    await fits_the_width(page)
+    await new_shopper(page, "Mia Mobile")
+    greeting = bot_says(page, "shopper", "Mia")
+    await expect(greeting.locator(".buttons button", has_text="Catalogue")).to_be_visible(
+        timeout=WAIT)
+    await buttons_are_under_the_bubble(greeting)
+    await fits_the_width(page)
+    # The card's time and the bubble's are read to the minute: not across a minute's turn.
+    if (second := datetime.now(UTC).second) > 50:
+        await asyncio.sleep(61 - second)
+    await say(page, "shopper", "I want to talk to a person")
+    await expect(bot_says(page, "shopper", "colleague")).to_be_visible(timeout=WAIT)
+    # The handover lands in the staff pane, out of sight: its tab shows a dot.
+    await expect(page.locator("#tab-staff")).to_have_class(re.compile(r"\bunread\b"),
+                                                           timeout=WAIT)
+    await tab(page, "staff")
+    await expect(page.locator("#topics button.current")).to_contain_text("Mia Mobile")
+    card = page.locator("#staff-chat .msg.in", has_text="Last messages").last
+    await expect(card).to_be_visible(timeout=WAIT)
+    # One clock: the shopper's bubble and the staff card tell the same moment alike, in the
+    # shop's time zone (the browser's, Honolulu, is 13 hours off).
+    asked = page.locator("#shopper-chat .msg.out", has_text="I want to talk to a person")
+    time = (await asked.locator(".meta").text_content() or "").strip()
+    assert re.fullmatch(r"\d{2}:\d{2}", time), time
+    await expect(card).to_contain_text(f"{time} 👤 I want to talk to a person")
+    await say(page, "staff", "Hello Mia, Sam here.")
+    await expect(page.locator("#tab-shopper")).to_have_class(re.compile(r"\bunread\b"),
+                                                             timeout=WAIT)
+    await tab(page, "shopper")
+    reply = bot_says(page, "shopper", "Sam here")
+    await expect(reply).to_be_visible(timeout=WAIT)
+    # The shop's clock, not the browser's: now in Moscow, give or take the minute's turn.
+    shown = (await reply.locator(".meta").text_content() or "").strip()
+    now = datetime.now(SHOP.tz)
+    assert shown in {f"{t:%H:%M}" for t in (now, now - timedelta(minutes=1))}, shown
+    # The shop's account: its composer works.
+    await tab(page, "business")
+    await say(page, "business", "hello from the phone")
+    await expect(page.locator("#business-chat .msg.out")).to_contain_text(
+        "hello from the phone", timeout=WAIT)
+    # The owner: the quick buttons work.
+    await tab(page, "owner")
+    await page.locator("#owner-pane .quick button", has_text="/reload").click()
+    await expect(bot_says(page, "owner", "products")).to_be_visible(timeout=WAIT)
+    await fits_the_width(page)
+
+
+async def test_at_phone_width_the_pay_sheet_and_the_backend_drawer_fit(phone: Page) -> None:
+    page = phone
+    invoice = await check_out_the_shirt(page, "Pia Phone")
+    await fits_the_width(page)
+    sheet = await open_the_pay_sheet(page, invoice)
+    box = await sheet.locator(".sheet").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    await expect(sheet.locator(".sheet-pay")).to_be_in_viewport()
+    await sheet.locator(".sheet-cancel").click()
+    await expect(sheet).to_be_hidden()
+    await page.locator(".backend summary").click()
+    await page.locator("#order-form button[data-event=created]").click()
+    await expect(page.locator(".toast", has_text="created")).to_be_visible(timeout=WAIT)
+    await expect(page.locator("#shopper-form input[name=text]")).to_be_in_viewport()
+    await fits_the_width(page)
+
+
+async def test_at_laptop_width_the_panes_stay_side_by_side(laptop: Page) -> None:
+    page = laptop
+    await expect(page.locator(".tabs")).to_be_hidden()
+    boxes = [await page.locator(f"#{pane}-pane").bounding_box()
+             for pane in ("shopper", "business", "staff", "owner")]
+    assert all(b is not None and b["width"] > 250 for b in boxes), boxes
+    assert len({round(b["y"]) for b in boxes if b}) == 1  # one row of four columns
+    await fits_the_width(page)
+    await new_shopper(page, "Lars Laptop")
+    greeting = bot_says(page, "shopper", "Lars")
+    await expect(greeting.locator(".buttons button").first).to_be_visible(timeout=WAIT)
+    await buttons_are_under_the_bubble(greeting)
+    await fits_the_width(page)

@@ -16,6 +16,10 @@ as a card with "Pay", which opens a pay sheet marked as simulated; the sheet's s
 address goes to the bot as Telegram's shipping query, "Pay" as the pre-checkout query and,
 if the bot accepts, the successful payment (the emulator's `pay()`), each pushed once the
 one before was answered. No money moves and no payment provider is asked.
+
+Every time on the page is the shop's: the server formats each message's time in the shop's
+time zone as the bot's own texts do (the staff card's "Last messages"), never the browser's
+clock. At phone width the page shows one pane at a time, with tabs to switch.
 """
 
 from __future__ import annotations
@@ -38,13 +42,14 @@ import aiohttp
 from aiogram.types import MessageEntity
 from aiogram.utils.text_decorations import HtmlDecoration
 from aiohttp import web
+from babel.dates import format_time
 from babel.numbers import format_decimal, get_currency_precision
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot import DEMO_SHOP, TEMPLATES_DIR
 from bot.app.config import Settings
 from bot.app.runtime import App
-from bot.core.languages import LANGUAGES
+from bot.core.languages import BABEL_LOCALES, LANGUAGES
 from bot.core.shop import Shop, load_shop
 from bot.devtools.fake_bot_api import FakeBotAPI, Shopper, UploadedFile
 
@@ -549,10 +554,22 @@ class Demo:
                    "topic.")
         return {"type": "paid", "message_id": invoice["message_id"]}
 
+    def clock(self, stamp: int) -> str:
+        """A moment as the page shows it: the shop's time zone, in the words the bot's own
+        texts use (the staff card's "Last messages"), so every time on the page agrees."""
+        moment = datetime.fromtimestamp(stamp, UTC).astimezone(self.shop.tz)
+        return format_time(moment, "short", locale=BABEL_LOCALES[self.staff_lang])
+
+    @property
+    def staff_lang(self) -> str:
+        # The staff desk writes in the shop's default language (no STAFF_LANGUAGE here).
+        return self.shop.default_language
+
     def _note(self, text: str) -> None:
         """A line of the demo's own (not the bot's) in the owner's pane."""
+        now = int(datetime.now(UTC).timestamp())
         note = {"chat": self.owner.user.id, "id": 10**9 + len(self._notes),
-                "date": int(datetime.now(UTC).timestamp()), "service": text, "note": True}
+                "date": now, "time": self.clock(now), "service": text, "note": True}
         self._notes.append(note)
         self._publish({"type": "message", "message": note})
 
@@ -561,7 +578,7 @@ class Demo:
     async def _index(self, request: web.Request) -> web.Response:
         page = self._page.get_template("page.html").render(
             shop=self.api.bot_user["first_name"], bot=self.api.bot_user["username"],
-            languages=LANGUAGES, events=ORDER_EVENTS)
+            languages=LANGUAGES, events=ORDER_EVENTS, timezone=self.shop.timezone)
         return web.Response(text=page, content_type="text/html")
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -642,6 +659,7 @@ class Demo:
         by_bot = m.get("sender_business_bot") or {}
         out: JSON = {
             "chat": chat, "id": m["message_id"], "date": m["date"],
+            "time": self.clock(m["date"]),  # the shop's clock, never the browser's
             # A chat of the shop's own account: the same chat id as the shopper's chat with
             # the bot, its own message ids.
             "business": m.get("business_connection_id"),

@@ -15,6 +15,7 @@ const state = {
   unread: {},          // "shopper:<id>" or "topic:<id>" -> count
   blocked: {},
   sheet: null,         // the invoice being paid on the pay sheet: {user, message_id, busy}
+  tab: "shopper",      // the pane shown at phone width, one at a time
 };
 let socket = null;
 
@@ -79,13 +80,17 @@ function bubble(message, pane) {
     return line;
   }
   const mine = message.sender_id === meOf(pane);
+  // A message is its bubble and, as in Telegram, its inline keyboard attached below it.
+  const row = document.createElement("div");
+  row.className = "msg " + (mine ? "out" : "in");
+  row.dataset.id = message.id;
+  row.dataset.chat = message.chat;
   const box = document.createElement("div");
-  box.className = "msg " + (mine ? "out" : "in");
-  box.dataset.id = message.id;
-  box.dataset.chat = message.chat;
+  box.className = "bubble";
+  row.appendChild(box);
   // In a topic, what staff write goes to the customer, except notes ("!" or "/note").
   if (pane === "staff" && !message.from_bot && /^\s*(!|\/note\b)/.test(message.html || "")) {
-    box.classList.add("note");
+    row.classList.add("note");
   }
   if (pane === "staff" || !mine) {
     const who = document.createElement("div");
@@ -124,11 +129,12 @@ function bubble(message, pane) {
   }
   const meta = document.createElement("div");
   meta.className = "meta";
-  const time = new Date(message.date * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-  meta.textContent = (message.edited ? "edited " : "") + time;
+  // The server gives the time in the shop's time zone, as the bot's own texts show it
+  // (the staff card's "Last messages"): one clock for the whole page, not the browser's.
+  meta.textContent = (message.edited ? "edited " : "") + (message.time || "");
   box.appendChild(meta);
   if (message.invoice) box.appendChild(invoiceCard(message, pane));
-  if (message.buttons) box.appendChild(keyboard(message, pane));
+  if (message.buttons) row.appendChild(keyboard(message, pane));
   if (mine && message.html) {
     box.title = "Double-click to edit";
     box.addEventListener("dblclick", () => {
@@ -140,7 +146,7 @@ function bubble(message, pane) {
       }
     });
   }
-  return box;
+  return row;
 }
 
 function addLine(box, cls, text) {
@@ -355,6 +361,7 @@ function onMessage(message) {
     state.topic = message.thread;
     drawTopics();
   }
+  if (isNew) markTab(pane);
   if (isNew && !visible(message)) {
     const toShopper = pane === "shopper" || pane === "business";
     const mark = toShopper ? "shopper:" + message.chat : "topic:" + message.thread;
@@ -477,6 +484,29 @@ function connect() {
     $("#link-state").textContent = "disconnected: retrying…";
     setTimeout(connect, 2000);
   });
+}
+
+// -- phone width: one pane at a time, tabs to switch --------------------------------------
+
+function markTab(pane) {
+  if (pane !== state.tab) $("#tab-" + pane).classList.add("unread");
+}
+
+function showTab(pane) {
+  state.tab = pane;
+  document.querySelector("main").dataset.tab = pane;
+  for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+    const current = tab.dataset.tab === pane;
+    tab.setAttribute("aria-selected", String(current));
+    if (current) tab.classList.remove("unread");
+  }
+  const chat = $("#" + pane + "-chat");
+  // A pane that was hidden could not follow its chat: show the newest message.
+  if (chat) chat.scrollTop = chat.scrollHeight;
+}
+
+for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+  tab.addEventListener("click", () => showTab(tab.dataset.tab));
 }
 
 // -- what you do on the page ---------------------------------------------------------------
