@@ -431,3 +431,35 @@ def unpack(data: str) -> Action | None:
             continue
         return action
     return None
+
+
+# -- rating a person's help (bot/domain/actions.py: RateHelp, SkipHelpComment) ---------------
+AskId = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]  # a hand-back's question
+
+
+class RateHelpData(CallbackData, prefix="hr"):
+    ask: AskId
+    stars: Stars
+
+    def action(self) -> actions.RateHelp:
+        return actions.RateHelp(self.ask, self.stars)
+
+    @classmethod
+    def of(cls, action: actions.RateHelp) -> RateHelpData:
+        return cls(ask=action.ask, stars=action.stars)
+
+
+class SkipHelpCommentData(CallbackData, prefix="hrs"):
+    ask: AskId
+
+    def action(self) -> actions.SkipHelpComment:
+        return actions.SkipHelpComment(self.ask)
+
+    @classmethod
+    def of(cls, action: actions.SkipHelpComment) -> SkipHelpCommentData:
+        return cls(ask=action.ask)
+
+
+ACTIONS = (*ACTIONS, RateHelpData, SkipHelpCommentData)
+_PACKERS[actions.RateHelp] = RateHelpData.of
+_PACKERS[actions.SkipHelpComment] = SkipHelpCommentData.of

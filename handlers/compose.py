@@ -2,36 +2,47 @@
 
 The draft lives in the owner's FSM data (Redis): a message per language, one link button,
 the segment. The menu shows the draft and how many customers it reaches; a preview shows
-each language as customers will see it; then it goes now or at a time in the shop's zone.
+each language as customers will see it; then it goes now or at a time in the shop's zone,
+once the owner confirms the count again ("Send to 1,234 customers now?").
+
+Each menu message's id is kept with the draft (`menus`). Once the draft is sent or
+scheduled, those ids and the confirmation's go to `sent`, which outlives the draft: a press
+on any of their buttons only answers that the draft was sent already, so a confirmation
+pressed twice, or an old copy of the menu, sends nothing more.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from babel.numbers import format_decimal
 from pydantic import ValidationError
 
 from bot.app.config import Settings
-from bot.core.languages import LANGUAGES, Lang, parse
+from bot.core.languages import BABEL_LOCALES, LANGUAGES, Lang, parse
 from bot.domain.broadcasts import Broadcast, BroadcastIn, Broadcasts, SegmentIn
 from bot.domain.conversation import Assistant
 from bot.domain.followups import Followups
 from handlers.callback_data import ComposeData, ComposePickData
 from handlers.filters import Inline
 from handlers.owner import owner_lang
-from handlers.present import answer, say
+from handlers.present import answer, drop_buttons, say
 from handlers.texts import Texts, plain
 
+log = logging.getLogger(__name__)
 BUTTON = re.compile(r"^\s*(?P<text>[^|]{1,64}?)\s*\|\s*(?P<url>(https?|tg)://\S{1,500})\s*$")
 WHEN = re.compile(r"^\s*(?:(?P<date>\d{4}-\d{2}-\d{2})\s+)?(?P<time>\d{1,2}:\d{2})\s*$")
+KEEP_IDS = 200  # message ids kept per owner: the current draft's menus, and sent drafts'
 
 
 class Compose(StatesGroup):
@@ -45,9 +56,10 @@ class Compose(StatesGroup):
 async def start(message: Message, state: FSMContext, texts: Texts, assistant: Assistant) -> None:
     lang = await owner_lang(message, assistant)
     default = assistant.shop.default_language
+    sent = (await state.get_data()).get("sent") or []
     await state.set_state(Compose.message)
     await state.set_data({"variants": {}, "default": default, "editing": default,
-                          "segment": {}, "button": None})
+                          "segment": {}, "button": None, "menus": [], "sent": sent})
     await say(message, texts, "compose/ask_message", lang, target=default)
 
 
@@ -62,9 +74,8 @@ async def got_message(message: Message, state: FSMContext, texts: Texts,
         await say(message, texts, "compose/bad_message", lang, photo=bool(photo))
         return
     data["variants"][data["editing"]] = {"text": text, "photo": photo}
-    await state.set_data(data)
     await state.set_state(None)
-    await _menu(message, data, texts, lang, broadcasts)
+    await _menu(message, state, data, texts, lang, broadcasts)
 
 
 async def got_button(message: Message, state: FSMContext, texts: Texts, assistant: Assistant,
@@ -76,9 +87,8 @@ async def got_button(message: Message, state: FSMContext, texts: Texts, assistan
         return
     data = await state.get_data()
     data["button"] = {"text": found["text"], "url": found["url"]}
-    await state.set_data(data)
     await state.set_state(None)
-    await _menu(message, data, texts, lang, broadcasts)
+    await _menu(message, state, data, texts, lang, broadcasts)
 
 
 async def got_list(message: Message, state: FSMContext, texts: Texts, assistant: Assistant,
@@ -98,19 +108,21 @@ async def got_list(message: Message, state: FSMContext, texts: Texts, assistant:
                       shop=shop, wrong=True)
             return
         data["segment"]["products"], data["segment"]["categories"] = products, categories
-    await state.set_data(data)
     await state.set_state(None)
-    await _menu(message, data, texts, lang, broadcasts)
+    await _menu(message, state, data, texts, lang, broadcasts)
 
 
 async def got_time(message: Message, state: FSMContext, texts: Texts, assistant: Assistant,
-                   broadcasts: Broadcasts, followups: Followups, settings: Settings) -> None:
+                   broadcasts: Broadcasts) -> None:
     lang = await owner_lang(message, assistant)
     at = _when(message.text or "", assistant)
+    data = await state.get_data()
     if at is None:
-        await say(message, texts, "compose/ask_time", lang, wrong=True)
+        asked = await _ask_time(message, texts, lang, wrong=True)
+        data["confirm"] = {"message": asked.message_id}  # its "Back to the draft" works now
+        await state.set_data(data)
         return
-    await _send(message, state, texts, lang, broadcasts, followups, settings, at)
+    await _confirm(message, state, data, texts, lang, broadcasts, at)
 
 
 async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickData,
@@ -123,12 +135,33 @@ async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickDa
     message = query.message
     lang = await owner_lang(message, assistant, query.from_user.id)
     data = await state.get_data()
-    if not data.get("variants"):
+    pressed = message.message_id
+    if pressed in (data.get("sent") or []):
+        # A menu of a draft that went, or its confirmation pressed again: nothing more.
+        await query.answer(plain(texts.render("compose/already_sent", lang)))
+        return
+    what = callback_data.what
+    step = data.get("confirm") or {}
+    menus = data.get("menus")  # None: a draft begun before menus were kept
+    if not data.get("variants") or (
+            step.get("message") != pressed if what in ("yes", "back")
+            else menus is not None and pressed not in menus) or (
+            what == "yes" and "count" not in step):  # Yes only on the confirmation in force
         await query.answer(plain(texts.render("stale_button", lang)))
         return
     await query.answer()
-    what = callback_data.what
     value = callback_data.value if isinstance(callback_data, ComposePickData) else ""
+    if what == "yes":
+        await _send(message, state, data, texts, lang, broadcasts, followups, settings)
+        return
+    if what == "back":  # from the confirmation, or from the question of when
+        data.pop("confirm", None)
+        await state.set_state(None)
+        await _drop(message)
+        await _menu(message, state, data, texts, lang, broadcasts)
+        return
+    if what != "preview" and data.pop("confirm", None) is not None:
+        await state.set_data(data)  # the draft moves on: a confirmation already shown is void
     segment = data["segment"]
     if what == "lang" and parse(value):
         data["editing"] = value
@@ -159,24 +192,31 @@ async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickDa
             for variant_lang in request.variants:
                 await _preview(message, request, variant_lang, texts, followups)
     elif what == "now":
-        await _send(message, state, texts, lang, broadcasts, followups, settings, None)
+        # This menu's buttons go while the owner confirms; "Back to the draft" shows it again.
+        if _request(data) is not None:
+            await _drop(message)
+        await _confirm(message, state, data, texts, lang, broadcasts, None)
         return
     elif what == "later":
+        await _drop(message)
         await state.set_state(Compose.when)
-        await say(message, texts, "compose/ask_time", lang, wrong=False)
+        asked = await _ask_time(message, texts, lang, wrong=False)
+        data["confirm"] = {"message": asked.message_id}
+        await state.set_data(data)
         return
     elif what == "drop":
-        await state.clear()
+        await state.set_state(None)
+        await state.set_data({"sent": data.get("sent") or []})
         await say(message, texts, "compose/dropped", lang)
         return
-    await state.set_data(data)
-    await _menu(message, data, texts, lang, broadcasts)
+    await _menu(message, state, data, texts, lang, broadcasts)
 
 
-async def _menu(message: Message, data: dict[str, Any], texts: Texts, lang: Lang,
-                broadcasts: Broadcasts) -> None:
+async def _menu(message: Message, state: FSMContext, data: dict[str, Any], texts: Texts,
+                lang: Lang, broadcasts: Broadcasts) -> None:
+    """The draft and its buttons, sent; the draft (`data`) kept with the menu's id."""
     request = _request(data)
-    count = len(await broadcasts.recipients(request.segment)) if request else 0
+    count = await _reach(request, broadcasts)
     segment = data["segment"]
     rows = [[_button(texts, lang, "compose_lang", ComposePickData(what="lang", value=code),
                      lang_code=code, done=code in data["variants"])] for code in LANGUAGES]
@@ -195,8 +235,55 @@ async def _menu(message: Message, data: dict[str, Any], texts: Texts, lang: Lang
              [_button(texts, lang, "compose_now", ComposeData(what="now")),
               _button(texts, lang, "compose_later", ComposeData(what="later"))],
              [_button(texts, lang, "compose_drop", ComposeData(what="drop"))]]
-    await say(message, texts, "compose/menu", lang, data=data, count=count,
-              markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    shown = await say(message, texts, "compose/menu", lang, data=data, count=count,
+                      shown=_number(count, lang),
+                      markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    data["menus"] = [*(data.get("menus") or []), shown.message_id][-KEEP_IDS:]
+    await state.set_data(data)
+
+
+async def _reach(request: BroadcastIn | None, broadcasts: Broadcasts) -> int:
+    """How many customers the draft reaches now: the menu's count and the confirmation's."""
+    return len(await broadcasts.recipients(request.segment)) if request else 0
+
+
+def _number(count: int, lang: Lang) -> str:
+    """1,234 / 1 234 as the owner's language writes it."""
+    return format_decimal(count, locale=BABEL_LOCALES[lang])
+
+
+async def _drop(message: Message) -> None:
+    """The buttons under one of the composer's messages go (the text stays)."""
+    try:
+        await drop_buttons(message)
+    except TelegramBadRequest as exc:  # gone already, or too old to edit: nothing to undo
+        log.info("composer buttons of %s not dropped: %s", message.message_id, exc.message)
+
+
+async def _ask_time(message: Message, texts: Texts, lang: Lang, *, wrong: bool) -> Message:
+    back = InlineKeyboardMarkup(inline_keyboard=[
+        [_button(texts, lang, "compose_back", ComposeData(what="back"))]])
+    return await say(message, texts, "compose/ask_time", lang, wrong=wrong, markup=back)
+
+
+async def _confirm(message: Message, state: FSMContext, data: dict[str, Any], texts: Texts,
+                   lang: Lang, broadcasts: Broadcasts, at: datetime | None) -> None:
+    """"Send to 1,234 customers now?" (or at `at`): only its Yes sends."""
+    request = _request(data)
+    if request is None:
+        await say(message, texts, "compose/bad_message", lang, photo=False)
+        return
+    count = await _reach(request, broadcasts)
+    shown = _number(count, lang)
+    markup = InlineKeyboardMarkup(inline_keyboard=[
+        [_button(texts, lang, "compose_yes", ComposeData(what="yes"), count=shown, num=count)],
+        [_button(texts, lang, "compose_back", ComposeData(what="back"))]])
+    asked = await say(message, texts, "compose/confirm", lang, count=count, shown=shown, at=at,
+                      markup=markup)
+    data["confirm"] = {"message": asked.message_id, "count": count,
+                       "at": at.isoformat() if at else None}
+    await state.set_state(None)
+    await state.set_data(data)
 
 
 def _button(texts: Texts, lang: Lang, macro: str, data: CallbackData,
@@ -229,16 +316,37 @@ async def _preview(message: Message, request: BroadcastIn, lang: str, texts: Tex
     await followups.sender.preview(draft, message.chat.id, lang)  # type: ignore[arg-type]
 
 
-async def _send(message: Message, state: FSMContext, texts: Texts, lang: Lang,
-                broadcasts: Broadcasts, followups: Followups, settings: Settings,
-                at: datetime | None) -> None:
-    data = await state.get_data()
+async def _send(message: Message, state: FSMContext, data: dict[str, Any], texts: Texts,
+                lang: Lang, broadcasts: Broadcasts, followups: Followups,
+                settings: Settings) -> None:
+    """The owner confirmed (`message` is the confirmation): the broadcast is made and starts,
+    or waits for its time."""
     request = _request(data)
     if request is None:
         await say(message, texts, "compose/bad_message", lang, photo=False)
         return
+    step = data["confirm"]
+    at = datetime.fromisoformat(step["at"]) if step.get("at") else None
+    if at is not None and at <= broadcasts.clock():
+        # Confirmed after its time: it would go at once, which is not what was asked.
+        await _drop(message)
+        await state.set_state(Compose.when)
+        asked = await _ask_time(message, texts, lang, wrong=True)
+        data["confirm"] = {"message": asked.message_id}
+        await state.set_data(data)
+        return
     request.at = at
-    broadcast = await broadcasts.create(request, owner_chat=message.chat.id)
+    # Spent before the broadcast is made: a second press of the confirmation, or a press on
+    # any menu of this draft, finds it sent and makes nothing.
+    sent = [*(data.get("sent") or []), *(data.get("menus") or []), step["message"]]
+    await state.set_state(None)
+    await state.set_data({"sent": sent[-KEEP_IDS:]})
+    try:
+        broadcast = await broadcasts.create(request, owner_chat=message.chat.id)
+    except BaseException:
+        await state.set_data(data)  # nothing was made: the draft and its confirmation stand
+        raise
+    await _drop(message)
     progress = await broadcasts.progress(broadcast.id)
     assert progress is not None and followups.sender is not None
     status = await answer(message, followups.sender.progress_text(progress, lang))
@@ -250,7 +358,6 @@ async def _send(message: Message, state: FSMContext, texts: Texts, lang: Lang,
     await broadcasts.update(broadcast.id, remember)
     await followups.broadcast(broadcast.id, datetime.fromtimestamp(broadcast.at).astimezone(),
                               settings.broadcast_lanes)
-    await state.clear()
 
 
 def _when(text: str, assistant: Assistant) -> datetime | None:

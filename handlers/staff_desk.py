@@ -194,6 +194,10 @@ class StaffDesk:
         await self.notice(customer_id, "staff/handed_back", already=False, by=by)
         if customer is not None:
             replies = await self.assistant.goodbye(customer)
+            # How was the help: asked once per hand-back, with the goodbye (one message).
+            aftersale = self.assistant.aftersale
+            if aftersale is not None:
+                replies.append(await aftersale.help.ask(customer))
             try:
                 async with self._reaching(customer_id) as reached:
                     if reached:

@@ -267,7 +267,10 @@ async def test_the_owner_composes_previews_and_sends_in_telegram(
     calls = await bot.press(owner, "bc:preview")
     previews = texts_to(calls, OWNER)
     assert "<b>New linen</b> is in!" in previews and "Новый лён уже в продаже!" in previews
-    await bot.press(owner, "bc:now")
+    calls = await bot.press(owner, "bc:now")  # asks first, with the count of the menu
+    assert texts_to(calls, OWNER) == [bot.app.texts.render(
+        "compose/confirm", "en", count=1, shown="1", at=None)]
+    await bot.press(owner, "bc:yes")
     since = len(api.calls)
     await run_due(bot.app)
     assert promos_to(api, ivan, since) == ["Новый лён уже в продаже!"]
@@ -289,6 +292,8 @@ async def test_a_broadcast_can_wait_for_its_time(shop: tuple[Harness, ShopBacken
     await bot.press(owner, "bc:later")
     calls = await bot.feed(api.message_update(owner, "9:00"))  # passed today: tomorrow
     assert texts_to(calls, OWNER)
+    assert not await queued(bot.app)  # until the owner confirms
+    await bot.press(owner, "bc:yes")
     jobs = await queued(bot.app)
     due = {job: at for job, at in jobs.items() if job.startswith("broadcast:")}
     assert set(due.values()) == {datetime(2026, 11, 24, 9, 0, tzinfo=MOSCOW)}

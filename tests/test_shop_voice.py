@@ -223,6 +223,9 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
         "order": order, "orders": [order], "more": 1, "item": item, "entry": shop.faq[0],
         "request": Return(id="R1", customer=1, order="1045", item=0, reason="damaged",
                           resolution="exchange", wanted="a bigger one", status="approved"),
+        # Rating a person's help (rating_ask, rating_again with `help`; rating_help,
+        # rating_comment).
+        "help": False, "stars": 2, "low": True, "skipped": False,
     }
     yield base
     yield {**base, "level": 2, "again": True, "offline": None, "with_staff": False,
@@ -232,6 +235,8 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
     yield {**base, "added": Added("no_more", line, view, 0), "piece": "free_delivery"}
     yield {**base, "asked": "gift", "part": "evening", "returning": False,
            "event": "cancelled", "bound": True, "already_free": True}
+    yield {**base, "help": True, "stars": 5, "low": False}
+    yield {**base, "help": True, "skipped": True}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -191,3 +191,24 @@ class Forget:
 Catalogue = Categories | CategoryPage | OpenProduct | PickOptions | PickValue | OrderProduct
 Action = (Catalogue | ChooseLanguage | MenuItem | AskPerson | Arrived | Rate | ReturnStep
           | Subscribe | Forget | CartStep)
+
+
+# -- rating a person's help (after staff hand a conversation back) -----------------------------
+@dataclass(frozen=True)
+class RateHelp:
+    """A star under "how was the help?": `ask` is the hand-back's own id (16 hex digits),
+    so each hand-back is rated once and an old question's stars change nothing."""
+
+    ask: str
+    stars: int
+
+
+@dataclass(frozen=True)
+class SkipHelpComment:
+    """*Skip* under "anything to add?": no comment on the rating of `ask`."""
+
+    ask: str
+
+
+HelpRating = RateHelp | SkipHelpComment
+Action = Action | HelpRating  # type: ignore[misc]  # appended: a union of the kinds above

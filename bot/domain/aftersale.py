@@ -9,6 +9,7 @@ by bot/storage/aftersale.py.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from bot.domain.actions import (
     Arrived,
     AskPerson,
     Rate,
+    RateHelp,
     ReturnCancel,
     ReturnItem,
     ReturnOrder,
@@ -27,11 +29,13 @@ from bot.domain.actions import (
     ReturnSend,
     ReturnStep,
     ReturnWanted,
+    SkipHelpComment,
 )
 from bot.domain.orders import Order, OrderBook, order_numbers, spent
 from bot.domain.replies import Button, Reply
 from bot.domain.stats import Stats
 from bot.storage.aftersale import AfterSaleRecords, Return
+from bot.storage.stats import HelpRatingRecords
 from bot.storage.store import Customer, Store
 
 REASONS = ("size", "damaged", "wrong", "changed_mind", "other")
@@ -39,6 +43,9 @@ RESOLUTIONS = ("exchange", "refund")
 RETURN_STATUSES = ("requested", "approved", "declined", "received", "refunded", "exchanged")
 # How old a delivery may be for "has everything arrived?" to still make sense.
 CHECK_WITHIN = timedelta(days=7)
+# How long a hand-back's "how was the help?" can be answered; 1–2 stars go to staff.
+HELP_ASK_KEPT = timedelta(days=30)
+LOW_HELP = 2
 
 
 class AfterSale:
@@ -50,6 +57,7 @@ class AfterSale:
         self.orders = orders
         self.stats = stats
         self.clock = clock
+        self.help = HelpRatings(shop, store, stats, clock)
 
     @property
     def shop(self) -> Shop:
@@ -352,6 +360,61 @@ class AfterSale:
     def _cancel() -> Button:
         return Button("return_cancel", data=ReturnCancel())
 
+
+
+class HelpRatings:
+    """Rating a person's help: after staff hand a conversation back, the shopper is asked once
+    how the help was (five stars, as an order's rating), then for a word more, which their
+    next message within the conversation is, or *Skip*. Each hand-back's question has an id
+    of its own, rated once; its stars count in /stats. 1–2 stars (and the word, when given)
+    go back to the customer's staff topic: the handlers post them."""
+
+    def __init__(self, shop: Callable[[], Shop], store: Store, stats: Stats,
+                 clock: Callable[[], datetime]) -> None:
+        self._shop = shop
+        self.records = HelpRatingRecords(store)
+        self.stats = stats
+        self.clock = clock
+
+    def _base(self, customer: Customer) -> dict[str, Any]:
+        return {"shop": self._shop(), "name": customer.first_name, "help": True}
+
+    async def ask(self, customer: Customer) -> Reply:
+        """The question, with an id of its own (a hand-back's)."""
+        ask = secrets.token_hex(8)
+        await self.records.asked(ask, HELP_ASK_KEPT)
+        stars = [Button("stars", data=RateHelp(ask, n), args={"n": n}) for n in range(1, 6)]
+        return Reply("rating_ask", self._base(customer), [stars[:3], stars[3:]])
+
+    async def rate(self, customer: Customer, ask: str, stars: int) -> tuple[Reply, bool] | None:
+        """The answer to a star, and whether it was recorded (False: rated before, which
+        changes nothing). None for a question the bot does not know (forged, or too old)."""
+        if not 1 <= stars <= 5:
+            return None
+        recorded = await self.records.rate_once(ask, stars)
+        if recorded is None:
+            return None
+        if not recorded:
+            return Reply("rating_again", self._base(customer)), False
+        await self.stats.help_rating(stars)
+        return Reply("rating_help", {**self._base(customer), "stars": stars,
+                                     "low": self.low(stars)},
+                     [[Button("skip_comment", data=SkipHelpComment(ask))]]), True
+
+    @staticmethod
+    def low(stars: int) -> bool:
+        """A rating staff should follow up."""
+        return stars <= LOW_HELP
+
+    def open_for_comment(self, asked_at: float, within: timedelta) -> bool:
+        """A word is still taken as the comment: the conversation has not gone quiet since
+        the stars (`within`: the assistant's quiet period, after which a message starts a
+        new conversation)."""
+        return self.clock().timestamp() - asked_at < within.total_seconds()
+
+    def commented(self, customer: Customer, stars: int, *, skipped: bool) -> Reply:
+        return Reply("rating_comment", {**self._base(customer), "low": self.low(stars),
+                                        "skipped": skipped})
 
 def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())

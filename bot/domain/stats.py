@@ -27,6 +27,9 @@ class Day:
     broadcasts: int = 0
     broadcast_messages: int = 0
     ratings: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(1, 6), 0))
+    # Ratings of a person's help, asked after staff hand a conversation back: stars → count.
+    help_ratings: dict[int, int] = field(
+        default_factory=lambda: dict.fromkeys(range(1, 6), 0))
     replies: list[float] = field(default_factory=list)  # seconds to staff's first answer
 
     @property
@@ -42,6 +45,16 @@ class Day:
         return sum(s * n for s, n in self.ratings.items()) / count if count else None
 
     @property
+    def help_rated(self) -> int:
+        return sum(self.help_ratings.values())
+
+    @property
+    def help_average(self) -> float | None:
+        """The average stars staff's help got, None when no one rated it."""
+        count = self.help_rated
+        return sum(s * n for s, n in self.help_ratings.items()) / count if count else None
+
+    @property
     def first_reply(self) -> float | None:
         return statistics.median(self.replies) if self.replies else None
 
@@ -54,6 +67,8 @@ def merge(days: list[Day]) -> Day:
             setattr(total, name, getattr(total, name) + getattr(d, name))
         for stars, n in d.ratings.items():
             total.ratings[stars] += n
+        for stars, n in d.help_ratings.items():
+            total.help_ratings[stars] += n
         total.replies += d.replies
     return total
 
@@ -77,6 +92,10 @@ class Stats:
     async def rating(self, stars: int) -> None:
         await self.count(f"rating_{stars}")
 
+    async def help_rating(self, stars: int) -> None:
+        """A shopper rated a person's help (after a hand-back), 1–5."""
+        await self.count(f"help_rating_{stars}")
+
     async def first_reply(self, seconds: float) -> None:
         await self.counters.first_reply(self.today(), seconds)
 
@@ -89,6 +108,7 @@ class Stats:
                                           strict=True):
             d = Day(day, **{name: values.get(name, 0) for name in COUNTERS})
             d.ratings = {s: values.get(f"rating_{s}", 0) for s in range(1, 6)}
+            d.help_ratings = {s: values.get(f"help_rating_{s}", 0) for s in range(1, 6)}
             d.replies = replies
             result.append(d)
         return result

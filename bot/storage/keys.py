@@ -268,7 +268,8 @@ class Keys:
         """hash: the day's counters, in the shop's time zone.
 
         `conversations`, `handoffs`, `followups`, `broadcasts`, `broadcast_messages`,
-        `rating_1` … `rating_5`. Kept 400 days."""
+        `rating_1` … `rating_5` (orders), `help_rating_1` … `help_rating_5` (a person's
+        help). Kept 400 days."""
         return self._key("stats", day)
 
     def stats_replies(self, day: Part) -> str:
@@ -448,3 +449,11 @@ class Keys:
         that starts moves those it finds to the names above (`Inbox.migrate`), on a single
         Redis; Redis Cluster never had them."""
         return self._as_given("in", rest)
+
+    # -- rating a person's help (bot/storage/stats.py) ------------------------------------------
+    def help_rating(self, ask: Part) -> str:
+        """string: a hand-back's "how was the help?" (16 hex digits): `0` asked, then 1–5.
+
+        Made at the hand-back; the first rating stands. Holds no one's id: the ask is
+        unguessable, and its stars are counted in `stats`. Kept 30 days."""
+        return self._key("help_rating", ask)

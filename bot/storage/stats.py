@@ -1,5 +1,7 @@
 """The shop's daily counters in Redis (`Keys.stats`, `Keys.stats_replies`), in the shop's
-days; what they mean and how they add up is bot/domain/stats.py's."""
+days; what they mean and how they add up is bot/domain/stats.py's. And the questions "how
+was the help?" asked at hand-backs (`Keys.help_rating`), each rated once, whose stars are
+counted with the rest (bot/domain/aftersale.py: `HelpRatings`)."""
 
 from __future__ import annotations
 
@@ -83,3 +85,31 @@ class HeldCounts:
             if left:
                 self.counts[name] = left
         self._written = {}
+
+
+# The ask's rating, once: 1 recorded, 0 rated before, -1 no such ask (never, or expired).
+_RATE_ONCE = """
+local was = redis.call('GET', KEYS[1])
+if not was then return -1 end
+if was ~= '0' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+return 1
+"""
+
+
+class HelpRatingRecords:
+    """A hand-back's question and its rating (`Keys.help_rating`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.redis = store.redis
+        self.keys = store.keys
+        self._rate_once = store.redis.register_script(_RATE_ONCE)
+
+    async def asked(self, ask: str, keep: timedelta) -> None:
+        await self.redis.set(self.keys.help_rating(ask), 0, ex=int(keep.total_seconds()),
+                             nx=True)
+
+    async def rate_once(self, ask: str, stars: int) -> bool | None:
+        """True: recorded; False: rated before (the first one stands); None: no such ask."""
+        done = int(await self._rate_once(keys=[self.keys.help_rating(ask)], args=[stars]))
+        return None if done < 0 else bool(done)

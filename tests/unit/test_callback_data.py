@@ -62,6 +62,8 @@ WIRE: list[tuple[Action, str]] = [
     (actions.CartChange(0, -1), "cart:m:0"),
     (actions.CartRemove(12), "cart:x:12"),
     (actions.CheckOut(), "cart:c:0"),
+    *[(actions.RateHelp("0f" * 8, n), f"hr:{'0f' * 8}:{n}") for n in range(1, 6)],
+    (actions.SkipHelpComment("0f" * 8), f"hrs:{'0f' * 8}"),
 ]
 
 

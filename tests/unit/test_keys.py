@@ -72,6 +72,7 @@ LAYOUT = {
     "inbox_batch_done": (("b1",), f"{P}:in:{{{P}}}:batch:b1:done"),
     # The inbox's names before the hash tag, which a process moves at start.
     "inbox_legacy": (("seen:99",), f"{P}:in:seen:99"),
+    "help_rating": (("0f0f0f0f0f0f0f0f",), f"{P}:help_rating:0f0f0f0f0f0f0f0f"),
 }
 
 
