@@ -354,7 +354,7 @@ class ComposeData(CallbackData, prefix="bc"):
     """A button of the broadcast composer that takes no value."""
 
     what: Literal["button", "tags", "products", "everyone", "preview", "now", "later",
-                  "drop"]
+                  "drop", "yes", "back"]
 
 
 class ComposePickData(CallbackData, prefix="bc"):
