@@ -37,6 +37,7 @@ from bot.domain.conversation import Assistant
 from bot.domain.followups import Followups
 from bot.domain.order_desk import OrderDesk
 from bot.domain.orders import ItemIn, OrderEventIn
+from bot.domain.ports import Courier
 from bot.storage.store import Customer, Store
 from handlers.callback_data import CartData
 from handlers.present import answer, invoice_link, send, send_invoice
@@ -219,7 +220,8 @@ async def _lang(store: Store, user_id: int, telegram: str | None) -> Lang:
 
 async def paid(message: Message, carts: Carts | None, order_desk: OrderDesk,
                customer: Customer, assistant: Assistant, texts: Texts,
-               desk: StaffDesk | None, followups: Followups) -> None:
+               desk: StaffDesk | None, followups: Followups, settings: Settings,
+               courier: Courier) -> None:
     """Telegram took the money: the checkout becomes the shop's order, once (Telegram may
     send the same payment again), as the backend's `created` and `paid` would make it."""
     payment = message.successful_payment
@@ -239,10 +241,10 @@ async def paid(message: Message, carts: Carts | None, order_desk: OrderDesk,
         items.append(ItemIn(product=item["product"], name=name[:200],
                             quantity=int(item["quantity"]), price=float(item["unit"])))
     order_id = "TG-" + payment.invoice_payload
-    total = float(major(payment.total_amount, payment.currency)) \
+    booked = float(major(payment.total_amount, payment.currency)) \
         if payment.currency != STARS else float(Decimal(record["subtotal"]))
     await order_desk.report(OrderEventIn(order_id=order_id, event="created",
-                                         customer_id=customer.id, items=items, total=total))
+                                         customer_id=customer.id, items=items, total=booked))
     await order_desk.report(OrderEventIn(order_id=order_id, event="paid",
                                          customer_id=customer.id))
     log.info("order %s paid in the chat by %s: %s %s", order_id, customer.id,
@@ -257,10 +259,15 @@ async def paid(message: Message, carts: Carts | None, order_desk: OrderDesk,
         if payment.order_info else None,
         "telegram_payment_charge_id": payment.telegram_payment_charge_id,
         "provider_payment_charge_id": payment.provider_payment_charge_id})
+    lines = [(item.name or "", item.quantity) for item in items]
+    total = major(payment.total_amount, payment.currency)
     if desk is not None and desk.ready:
-        await desk.paid_order(customer, order_id, [(item.name or "", item.quantity)
-                                                   for item in items],
-                              major(payment.total_amount, payment.currency), payment.currency)
+        await desk.paid_order(customer, order_id, lines, total, payment.currency)
+    # The owners hear of it too, in the shop's language, as of a failed reload.
+    notice = texts.render("staff/paid_order", lang, name=customer.first_name, order=order_id,
+                          items=lines, total=total, currency=payment.currency)
+    for admin in settings.admin_ids:
+        await courier.send_text(admin, notice)
 
 
 def register(router: Router) -> None:

@@ -255,7 +255,7 @@ async def test_a_paid_order_reaches_staff_and_the_backend_once(
     api.forum(STAFF)
     bot = await make_shopbot(shop_file=TRADES[trade], payment_provider_token=TOKEN,
                              staff_chat_id=STAFF, order_webhook_url="http://127.0.0.1:9/hook",
-                             order_webhook_secret="webhook-secret")
+                             order_webhook_secret="webhook-secret", admin_ids="5550001")
     product, variant = cheapest(bot.app.shop)
     shopper = api.new_shopper(language_code="en", first_name="Lena")
     payload = await checkout(bot, api, shopper, product, variant)
@@ -266,6 +266,9 @@ async def test_a_paid_order_reaches_staff_and_the_backend_once(
     assert sum(text.startswith("💳") and f"TG-{payload}" in text for text in card) == 1
     jobs = [job for job in await queued(bot.app) if job.startswith("order_webhook:")]
     assert jobs == [f"order_webhook:TG-{payload}"]
+    # The owner is told once, in the shop's language.
+    told = [c for c in api.sent_to(5550001) if f"TG-{payload}" in str(c.params.get("text"))]
+    assert len(told) == 1
 
 
 async def test_stars_only_for_digital_products(
