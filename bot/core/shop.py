@@ -189,7 +189,7 @@ class Option(_Model):
 
     # Unique in the product: size, color, weight, volume, storage, flavour...
     id: Slug
-    name: Localized | None = None  # the bot names the common ones itself (size, colour...)
+    name: Localized | None = None  # else the shop's `option_names`, else its id
     # The values a shopper chooses from.
     values: list[OptionValue] = Field(min_length=1)
 
@@ -499,12 +499,16 @@ class Shop(_Model):
     products: list[Product] = Field(default_factory=list)
     # The shop's own cues per intent and language, added to bot/nlu/intent_phrases.yaml.
     phrases: dict[str, LocalizedList] = Field(default_factory=dict)
+    # Names for options the products leave unnamed, by option id (e.g. size: {en: Sizes,
+    # ru: Размеры, ...}); an option with neither is shown by its id.
+    option_names: dict[Slug, Localized] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _sizes_and_colours_are_options(cls, data: Any) -> Any:
         """Older shop files give variants a `size` and a `color` (an id under `colors`):
-        they become the product's two options, in the order the variants name them."""
+        they become the product's two options, in the order the variants name them. An
+        option with no name of its own takes the shop's `option_names` one."""
         if not isinstance(data, dict) or not isinstance(data.get("products"), list):
             return data
         colors = data.get("colors") if isinstance(data.get("colors"), dict) else {}
@@ -513,7 +517,7 @@ class Shop(_Model):
             variants = product.get("variants") if isinstance(product, dict) else None
             if not isinstance(variants, list) or "options" in product or not any(
                     isinstance(v, dict) and ("size" in v or "color" in v) for v in variants):
-                products.append(product)
+                products.append(_named(product, data))
                 continue
             unknown += [f"products.{i}.variants.{j}.color: unknown colour {v['color']!r}"
                         " (add it under colors)" for j, v in enumerate(variants)
@@ -527,7 +531,7 @@ class Shop(_Model):
                     options.append({"id": name, "values": [
                         {"id": value, "name": colors.get(value, value)}
                         if name == "color" else value for value in values]})
-            products.append({**product, "options": options})
+            products.append(_named({**product, "options": options}, data))
         if unknown:
             raise ValueError("\n".join(unknown))
         return {**data, "products": products}
@@ -586,6 +590,17 @@ class Shop(_Model):
 
     def product(self, product_id: str) -> Product | None:
         return next((p for p in self.products if p.id == product_id), None)
+
+
+def _named(product: Any, data: dict[str, Any]) -> Any:
+    """The product with its unnamed options named from the shop's `option_names`."""
+    names = data.get("option_names")
+    if not isinstance(names, dict) or not isinstance(product, dict) \
+            or not isinstance(product.get("options"), list):
+        return product
+    return {**product, "options": [
+        {**o, "name": names[o["id"]]} if isinstance(o, dict) and not o.get("name")
+        and o.get("id") in names else o for o in product["options"]]}
 
 
 def _unique(field: str, ids: list[str], problems: list[str]) -> None:
