@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram import Bot
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
@@ -285,3 +286,11 @@ async def queued(app: App) -> dict[str, datetime]:
     raw = await app.followups.jobs.arq.zrange(app.followups.jobs.queue, 0, -1, withscores=True)
     return {(k.decode() if isinstance(k, bytes) else k).removeprefix(app.store.prefix + ":"):
             datetime.fromtimestamp(score / 1000, tz=UTC) for k, score in raw}
+
+
+@pytest.fixture
+async def fake_bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
+    """aiogram's Bot on the fake Bot API, for tests of the fake itself."""
+    bot = api.make_bot()
+    yield bot
+    await bot.session.close()
