@@ -136,15 +136,15 @@ def invoice(checkout: Checkout, texts: Texts, lang: Lang, shop: Shop,
     def part(name: str, line: CartLine | None = None, **context: Any) -> str:
         return texts.render("invoice", lang, piece=name, line=line, shop=shop, **context)
 
-    items = ", ".join(plain(part("line", line)) for line in view.lines)
     common: dict[str, Any] = {
         "title": _fit(part("title"), TITLE_LIMIT),
-        "description": _fit(part("description", items=items), DESCRIPTION_LIMIT),
+        "description": _fit(part("description", lines=view.lines), DESCRIPTION_LIMIT),
         "payload": checkout.id,
     }
     if view.stars is not None:
         return {**common, "currency": STARS, "provider_token": "",
-                "prices": [LabeledPrice(label=_fit(items, LABEL_LIMIT), amount=view.stars)]}
+                "prices": [LabeledPrice(label=_fit(part("items", lines=view.lines), LABEL_LIMIT),
+                                        amount=view.stars)]}
     if settings.payment_provider_token is None:
         return None
     return {**common, "currency": currency,

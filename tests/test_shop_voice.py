@@ -211,7 +211,7 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
     view = CartView((line,), line.total, Decimal(5), Decimal(40), None)
     base = {
         "view": view, "line": line, "added": None, "short": [line], "piece": "line",
-        "items": "…", "bot": "bean_there_bot",
+        "items": "…", "lines": (line,), "bot": "bean_there_bot",
         "shop": shop, "name": "Ann", "product": product, "policy": shop.policy,
         "gift": shop.policy.gift.name if shop.policy.gift else None, "level": 1,
         "asked": "discount", "cost": Decimal(5), "threshold": Decimal(40),
