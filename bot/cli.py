@@ -44,6 +44,13 @@ def main(argv: list[str] | None = None, *, create_app: AppFactory) -> int:
     check = commands.add_parser("check", help="validate a shop file")
     check.add_argument("shop_file", nargs="?", type=Path,
                        help="the shop file (default: SHOP_FILE, else the bundled demo shop)")
+    texts = commands.add_parser(
+        "texts", help="the texts owners worded in Telegram (/texts, /replies)")
+    texts_commands = texts.add_subparsers(dest="texts_command", required=True)
+    export = texts_commands.add_parser(
+        "export", help="print the shop file's texts: section with them (SHOP_FILE, REDIS_URL, "
+                       "REDIS_PREFIX as the bot reads them)")
+    export.add_argument("--out", type=Path, help="write it to this file instead")
     classify = commands.add_parser(
         "classify", help="show how the bot reads messages (one TEXT, or JSON lines on stdin)")
     classify.add_argument("--shop", type=Path, help="the shop file (default: SHOP_FILE or demo)")
@@ -55,6 +62,8 @@ def main(argv: list[str] | None = None, *, create_app: AppFactory) -> int:
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check(args.shop_file)
+    if args.command == "texts":
+        return _export_texts(args.out)
     if args.command == "classify":
         return _classify(args.shop, args.text, args.lang, args.explain)
     if args.command == "demo":
@@ -92,6 +101,34 @@ def _check(path: Path | None) -> int:
     print(f"{path}: ok: {shop.text(shop.name, shop.default_language)}, "
           f"{len(shop.products)} products, {len(shop.categories)} categories, "
           f"{len(shop.faq)} FAQ entries")
+    return 0
+
+
+def _export_texts(out: Path | None) -> int:
+    from redis.exceptions import RedisError
+
+    from bot.app.texts_export import export
+    from bot.core.shop import ShopFileError
+
+    settings = _settings()
+    if not settings.redis_url:
+        return _fail("REDIS_URL is not set: the texts worded in Telegram are kept in Redis")
+    try:
+        section, warnings = asyncio.run(export(settings))
+    except ShopFileError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return _fail(f"the shop file {exc.path} has {len(exc.problems)} problem(s)")
+    except (RedisError, OSError) as exc:
+        return _fail(f"cannot read Redis: {exc}")
+    for warning in warnings:
+        print(f"shopbot: warning: {warning}", file=sys.stderr)
+    if out is None:
+        print(section, end="")
+    else:
+        out.write_text(section, encoding="utf-8")
+        print(f"shopbot: wrote the texts: section to {out}: put it in the shop file in place "
+              "of its own, then run `shopbot check`", file=sys.stderr)
     return 0
 
 

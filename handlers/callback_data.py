@@ -364,6 +364,17 @@ class ComposePickData(CallbackData, prefix="bc"):
     value: str
 
 
+class OwnTextData(CallbackData, prefix="ot"):
+    """/texts and /replies (handlers/own_texts.py): a page of the list, a message, one of
+    its languages, and what to do with it."""
+
+    what: Literal["page", "open", "edit", "reset", "save", "again", "cancel", "replies",
+                  "add", "remove"]
+    message: Annotated[str, Field(pattern=r"^[a-z0-9_/-]{0,40}$")] = ""
+    lang: Literal["", "en", "ru", "zh-hans", "zh-hant"] = ""
+    page: Page = 0
+
+
 # -- the rules' actions, packed and unpacked ---------------------------------------------------
 CatalogueData = (CategoriesData | CategoryPageData | OpenProductData | PickOptionsData
                  | SizeData | ColorData | OrderProductData)

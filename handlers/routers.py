@@ -19,6 +19,7 @@ from handlers import (
     consent,
     elsewhere,
     fallback,
+    own_texts,
     owner,
     payments,
     privacy,
@@ -47,12 +48,14 @@ def setup_routers() -> Router:
 
 
 def _owners() -> Router:
-    """ADMIN_IDS in their private chat: /stats, /broadcasts, the composer. Anyone else, and
-    an owner's message none of these take, goes on to the shoppers' router."""
+    """ADMIN_IDS in their private chat: /stats, /broadcasts, /texts and /replies, the
+    composer. Anyone else, and an owner's message none of these take, goes on to the
+    shoppers' router."""
     router = Router(name="owners")
     for observer in (router.message, router.callback_query):
         observer.filter(Private(), IsAdmin())
     owner.register(router)
+    own_texts.register(router)  # before the composer: /texts and /replies while composing
     compose.register(router)
     return router
 

@@ -357,9 +357,9 @@ class StaffDesk:
         return True
 
     def canned_keys(self) -> list[str]:
-        return sorted(name.removeprefix("canned/").removesuffix(".j2")
-                      for name in self.texts.env.list_templates()
-                      if name.startswith("canned/") and name.endswith(".j2"))
+        """The quick replies as they are now: bundled, the shop file's, and those owners
+        added or removed in Telegram (/replies)."""
+        return self.texts.canned_keys()
 
     async def _copy_grouped(self, owner: tuple[str, int], message: Message,
                             copy: Callable[[list[int]], Awaitable[None]]) -> None:

@@ -4,7 +4,8 @@ Templates call `_()` / `ngettext()` for every phrase, so Babel extracts them, an
 to choose one of several phrasings at random, so the bot does not sound like a machine.
 Values are escaped for Telegram's HTML parse mode (autoescape); translations may hold tags.
 A message the shop file words its own way (`texts:`) is rendered from that instead: see
-bot/core/overrides.py.
+bot/core/overrides.py; and one an owner worded in Telegram (/texts, /replies), kept in Redis
+(bot/storage/own_texts.py), goes before both, in the languages it was worded in.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from markupsafe import Markup, escape
 from bot.core import overrides
 from bot.core.languages import LANGUAGES, Lang
 from bot.core.shop import Localized, Shop
+from bot.storage.own_texts import Wording
 from handlers.i18n import Formatter
 
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
@@ -69,6 +71,49 @@ class Texts:
         self._buttons: dict[Lang, Any] = {}
         self._shop = shop  # its `texts:` override the templates
         self._kept: dict[Hashable, Any] = {}
+        self._own = Wording()  # worded in Telegram: the latest version this process read
+        self._templates = frozenset(name.removesuffix(".j2") for name in self.env.list_templates()
+                                    if name.endswith(".j2"))
+
+    def use_own(self, wording: Wording) -> None:
+        """The texts worded in Telegram, as of their latest version."""
+        self._own = wording
+        self._kept.clear()
+
+    def own(self, message: str, lang: Lang) -> tuple[str, str | None]:
+        """Where `message`'s text in `lang` comes from, and the owner's text when there is
+        one: `edited` (in Telegram), `file` (the shop file's texts:), `other` (a quick reply
+        added in Telegram without this language: the shop's language's text, else the
+        first written), `template`, or `none` (a quick reply with no text at all)."""
+        worded = self._own.texts.get(message) or {}
+        if lang in worded:
+            return "edited", worded[lang]
+        override = self._shop.texts.get(message) if self._shop is not None else None
+        if override is not None:
+            return "file", override.get(lang)
+        if message in self._templates:
+            return "template", None
+        for other in (self._default_lang, *LANGUAGES):
+            if other in worded:
+                return "other", worded[other]
+        return "none", None
+
+    def canned_keys(self) -> list[str]:
+        """The quick replies staff can send now (/reply KEY): the bundled ones, the shop
+        file's and those added in Telegram, less those removed."""
+        prefix = overrides.REPLIES
+        found = {name for name in self._templates if name.startswith(prefix)}
+        found |= {name for name in (self._shop.texts if self._shop is not None else ())
+                  if name.startswith(prefix)}
+        found |= {name for name, worded in self._own.texts.items()
+                  if name.startswith(prefix) and worded}
+        return sorted(key for name in found
+                      if (key := name.removeprefix(prefix)) not in self._own.hidden)
+
+    def fill(self, text: str, lang: Lang, /, **context: Any) -> str:
+        """An owner's text as a message with it reads: placeholders filled from `context`
+        (a preview's sample values), escaped for Telegram."""
+        return _BLANK_LINES.sub("\n\n", str(self._override(text, lang, context))).strip()
 
     def use_shop(self, currency: str, default_lang: Lang, shop: Shop | None = None) -> None:
         """Prices, fallbacks and the owner's own texts of a reloaded shop file."""
@@ -89,11 +134,16 @@ class Texts:
         return made
 
     def render(self, template: str, lang: Lang, /, **context: Any) -> str:
-        """A whole message: `templates/<template>.j2` in the shopper's language, or the shop
-        file's own text for it."""
-        override = self._shop.texts.get(template) if self._shop is not None else None
-        if override is not None:
-            text: str = self._override(override.get(lang), lang, context)
+        """A whole message: `templates/<template>.j2` in the shopper's language, or the text
+        an owner worded in Telegram, or the shop file's own text for it."""
+        # A dictionary lookup or two: no message waits on Redis for the owner's texts.
+        if template in self._own.texts or template not in self._templates:
+            own = self.own(template, lang)[1]
+        else:
+            override = self._shop.texts.get(template) if self._shop is not None else None
+            own = override.get(lang) if override is not None else None
+        if own is not None:
+            text: str = self._override(own, lang, context)
         else:
             text = self.env.get_template(f"{template}.j2").render(lang=lang, **context)
         return _BLANK_LINES.sub("\n\n", text).strip()

@@ -225,7 +225,34 @@ def extra_contexts(shop: Shop) -> dict[str, list[dict[str, Any]]]:
                              for c in (shop.currency, "XTR")],
         "staff/queue_late": [{"minutes": 20}],
         "staff/return_moved": [{"by": "Bob", "delivered": d} for d in (False, True)],
+        # /texts and /replies (handlers/own_texts.py).
+        **{f"owner_texts/{name}": [{"name": "greeting", "target": t} for t in LANGS]
+           for name in ("preview", "saved", "reset")},
+        "owner_texts/ask": [{"name": "greeting", "target": t, "takes": ["{name}", "{shop}"]}
+                            for t in LANGS],
+        "owner_texts/list": [{"page": 2, "pages": 7}],
+        "owner_texts/message": [{"name": n, "reply": r, "takes": ["{name}", "{shop}"],
+                                 "rows": [{"lang": t, "source": s, "text": x}
+                                          for t, s, x in zip(LANGS, SOURCES, TEXTS,
+                                                             strict=True)]}
+                                for n, r in (("greeting", None), ("canned/wait", "wait"))],
+        "owner_texts/bad": [{"problem": "unknown placeholder {nmae}", "long": False,
+                             "text": "您好，{nmae}！"}, {"problem": None, "long": True,
+                                                         "text": "您好"}],
+        "owner_texts/replies": [{"items": []}, {"items": [{"key": "wait", "text": "请稍等。"}]}],
+        "owner_texts/ask_key": [{"wrong": w, "taken": t}
+                                for w, t in ((False, None), (True, None), (True, "wait"))],
+        "owner_texts/removed": [{"key": "wait"}],
+        "owner_texts/button": [{"what": w, "name": "greeting", "edited": e, "target": t}
+                               for w in ("open", "edit", "reset", "save", "again", "cancel",
+                                         "previous", "next", "list", "replies", "add",
+                                         "remove") for e in (False, True) for t in LANGS],
     }
+
+
+LANGS = ("en", "ru", "zh-hans", "zh-hant")
+SOURCES = ("edited", "file", "other", "template")  # where an owner_texts/message row comes from
+TEXTS = ("您好，Ann！", "", "", "")
 
 
 def button_arguments(shop: Shop) -> dict[str, list[dict[str, Any]]]:

@@ -150,7 +150,7 @@ def shopper_templates() -> Iterator[tuple[str, Path]]:
     for path in sorted(TEMPLATES_DIR.rglob("*.j2")):
         name = path.relative_to(TEMPLATES_DIR).with_suffix("").as_posix()
         if name in OPTION_TEMPLATES or name in NOT_SHOPPERS or name.startswith(
-                ("staff/", "compose/")):
+                ("staff/", "compose/", "owner_texts/")):
             continue
         yield name, path
 

@@ -52,6 +52,7 @@ from bot.storage.inbox import Inbox
 from bot.storage.jobs import JobQueue
 from bot.storage.order_hooks import OrderHookRecords
 from bot.storage.outbox import Outbox, Sleep
+from bot.storage.own_texts import OwnTexts
 from bot.storage.store import Store
 
 log = logging.getLogger("shopbot")
@@ -82,6 +83,7 @@ def create_app(
         HeldStateStorage(RedisStorage(redis, key_builder=key_builder), key_builder)
         if persistent else HeldStateStorage(MemoryStorage(), None))
     texts = telegram.texts(shop, rng)
+    own_texts = OwnTexts(redis, store.keys, texts.use_own)
     bot = Bot(
         token=settings.bot_token.get_secret_value().strip(),
         session=outgoing_session(settings),
@@ -146,13 +148,14 @@ def create_app(
         assistant=assistant, texts=texts, store=store, settings=settings, desk=desk,
         aftersale=aftersale, order_desk=order_desk, courier=courier, stats=stats,
         broadcasts=broadcasts, followups=followups, business_chats=business, carts=carts,
+        own_texts=own_texts,
     )
     flood = FloodGuard(store, clock, limit=settings.flood_messages,
                        seconds=settings.flood_seconds)
     telegram.setup(bot, dispatcher, settings=settings, store=store, flood=flood,
                    metrics=metrics, clock=clock, business=business)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
-              order_desk, followups, inbox, metrics)
+              order_desk, followups, inbox, metrics, own_texts=own_texts)
     dispatcher["reload_shop"] = app.reload_shop
     return app
 

@@ -24,6 +24,7 @@ from bot.domain.ports import BroadcastSender, Courier
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.storage.outbox import Outbox
+from bot.storage.own_texts import Wording
 from bot.storage.store import Store
 
 
@@ -35,6 +36,8 @@ class Renderer(Protocol):
     def label(self, name: str, lang: Lang, /, **context: Any) -> str: ...
 
     def use_shop(self, currency: str, default: Lang, shop: Shop | None = None) -> None: ...
+
+    def use_own(self, wording: Wording) -> None: ...
 
 
 class Desk(Protocol):

@@ -44,6 +44,7 @@ from bot.domain.followups import Followups
 from bot.domain.order_desk import OrderDesk
 from bot.nlu.understanding import Understanding
 from bot.storage.inbox import Inbox
+from bot.storage.own_texts import OwnTexts
 from bot.storage.store import Store
 from bot.web.shop_api import add_broadcast_api, add_shop_api
 
@@ -76,6 +77,7 @@ class App:
     followups: Followups
     inbox: Inbox
     metrics: Metrics = field(default_factory=Metrics)
+    own_texts: OwnTexts | None = None  # the texts owners word in Telegram
     address: tuple[str, int] | None = None  # where /healthz and /metrics are served, once they are
     username: str | None = None  # the bot's @username, known after check()
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -112,6 +114,14 @@ class App:
         except (RedisError, OSError) as exc:
             raise StartupError(f"cannot reach Redis at {shown(self.settings.redis_url or '')}: "
                                f"{exc}") from None
+        if self.own_texts is not None:
+            # The texts owners worded in Telegram, before the first update is served; then
+            # every change another process makes, as it is made.
+            await self.own_texts.refresh()
+            follower = asyncio.create_task(self.own_texts.follow())
+            self._tasks.append(follower)
+            # Cancelled with the other tasks; awaited, so it lets go of Redis before it closes.
+            self._closers.append(lambda: asyncio.wait({follower}, timeout=5))
         try:
             me = await self.bot.me()  # kept: commands' @mentions are checked against it
         except TelegramUnauthorizedError:

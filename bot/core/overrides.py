@@ -33,7 +33,15 @@ from bot import TEMPLATES_DIR
 # Read by staff or the owner, or pieces of other templates: not messages a shopper reads.
 NOT_MESSAGES = frozenset({"buttons", "stats_labels", "stats", "broadcast_list",
                           "broadcast_progress", "reload_done", "reload_failed"})
-NOT_MESSAGE_FOLDERS = ("staff/", "compose/", "demo/")
+NOT_MESSAGE_FOLDERS = ("staff/", "compose/", "demo/", "owner_texts/")
+# Quick replies staff send with /reply KEY: the bundled ones are templates/canned/*.j2, and an
+# owner may add more (in Telegram, or under the shop file's texts:) as `canned/<key>`.
+REPLIES = "canned/"
+# A quick reply's key: short, and typed after /reply, so lower-case latin, digits, _ and -.
+REPLY_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
+# What a quick reply the templates do not have takes: /reply gives it the customer's name
+# (handlers/staff_desk.py, `canned`); {shop} and {contacts} every message has.
+NEW_REPLY_TAKES = ("name", "shop", "contacts")
 # Sent before or without knowing who wrote (an error, the flood notice, a stale button, the
 # /mydata and /forget replies): no name to give.
 NAMELESS = frozenset({"error", "flood_notice", "stale_button", "mydata", "return_photo_added",
@@ -148,10 +156,21 @@ def _uses(env: Environment, template: str, seen: frozenset[str] = frozenset()) -
     return used
 
 
+def new_reply(message: str) -> bool:
+    """`message` is a quick reply of the owner's own (`canned/<key>`), not a template's."""
+    return (message.startswith(REPLIES) and message not in messages()
+            and REPLY_KEY.match(message.removeprefix(REPLIES)) is not None)
+
+
+def takes(message: str) -> tuple[str, ...]:
+    """The placeholders `message` takes; () for one that is not a message."""
+    return NEW_REPLY_TAKES if new_reply(message) else messages().get(message, ())
+
+
 def unknown(message: str) -> str | None:
     """Why `message` cannot be overridden, or None when it can."""
     known = messages()
-    if message in known:
+    if message in known or new_reply(message):
         return None
     close = difflib.get_close_matches(message, list(known), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -161,7 +180,7 @@ def unknown(message: str) -> str | None:
 
 def problem(message: str, text: str) -> str | None:
     """What is wrong with the placeholders of `text` as `message`'s override, or None."""
-    takes = messages().get(message, ())
+    known = takes(message)
     try:
         pieces = list(string.Formatter().parse(text))
     except ValueError:
@@ -180,9 +199,9 @@ def problem(message: str, text: str) -> str | None:
         written = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
         if written != field or not field.isidentifier():
             return f"{{{written}}} is not a placeholder: write just a name in braces, like {{name}}"
-        if field not in takes:
+        if field not in known:
             return (f"unknown placeholder {{{field}}} (this message takes "
-                    f"{', '.join('{' + name + '}' for name in takes)})")
+                    f"{', '.join('{' + name + '}' for name in known)})")
     return _doubled(literal) if _DOUBLED.search(literal) else None
 
 

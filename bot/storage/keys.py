@@ -457,3 +457,27 @@ class Keys:
         Made at the hand-back; the first rating stands. Holds no one's id: the ask is
         unguessable, and its stars are counted in `stats`. Kept 30 days."""
         return self._key("help_rating", ask)
+
+    # -- texts worded in Telegram (bot/storage/own_texts.py) -------------------------------------
+    def own_texts(self) -> str:
+        """hash: messages the owners worded in Telegram (/texts, /replies), `<message> <lang>`
+        → the text, with placeholders in braces as in the shop file's `texts:`.
+
+        Read over the shop file's `texts:` and the templates, per language."""
+        return self._key("own_texts")
+
+    def own_texts_hidden(self) -> str:
+        """set: quick-reply keys an owner removed (`wait`...): /reply no longer offers them,
+        bundled ones included, until one is added again."""
+        return self._key("own_texts", "hidden")
+
+    def own_texts_version(self) -> str:
+        """string: counts the changes to `own_texts` and `own_texts:hidden`, made with each.
+
+        A process holds the texts of one version; a different one means it reads them again."""
+        return self._key("own_texts", "version")
+
+    def own_texts_changed(self) -> str:
+        """pub/sub channel: each change's new version, so every process reads the texts again
+        at once (not a stored key)."""
+        return self._key("own_texts", "changed")

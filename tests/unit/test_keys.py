@@ -72,6 +72,10 @@ LAYOUT = {
     "inbox_batch_done": (("b1",), f"{P}:in:{{{P}}}:batch:b1:done"),
     # The inbox's names before the hash tag, which a process moves at start.
     "inbox_legacy": (("seen:99",), f"{P}:in:seen:99"),
+    "own_texts": ((), f"{P}:own_texts"),
+    "own_texts_hidden": ((), f"{P}:own_texts:hidden"),
+    "own_texts_version": ((), f"{P}:own_texts:version"),
+    "own_texts_changed": ((), f"{P}:own_texts:changed"),
     "help_rating": (("0f0f0f0f0f0f0f0f",), f"{P}:help_rating:0f0f0f0f0f0f0f0f"),
 }
 
