@@ -55,13 +55,15 @@ async def arrived(query: CallbackQuery, callback_data: ArrivedData, aftersale: A
         replies = [aftersale.ask_rating(customer, answer.order)]
     else:
         started = await aftersale.start_return(customer, answer.order)
-        replies = [started or assistant.handoff(customer, "return_request")]
+        replies = await assistant.away_words(
+            customer, [started or assistant.handoff(customer, "return_request")])
     await send(query.message, replies, texts, customer.lang)
     await hand_over(replies, customer, desk)
 
 
 async def rate(query: CallbackQuery, callback_data: RateData, aftersale: AfterSale,
-               customer: Customer, texts: Texts, desk: StaffDesk | None) -> None:
+               assistant: Assistant, customer: Customer, texts: Texts,
+               desk: StaffDesk | None) -> None:
     rating = callback_data.action()
     order_id, stars = rating.order, rating.stars
     if not isinstance(query.message, Message):
@@ -72,7 +74,8 @@ async def rate(query: CallbackQuery, callback_data: RateData, aftersale: AfterSa
         await stale(query, customer, texts)
         return
     await query.answer()
-    await send(query.message, [reply], texts, customer.lang)
+    await send(query.message, await assistant.away_words(customer, [reply]), texts,
+               customer.lang)
     if reply.handoff and staff_ready(desk):
         await desk.hand_over(customer, reply.handoff, detail={"order": order_id,
                                                              "stars": stars})

@@ -51,10 +51,10 @@ async def person(query: CallbackQuery, assistant: Assistant, customer: Customer,
     if not isinstance(query.message, Message):
         await stale(query, customer, texts)
         return
-    reply = assistant.handoff(customer, "button")
+    replies = await assistant.away_words(customer, [assistant.handoff(customer, "button")])
     await query.answer()
-    await send(query.message, [reply], texts, customer.lang)
-    await hand_over([reply], customer, desk)
+    await send(query.message, replies, texts, customer.lang)
+    await hand_over(replies, customer, desk)
 
 
 async def catalogue(query: CallbackQuery, callback_data: CatalogueData, assistant: Assistant,

@@ -18,3 +18,9 @@ async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | 
     if wanted and staff_ready(desk):
         if await desk.hand_over(customer, wanted[0]) and message is not None:
             await desk.from_customer(customer, message)
+        # On holiday (bot/domain/away.py) the handoff left the bot answering: staff are told
+        # why, and that writing in the topic takes the conversation over.
+        away = next((r.context.get("away") for r in replies if r.handoff), None)
+        if away and not await desk.takeovers.holds(customer.id):
+            await desk.notice(customer.id, "staff/away_holiday", name=customer.first_name,
+                              back=away["back"])

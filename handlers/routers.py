@@ -11,6 +11,7 @@ from aiogram import Router
 
 from handlers import (
     aftersale,
+    away,
     business,
     callbacks,
     chat,
@@ -57,6 +58,7 @@ def _owners() -> Router:
     owner.register(router)
     own_texts.register(router)  # before the composer: /texts and /replies while composing
     compose.register(router)
+    away.register(router)
     return router
 
 

@@ -150,6 +150,9 @@ class StaffDesk:
                                          detail=detail or {})
                 await self._post(customer, text, topic=topic,
                                  buttons=self._done_button(customer.id))
+                away = self.assistant.away
+                if away is not None and not await away.handed_over(customer.id, now):
+                    await self.takeovers.release(customer.id)  # on holiday: the bot helps on
                 return True
         except TelegramAPIError:
             # Rights taken away since start-up, the group gone...: no one would see this

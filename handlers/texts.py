@@ -157,7 +157,8 @@ class Texts:
                           ).strip()
 
         source = overrides.Source(context, context.get("shop") or self._shop, local,
-                                  self._formatters[lang].money, away)
+                                  self._formatters[lang].money, away,
+                                  day=self._formatters[lang].day)
         return overrides.fill(text, source)
 
     def label(self, macro: str, lang: Lang, /, **context: Any) -> str:

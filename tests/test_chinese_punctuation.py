@@ -225,6 +225,14 @@ def extra_contexts(shop: Shop) -> dict[str, list[dict[str, Any]]]:
                              for c in (shop.currency, "XTR")],
         "staff/queue_late": [{"minutes": 20}],
         "staff/return_moved": [{"by": "Bob", "delivered": d} for d in (False, True)],
+        **{f"away/{name}": [{"mode": "holiday", "back": BACK, "minutes": 0},
+                            {"mode": "unanswered", "back": None, "minutes": 10},
+                            {"mode": "off", "back": None, "minutes": 0}]
+           for name in ("menu", "set")},
+        "away/ask_date": [{"wrong": w} for w in (None, "unreadable", "past")],
+        "away/ask_minutes": [{"wrong": w} for w in (False, True)],
+        "staff/away_holiday": [{"back": BACK}],
+        "staff/away_unanswered": [{"minutes": m} for m in (1, 10)],
         # /texts and /replies (handlers/own_texts.py).
         **{f"owner_texts/{name}": [{"name": "greeting", "target": t} for t in LANGS]
            for name in ("preview", "saved", "reset")},
@@ -273,6 +281,8 @@ def button_arguments(shop: Shop) -> dict[str, list[dict[str, Any]]]:
         "compose_only": [{"lang_code": "zh-hans", "done": d} for d in (False, True)],
         "compose_active": [{"days": 30, "done": d} for d in (False, True)],
         "compose_link": [{"done": d} for d in (False, True)],
+        **{f"away_{kind}": [{"on": on} for on in (False, True)]
+           for kind in ("off", "holiday", "unanswered")},
     }
 
 

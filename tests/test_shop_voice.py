@@ -150,7 +150,7 @@ def shopper_templates() -> Iterator[tuple[str, Path]]:
     for path in sorted(TEMPLATES_DIR.rglob("*.j2")):
         name = path.relative_to(TEMPLATES_DIR).with_suffix("").as_posix()
         if name in OPTION_TEMPLATES or name in NOT_SHOPPERS or name.startswith(
-                ("staff/", "compose/", "owner_texts/")):
+                ("staff/", "compose/", "away/", "owner_texts/")):
             continue
         yield name, path
 
@@ -226,6 +226,8 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
         # Rating a person's help (rating_ask, rating_again with `help`; rating_help,
         # rating_comment).
         "help": False, "stars": 2, "low": True, "skipped": False,
+        # The away mode (away_holiday's day back; handoff's `away` once told).
+        "back": back,
     }
     yield base
     yield {**base, "level": 2, "again": True, "offline": None, "with_staff": False,
@@ -237,6 +239,9 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
            "event": "cancelled", "bound": True, "already_free": True}
     yield {**base, "help": True, "stars": 5, "low": False}
     yield {**base, "help": True, "skipped": True}
+    yield {**base, "away": {"told": False, "back": back}}
+    yield {**base, "away": {"told": True, "back": back}, "shop": shop.model_copy(
+        update={"contacts": None})}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

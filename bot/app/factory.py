@@ -33,6 +33,7 @@ from bot.app.session import (
 from bot.core.metrics import Metrics
 from bot.core.shop import Shop, load_shop
 from bot.domain.aftersale import AfterSale
+from bot.domain.away import Away
 from bot.domain.broadcasts import Broadcasts, RateLimit
 from bot.domain.business import Business
 from bot.domain.cart import Carts
@@ -45,6 +46,7 @@ from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
 from bot.domain.takeover import Takeovers
 from bot.nlu.understanding import Understanding
+from bot.storage.away import AwayRecords
 from bot.storage.business import BusinessRecords
 from bot.storage.carts import CartRecords
 from bot.storage.fsm import HeldStateStorage
@@ -156,6 +158,10 @@ def create_app(
                    metrics=metrics, clock=clock, business=business)
     app = App(settings, shop, bot, dispatcher, redis, store, texts, assistant, persistent, desk,
               order_desk, followups, inbox, metrics, own_texts=own_texts)
+    # The away mode (/away): read where handoffs are decided, its check run as a follow-up.
+    away = Away(AwayRecords(redis, store.keys), store, Takeovers(store), serving, clock)
+    away.schedule, away.courier, away.staff = followups.schedule, courier, desk
+    assistant.away = followups.away = dispatcher["away"] = away
     dispatcher["reload_shop"] = app.reload_shop
     return app
 

@@ -52,6 +52,10 @@ class Desk(Protocol):
 
     async def sweep(self) -> None: ...
 
+    async def notice(self, customer_id: int, template: str, **context: Any) -> None:
+        """A notice in the customer's topic (the away mode tells staff what it said)."""
+        ...
+
 
 class TelegramLayer(Protocol):
     """The parts of the bot that speak Telegram, built by the factory in this order."""

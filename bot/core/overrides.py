@@ -33,7 +33,7 @@ from bot import TEMPLATES_DIR
 # Read by staff or the owner, or pieces of other templates: not messages a shopper reads.
 NOT_MESSAGES = frozenset({"buttons", "stats_labels", "stats", "broadcast_list",
                           "broadcast_progress", "reload_done", "reload_failed"})
-NOT_MESSAGE_FOLDERS = ("staff/", "compose/", "demo/", "owner_texts/")
+NOT_MESSAGE_FOLDERS = ("staff/", "compose/", "away/", "demo/", "owner_texts/")
 # Quick replies staff send with /reply KEY: the bundled ones are templates/canned/*.j2, and an
 # owner may add more (in Telegram, or under the shop file's texts:) as `canned/<key>`.
 REPLIES = "canned/"
@@ -66,6 +66,7 @@ class Source:
     local: Callable[[Any], str]  # a shop-file text (Localized) in the language
     money: Callable[[Any], str]  # an amount in the shop's currency, as the language writes it
     away: Callable[[], str]  # the sentence saying when the team is back (HTML, escaped)
+    day: Callable[[Any], str] = str  # a day as the language writes it ("3 January")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,9 @@ PLACEHOLDERS: dict[str, Placeholder] = {
     "request": Placeholder("request", "the return request's number (R1, R2...)",
                            lambda s: _field(s.context.get("request"), "id"),
                            only=frozenset({"return_status", "return_submitted"})),
+    "back_on": Placeholder("back", "the day the team is back from holiday (/away)",
+                           lambda s: s.day(s.context["back"]) if s.context.get("back") else "",
+                           only=frozenset({"away_holiday"})),
     "team_away": Placeholder("offline", "when the team is away: when it is back (else empty)",
                              lambda s: s.away() if s.context.get("offline") else ""),
 }

@@ -38,6 +38,7 @@ from bot.storage.inbox import SEEN_SECONDS, handling
 
 if TYPE_CHECKING:
     from bot.domain.aftersale import AfterSale
+    from bot.domain.away import Away
 from bot.nlu.understanding import Reading, Understanding
 from bot.storage.store import Conversation, Customer, Store
 
@@ -78,6 +79,9 @@ class Assistant:
         self.stats = stats
         self.aftersale = aftersale
         self.carts = carts
+        # The away mode (bot/domain/away.py), set by the factory: how a handoff is worded
+        # while the team is on holiday.
+        self.away: Away | None = None
 
     def use(self, shop: Shop, understanding: Understanding) -> None:
         """Serve a reloaded shop file from the next message on."""
@@ -128,7 +132,7 @@ class Assistant:
         if current and current.misunderstood and not any(
                 r.template == "not_understood" or r.handoff for r in replies):
             await self.store.understood(customer.id)
-        return _in(reading, replies)
+        return _in(reading, await self.away_words(customer, replies))
 
     async def answer(self, customer: Customer, reading: Reading, last: str | None,
                      chosen: dict[str, str] | None = None) -> list[Reply]:
@@ -192,6 +196,13 @@ class Assistant:
         context = {**self._base(customer), "reason": reason,
                    "offline": self._offline(self.local_now())}
         return Reply("handoff", context, handoff=reason)
+
+    async def away_words(self, customer: Customer, replies: list[Reply]) -> list[Reply]:
+        """`replies` as the away mode words a handoff among them (bot/domain/away.py). Read
+        here, where a handoff is decided, rather than at each render."""
+        if self.away is None or not any(r.handoff for r in replies):
+            return replies
+        return await self.away.tell(customer.id, replies)
 
     def team_will_help(self, customer: Customer, intent: str) -> Reply:
         """Understood, but a colleague answers this one: say so honestly, and how."""
@@ -484,7 +495,8 @@ class Assistant:
                 replies.append(self.greeting(customer))
         if await self.store.misunderstood(customer.id) >= 2 and self.staff_available:
             await self.store.understood(customer.id)
-            return [*replies, self.handoff(customer, "misunderstood")]
+            return await self.away_words(customer,
+                                         [*replies, self.handoff(customer, "misunderstood")])
         replies.append(Reply("unsupported", self._base(customer)))
         return replies
 

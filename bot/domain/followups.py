@@ -1,4 +1,5 @@
-"""Follow-ups on arq, the Redis job queue: the delivery check and the birthday greeting.
+"""Follow-ups on arq, the Redis job queue: the delivery check, the birthday greeting, and the
+away mode's check that someone answered a handoff (bot/domain/away.py).
 
 Jobs live in Redis (bot/storage/jobs.py), so they survive restarts; each has an id made of
 what it is about, so arq never queues it twice; and a job marks itself sent *before*
@@ -17,6 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.domain.aftersale import AfterSale, birthday_today, next_birthday
+from bot.domain.away import Away
 from bot.domain.order_hooks import OrderHooks
 from bot.domain.orders import Order
 from bot.domain.ports import BroadcastSender, Courier
@@ -51,6 +53,7 @@ class Followups:
         self.lanes = lanes  # a revived broadcast's senders
         self.sender = sender
         self.order_hooks = order_hooks  # None while ORDER_WEBHOOK_URL is unset
+        self.away: Away | None = None  # the away mode's "nobody answered" check, once wired
 
     # -- scheduling ------------------------------------------------------------------------
     async def schedule(self, job: str, key: str, at: datetime, *args: Any) -> bool:
@@ -216,8 +219,12 @@ class Followups:
         async def revive_broadcasts(ctx: dict[str, Any]) -> list[str]:
             return await self.revive_broadcasts()
 
+        async def away_unanswered(ctx: dict[str, Any], customer_id: int, since: float) -> bool:
+            # Queued only once the away mode is wired; a job left from before does nothing.
+            return await self.away.unanswered(customer_id, since) if self.away else False
+
         return self.jobs.worker(
             {"delivery_check": delivery_check, "birthday": birthday, "broadcast": broadcast,
-             "order_webhook": order_webhook},
+             "order_webhook": order_webhook, "away_unanswered": away_unanswered},
             timeouts={"broadcast": self.sender.job_timeout},
             every_minute={"revive_broadcasts": revive_broadcasts}, burst=burst, jobs=jobs)

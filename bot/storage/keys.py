@@ -145,6 +145,20 @@ class Keys:
         named by the token, not the customer, so it keeps nothing about them."""
         return self._key("topic_made", token)
 
+    # -- the away mode (bot/storage/away.py) -----------------------------------------------------
+    def away(self) -> str:
+        """hash: the away mode an owner set with /away: `mode` (`holiday` or `unanswered`),
+        `until` (a holiday's day the team is back, `YYYY-MM-DD` in the shop's zone), `minutes`
+        (how long a handoff waits for staff's first reply), `by` (the owner's user id), `at`.
+
+        Missing while the mode is off. Every process reads it at each handoff."""
+        return self._key("away")
+
+    def away_told(self) -> str:
+        """hash: customer id → the start (Unix time) of the conversation that was told the team
+        is on holiday, so a conversation is told once. Emptied when the mode changes."""
+        return self._key("away", "told")
+
     # -- carts and checkouts (bot/storage/carts.py) ---------------------------------------------
     def cart(self, user_id: Part) -> str:
         """string: the customer's cart, JSON.

@@ -77,6 +77,8 @@ LAYOUT = {
     "own_texts_version": ((), f"{P}:own_texts:version"),
     "own_texts_changed": ((), f"{P}:own_texts:changed"),
     "help_rating": (("0f0f0f0f0f0f0f0f",), f"{P}:help_rating:0f0f0f0f0f0f0f0f"),
+    "away": ((), f"{P}:away"),
+    "away_told": ((), f"{P}:away:told"),
 }
 
 

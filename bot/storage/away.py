@@ -1,0 +1,41 @@
+"""The away mode in Redis (`Keys.away`, `Keys.away_told`): one hash every process reads at a
+handoff, so an owner's /away applies everywhere at once and survives restarts. What the
+mode means is bot/domain/away.py's."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.storage.keys import Keys
+from bot.storage.store import as_text
+
+
+class AwayRecords:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def get(self) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.keys.away())
+        return {(as_text(k) or ""): (as_text(v) or "") for k, v in raw.items()}
+
+    async def put(self, fields: dict[str, str] | None) -> None:
+        """The mode replaced whole (None: off); who was told of the old one is forgotten, so a
+        new holiday is told again."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.away(), self.keys.away_told())
+            if fields:
+                pipe.hset(self.keys.away(), mapping=fields)
+            await pipe.execute()
+
+    async def tell_once(self, customer: int, conversation: str) -> bool:
+        """True the first time `conversation` (its start) of the customer asks; False after."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(self.keys.away_told(), str(customer))
+            pipe.hset(self.keys.away_told(), str(customer), conversation)
+            before, _ = await pipe.execute()
+        return as_text(before) != conversation
+
+    async def forget(self, customer: int) -> None:
+        """/forget: the customer leaves no trace here."""
+        await self.redis.hdel(self.keys.away_told(), str(customer))
