@@ -324,9 +324,10 @@ class UnsubscribeData(CallbackData, prefix="unsub"):
 
 
 class StaffDoneData(CallbackData, prefix="staff"):
-    """The staff chat's "hand back to the bot" under a customer's card."""
+    """Under a customer's card in the staff chat: "take it" (assign it to whoever
+    presses), "hand back to the bot"."""
 
-    what: Literal["done"]
+    what: Literal["done", "take"]
     customer: UserId
 
 
@@ -369,7 +370,7 @@ class OwnTextData(CallbackData, prefix="ot"):
     its languages, and what to do with it."""
 
     what: Literal["page", "open", "edit", "reset", "save", "again", "cancel", "replies",
-                  "add", "remove"]
+                  "add", "remove", "drop"]
     message: Annotated[str, Field(pattern=r"^[a-z0-9_/-]{0,40}$")] = ""
     lang: Literal["", "en", "ru", "zh-hans", "zh-hant"] = ""
     page: Page = 0

@@ -19,21 +19,32 @@ from bot.core.languages import Lang, from_telegram
 from bot.domain.broadcasts import Broadcasts
 from bot.domain.conversation import Assistant
 from bot.domain.stats import Stats
+from bot.domain.takeover import Person
 from handlers.callback_data import BroadcastCancelData
 from handlers.present import answer_photo, say
+from handlers.staff_desk import StaffDesk
 from handlers.stats_report import chart, chart_labels, summary
 from handlers.texts import Texts
 
 DAYS = 14  # this week and the one before, for the comparison
 
 
-async def stats(message: Message, stats: Stats, texts: Texts, assistant: Assistant) -> None:
+async def stats(message: Message, stats: Stats, texts: Texts, assistant: Assistant,
+                desk: StaffDesk | None = None) -> None:
     user = message.from_user
     lang = from_telegram(user.language_code if user else None)
     customer = await assistant.store.customer(user.id) if user else None
     lang = customer.lang if customer else lang
     days = await stats.days(DAYS)
-    await say(message, texts, "stats", lang, shop=assistant.shop, **summary(days))
+    figures = summary(days)
+    week = figures["week"]
+    # Each staff member's week, by name, busiest first.
+    people = await desk.takeovers.team.people(list(week.people)) \
+        if desk is not None and week is not None else {}
+    team = sorted(((people.get(pid) or Person(pid, str(pid)), person)
+                   for pid, person in week.people.items()) if week is not None else [],
+                  key=lambda item: (-item[1].taken, -item[1].resolved, item[0].name))
+    await say(message, texts, "stats", lang, shop=assistant.shop, team=team, **figures)
     # Drawing takes a moment (matplotlib): off the event loop.
     png = await asyncio.to_thread(chart, days, chart_labels(texts, lang),
                                   chart_labels(texts, "en"))

@@ -243,10 +243,12 @@ async def edit_copy(bot: Bot, chat_id: int, copy_id: int, message: Message) -> M
 
 
 async def edit_text(bot: Bot, chat_id: int, message_id: int, text: str, *,
-                    request_timeout: int | None = None) -> Message | bool:
-    """A message the bot sent says something new (a staff card, a broadcast's progress)."""
+                    request_timeout: int | None = None,
+                    markup: InlineKeyboardMarkup | None = None) -> Message | bool:
+    """A message the bot sent says something new (a staff card, a broadcast's progress).
+    Its buttons are `markup`'s: Telegram drops those an edit does not repeat."""
     return await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
-                                       request_timeout=request_timeout,
+                                       request_timeout=request_timeout, reply_markup=markup,
                                        business_connection_id=_via(chat_id))
 
 

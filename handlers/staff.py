@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from bot.app.config import Settings
 from bot.core.shop import Shop
 from bot.domain.aftersale import AfterSale
+from bot.domain.takeover import Person
 from handlers.callback_data import ReturnStatusData, StaffDoneData
 from handlers.commands import reload_report
 from handlers.courier import Courier
@@ -48,11 +49,18 @@ class StaffOnly(BaseMiddleware):
         desk: StaffDesk = data["desk"]
         user: User | None = data.get("event_from_user")
         sender_chat = getattr(event, "sender_chat", None)
+        person = None
         if sender_chat is not None:
             allowed = sender_chat.id == desk.chat_id  # an anonymous admin of the staff chat
         else:
             allowed = user is not None and not user.is_bot and await desk.is_staff(user.id)
+            if allowed and user is not None:
+                person = Person(user.id, user.full_name, user.username)
+                await desk.takeovers.team.seen(person)  # so /pass @username finds them
         if allowed:
+            # None for an anonymous admin: the group speaks, no one in particular, who can
+            # neither take a conversation nor find theirs kept as a note.
+            data["person"] = person
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
             await event.answer(data["texts"].render("staff/not_staff", desk.lang),
@@ -67,19 +75,81 @@ async def _customer(message: Message, desk: StaffDesk) -> int | None:
     return await desk.takeovers.customer_of(message.message_thread_id)
 
 
-async def done(message: Message, desk: StaffDesk, texts: Texts) -> None:
+async def done(message: Message, desk: StaffDesk, texts: Texts,
+               person: Person | None = None) -> None:
     customer = await _customer(message, desk)
     if customer is None:
         await _help(message, desk, texts, outside=True)
         return
-    await desk.hand_back(customer, by=_who(message))
+    await desk.hand_back(customer, by=_who(message), person=person)
 
 
-async def done_button(query: CallbackQuery, callback_data: StaffDoneData,
-                      desk: StaffDesk) -> None:
+async def card_button(query: CallbackQuery, callback_data: StaffDoneData,
+                      desk: StaffDesk, person: Person | None = None) -> None:
+    """The card's buttons: take the conversation, or hand it back to the bot."""
     customer = callback_data.customer
     await query.answer()
-    await desk.hand_back(customer, by=query.from_user.full_name)
+    if callback_data.what == "take" and person is not None:
+        await desk.take(customer, person)
+    elif callback_data.what == "done":
+        await desk.hand_back(customer, by=query.from_user.full_name, person=person)
+
+
+async def take(message: Message, desk: StaffDesk, texts: Texts,
+               person: Person | None = None) -> None:
+    """/take in a customer's topic: the conversation is the sender's."""
+    customer = await _customer(message, desk)
+    if customer is None or person is None:
+        await _help(message, desk, texts, outside=customer is None)
+        return
+    await desk.take(customer, person)
+
+
+async def pass_on(message: Message, command: CommandObject, desk: StaffDesk, texts: Texts,
+                  person: Person | None = None) -> None:
+    """/pass @colleague (or /pass in answer to a colleague's message): the conversation is
+    theirs now."""
+    customer = await _customer(message, desk)
+    if customer is None or person is None:
+        await _help(message, desk, texts, outside=customer is None)
+        return
+    to = await _colleague(message, command, desk)
+    if to is None:
+        await desk.answer_staff(texts.render("staff/pass_unknown", desk.lang,
+                                             asked=(command.args or "").strip()),
+                                message.message_thread_id)
+        return
+    await desk.assign(customer, to, by=person)
+
+
+async def _colleague(message: Message, command: CommandObject,
+                     desk: StaffDesk) -> Person | None:
+    """Whom /pass names: a mention Telegram resolved (a name picked from the list), an
+    @username the bot has seen at work here, or the author of the message answered."""
+    for entity in message.entities or []:
+        if entity.type == "text_mention" and entity.user is not None:
+            user = entity.user
+            return Person(user.id, user.full_name, user.username)
+    asked = (command.args or "").split()
+    if asked:
+        return await desk.takeovers.team.by_username(asked[0])
+    answered = message.reply_to_message
+    user = answered.from_user if answered is not None else None
+    # In a forum, a message that answers none still "replies" to the topic's first post.
+    if user is not None and not user.is_bot and answered is not None \
+            and answered.message_id != message.message_thread_id:
+        return Person(user.id, user.full_name, user.username)
+    return None
+
+
+async def duty(message: Message, command: CommandObject, desk: StaffDesk,
+               person: Person | None = None) -> None:
+    """/duty on, /duty off, or /duty: who is on duty (called on each handoff's card)."""
+    if person is None:
+        return
+    said = (command.args or "").strip().lower()
+    on = {"on": True, "off": False}.get(said)
+    await desk.duty(person, on, message.message_thread_id)
 
 
 async def note(message: Message) -> None:
@@ -87,13 +157,13 @@ async def note(message: Message) -> None:
 
 
 async def reply(message: Message, command: CommandObject, desk: StaffDesk,
-                texts: Texts) -> None:
+                texts: Texts, person: Person | None = None) -> None:
     customer = await _customer(message, desk)
     if customer is None:
         await _help(message, desk, texts, outside=True)
         return
     key = (command.args or "").strip()
-    if not await desk.canned(customer, key):
+    if not await desk.canned(customer, key, person):
         await desk.answer_staff(texts.render("staff/canned_keys", desk.lang, key=key,
                                              keys=desk.canned_keys()),
                                 message.message_thread_id)
@@ -145,10 +215,11 @@ async def unknown_command(message: Message, desk: StaffDesk, texts: Texts) -> No
     await _help(message, desk, texts, outside=await _customer(message, desk) is None)
 
 
-async def to_customer(message: Message, desk: StaffDesk) -> None:
+async def to_customer(message: Message, desk: StaffDesk,
+                      person: Person | None = None) -> None:
     customer = await _customer(message, desk)
     if customer is not None:  # talk among staff in General or other topics stays there
-        await desk.from_staff(customer, message)
+        await desk.from_staff(customer, message, person)
 
 
 async def edited(message: Message, desk: StaffDesk) -> None:
@@ -180,9 +251,12 @@ def build() -> Router:
     router.message.register(reply, Command("reply"))
     router.message.register(reload, Command("reload"))
     router.message.register(tag, Command("tag", "untag"))
+    router.message.register(take, Command("take"))
+    router.message.register(pass_on, Command("pass"))
+    router.message.register(duty, Command("duty"))
     router.message.register(unknown_command, Inline(F.text.startswith("/")))
     router.message.register(to_customer, Inline(F.content_type.in_(CONTENT)))
     router.edited_message.register(edited)
-    router.callback_query.register(done_button, StaffDoneData.filter())
+    router.callback_query.register(card_button, StaffDoneData.filter())
     router.callback_query.register(return_status, ReturnStatusData.filter())
     return router

@@ -1,9 +1,16 @@
 """The staff chat: a forum supergroup where each customer has a topic of their own.
 
-A handoff opens (or reuses) the customer's topic, headed by a card that says who they are
-and what was said. While a person holds the conversation, the customer's messages are
-copied into the topic and the staff's messages to the customer; the bot stays quiet.
-Everything posted into the staff chat goes through the outbox, Telegram's 20 a minute.
+A handoff opens (or reuses) the customer's topic with one post: a card that says who they
+are, what was said, why a person is wanted, who is on duty, and who has it, with buttons to
+take it and to hand it back. While a person holds the conversation, the customer's messages
+are copied into the topic and the staff's messages to the customer; the bot stays quiet.
+One member of the team has it at a time (bot/domain/takeover.py); a colleague's words in
+its topic stay notes.
+
+Everything posted into the staff chat goes through the outbox, Telegram's 20 a minute; a
+person's messages to a customer never do. What staff do is sent to the customer first,
+and what it changes in the staff chat (the card, a notice) is posted after, off the staff
+member's way (`_soon`): their next message does not wait for the staff chat's budget.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from bot.domain.business import Business, Connection
 from bot.domain.conversation import Assistant
 from bot.domain.orders import OrderBook
 from bot.domain.stats import Stats
-from bot.domain.takeover import Takeovers
+from bot.domain.takeover import Handoff, Person, Takeovers
 from bot.storage.outbox import Outbox
 from bot.storage.store import Customer, as_text
 from handlers.callback_data import ReturnStatusData, StaffDoneData
@@ -91,6 +98,7 @@ class StaffDesk:
         outbox.on_late = self.running_late  # the queue is late: the chat is told, once
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
             weakref.WeakValueDictionary()
+        self._later: set[asyncio.Task[None]] = set()  # `_soon`'s, kept until they ran
         self._claim_topic = self.store.redis.register_script(_CLAIM_TOPIC)
 
     @property
@@ -133,23 +141,24 @@ class StaffDesk:
     # -- handing over -------------------------------------------------------------------------
     async def hand_over(self, customer: Customer, reason: str,
                         detail: dict[str, Any] | None = None) -> bool:
-        """A person takes the conversation: its topic opens, card updated, staff notified.
-        False when the staff chat failed and the bot keeps the conversation."""
+        """A person takes the conversation: one post in its topic (made if need be), the
+        card carrying why, who is on duty, and the buttons. False when the staff chat failed
+        and the bot keeps the conversation."""
         now = self.clock()
-        taken = await self.takeovers.take(customer.id, reason, now)
+        taken = await self.takeovers.take(customer.id, reason, now, detail)
         try:
             async with self._lock(customer.id):
-                topic, new = await self._topic(customer)
                 if not taken:
+                    await self._topic(customer)
                     return True  # already with a person
                 await self.stats.count("handoffs")
-                if not new:  # a new topic's card is fresh already
-                    await self._refresh_card(customer)
-                text = self.texts.render("staff/handoff", self.lang, reason=reason,
-                                         name=customer.first_name, username=customer.username,
-                                         detail=detail or {})
-                await self._post(customer, text, topic=topic,
-                                 buttons=self._done_button(customer.id))
+                topic, new = await self._topic(customer)
+                if not new:
+                    # A new card at the foot of the topic, where staff read, rather than an
+                    # edit of the old one up above and a notice: one post, not two.
+                    text, buttons = await self._card(customer)
+                    card = await self._post(customer, text, topic=topic, buttons=buttons)
+                    await self.takeovers.set_card(customer.id, card)
                 away = self.assistant.away
                 if away is not None and not await away.handed_over(customer.id, now):
                     await self.takeovers.release(customer.id)  # on holiday: the bot helps on
@@ -188,19 +197,27 @@ class StaffDesk:
             active = max(active, opened)
         return now - active >= self.idle_after
 
-    async def hand_back(self, customer_id: int, by: str) -> bool:
-        """/done: the bot takes over again and says goodbye. False if it already had it."""
+    async def hand_back(self, customer_id: int, by: str, person: Person | None = None) -> bool:
+        """/done: the bot takes over again and says goodbye. False if it already had it.
+        The conversation counts as resolved by whoever had it (else by `person`)."""
+        handoff = await self.takeovers.get(customer_id)
         if not await self.takeovers.release(customer_id):
-            await self.notice(customer_id, "staff/handed_back", already=True, by=by)
+            self._soon(customer_id, self.notice(customer_id, "staff/handed_back",
+                                                already=True, by=by))
             return False
+        helper = handoff.assignee or (person.id if person else None)
+        if helper is not None:
+            await self.stats.person(helper, "resolved")
+            if handoff.assigned_at is not None:
+                await self.stats.person(helper, "resolve_seconds", round(
+                    (self.clock() - handoff.assigned_at).total_seconds()))
         customer = await self.store.customer(customer_id)
-        await self.notice(customer_id, "staff/handed_back", already=False, by=by)
         if customer is not None:
             replies = await self.assistant.goodbye(customer)
             # How was the help: asked once per hand-back, with the goodbye (one message).
             aftersale = self.assistant.aftersale
             if aftersale is not None:
-                replies.append(await aftersale.help.ask(customer))
+                replies.append(await aftersale.help.ask(customer, helper))
             try:
                 async with self._reaching(customer_id) as reached:
                     if reached:
@@ -208,7 +225,12 @@ class StaffDesk:
                                            customer.lang)
             except TelegramForbiddenError:
                 await self.customer_blocked(customer_id)
+        self._soon(customer_id, self._handed_back(customer_id, by))
         return True
+
+    async def _handed_back(self, customer_id: int, by: str) -> None:
+        await self.notice(customer_id, "staff/handed_back", already=False, by=by)
+        await self.refresh_card(customer_id)  # its buttons go: the bot has it
 
     @contextlib.asynccontextmanager
     async def _reaching(self, customer_id: int) -> AsyncIterator[bool]:
@@ -242,6 +264,7 @@ class StaffDesk:
             minutes = int(self.idle_after.total_seconds() // 60)
             await self._post_to(customer_id, self.texts.render(
                 "staff/idle", self.lang, minutes=minutes))
+            await self.refresh_card(customer_id)
 
     # -- copying --------------------------------------------------------------------------
     async def from_customer(self, customer: Customer, message: Message) -> None:
@@ -289,18 +312,35 @@ class StaffDesk:
         except TelegramAPIError:
             log.warning("paid order %s not shown to staff", order_id, exc_info=True)
 
-    async def from_staff(self, customer_id: int, message: Message) -> None:
-        """A staff message in the customer's topic: to the customer (a person takes over)."""
+    async def from_staff(self, customer_id: int, message: Message,
+                         person: Person | None = None) -> None:
+        """A staff message in the customer's topic: to the customer (a person takes over),
+        unless a colleague has the conversation: then it is a note, and its writer is told
+        so once. The first to answer a conversation no one has takes it."""
         customer = await self.store.customer(customer_id)
         if customer is None:
             return
         now = self.clock()
+        handoff = await self.takeovers.get(customer_id)
+        if person is not None and handoff.with_staff and handoff.assignee not in (
+                None, person.id):
+            if await self.takeovers.first_note(customer_id, person.id, handoff.assignee):
+                self._soon(customer_id, self._kept_as_note(customer_id, person,
+                                                           handoff.assignee))
+            return
         if await self.takeovers.take(customer_id, "staff", now):
             log.info("staff took over the conversation with %s", customer_id)
         waited = await self.takeovers.first_reply(customer_id, now)
         if waited is not None:
-            await self.stats.first_reply(waited.total_seconds())
+            await self.stats.first_reply(waited.total_seconds(),
+                                         person.id if person else None)
         await self.takeovers.touch(customer_id, now)
+        if person is not None:
+            taken, _ = await self.takeovers.assign(customer_id, person.id, now,
+                                                   only_if_free=True)
+            if taken:
+                await self.stats.person(person.id, "taken")
+                self._soon(customer_id, self.refresh_card(customer_id))
         await self.store.remember(customer_id, "staff", describe(message), now)
         connection = await self._business_of(customer_id)
         if connection is not None:
@@ -337,14 +377,25 @@ class StaffDesk:
                      customer_id, connection.id, exc.message)
             await self.notice(customer_id, "staff/business_unreachable")
 
-    async def canned(self, customer_id: int, key: str) -> bool:
-        """/reply KEY: the template `canned/KEY` in the customer's language."""
+    async def canned(self, customer_id: int, key: str, person: Person | None = None) -> bool:
+        """/reply KEY: the message `canned/KEY` in the customer's language (one added in
+        Telegram without that language: in the shop's). Not while a colleague of `person`
+        has the conversation: they are told so."""
         customer = await self.store.customer(customer_id)
         if customer is None or key not in self.canned_keys():
             return False
         now = self.clock()
+        handoff = await self.takeovers.get(customer_id)
+        if person is not None and handoff.with_staff and handoff.assignee not in (
+                None, person.id):
+            self._soon(customer_id, self._kept_as_note(customer_id, person, handoff.assignee))
+            return True
         await self.takeovers.take(customer_id, "staff", now)
         await self.takeovers.touch(customer_id, now)
+        if person is not None and (await self.takeovers.assign(
+                customer_id, person.id, now, only_if_free=True))[0]:
+            await self.stats.person(person.id, "taken")
+            self._soon(customer_id, self.refresh_card(customer_id))
         text = self.texts.render(f"canned/{key}", customer.lang,
                                  shop=self.assistant.shop, name=customer.first_name)
         try:
@@ -355,9 +406,45 @@ class StaffDesk:
         except TelegramForbiddenError:
             await self.customer_blocked(customer_id)
             return True
-        await self._post_to(customer_id, self.texts.render("staff/canned_sent", self.lang,
-                                                           key=key, text=plain(text)))
+        self._soon(customer_id, self._post_to(customer_id, self.texts.render(
+            "staff/canned_sent", self.lang, key=key, text=plain(text))))
         return True
+
+    # -- assignment ---------------------------------------------------------------------------
+    async def take(self, customer_id: int, person: Person) -> None:
+        """/take or the card's button: `person` has the conversation (a person holds it, if
+        the bot had it)."""
+        await self.assign(customer_id, person, by=person)
+
+    async def assign(self, customer_id: int, person: Person, by: Person) -> None:
+        """`person` has the conversation now, `by`'s doing (/pass when they differ); the
+        card shows it and the topic says so, calling `person` by name."""
+        now = self.clock()
+        await self.takeovers.take(customer_id, "staff", now)
+        changed, before = await self.takeovers.assign(customer_id, person.id, now)
+        if changed:
+            await self.stats.person(person.id, "taken")
+        previous = await self.takeovers.team.person(before) if before else None
+        self._soon(customer_id, self._assigned(customer_id, person, by, previous, changed))
+
+    async def _assigned(self, customer_id: int, person: Person, by: Person,
+                        previous: Person | None, changed: bool) -> None:
+        await self.notice(customer_id, "staff/assigned", person=person, by=by,
+                          previous=previous, changed=changed)
+        if changed:
+            await self.refresh_card(customer_id)
+
+    async def _kept_as_note(self, customer_id: int, person: Person, assignee: int) -> None:
+        holder = await self.takeovers.team.person(assignee) or Person(assignee, str(assignee))
+        await self.notice(customer_id, "staff/kept_as_note", person=person, holder=holder)
+
+    async def duty(self, person: Person, on: bool | None, topic: int | None) -> None:
+        """/duty: `person` on duty, off duty (`on`), or who is (None)."""
+        if on is not None:
+            await self.takeovers.team.set_duty(person.id, on)
+        await self.answer_staff(self.texts.render(
+            "staff/duty", self.lang, person=person, on=on,
+            on_duty=await self.takeovers.team.on_duty()), topic)
 
     def canned_keys(self) -> list[str]:
         """The quick replies as they are now: bundled, the shop file's, and those owners
@@ -435,8 +522,10 @@ class StaffDesk:
         await self._post_to(customer_id, self.texts.render(template, self.lang, **context))
 
     async def answer_staff(self, text: str, topic: int | None = None) -> None:
-        """The bot's answer to a staff command, where it was given."""
-        await self.outbox.send(lambda: send_text(self.bot, self.chat_id, text, topic=topic))
+        """The bot's answer to a staff command, where it was given: posted in the
+        background, so the topic's next message to the customer does not wait for it."""
+        self._soon(0, self.outbox.send(
+            lambda: send_text(self.bot, self.chat_id, text, topic=topic)))
 
     async def running_late(self, wait: float) -> None:
         """The outbox's notice, in the General topic."""
@@ -502,9 +591,9 @@ class StaffDesk:
                 lambda: self.bot.create_forum_topic(self.chat_id, name))
             topic = created.message_thread_id
             try:
-                text = await self._card(customer)
+                text, buttons = await self._card(customer)
                 posted = await self.outbox.send(lambda: send_text(
-                    self.bot, self.chat_id, text, topic=topic))
+                    self.bot, self.chat_id, text, topic=topic, markup=buttons))
                 card = posted.message_id
             finally:
                 # Without its card when posting it failed: the next handoff posts one.
@@ -522,29 +611,54 @@ class StaffDesk:
         handoff = await self.takeovers.get(customer.id)
         if handoff.topic is None:
             return
-        text = await self._card(customer)
+        text, buttons = await self._card(customer, handoff)
         if handoff.card is not None:
             try:
                 await self.outbox.send(lambda: edit_text(
-                    self.bot, self.chat_id, handoff.card, text))
+                    self.bot, self.chat_id, handoff.card, text, markup=buttons))
                 return
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
                     return
                 log.info("card of %s not edited (%s): posting a new one", customer.id,
                          exc.message)
-        card = await self._post(customer, text, topic=handoff.topic)
+        card = await self._post(customer, text, topic=handoff.topic, buttons=buttons)
         await self.takeovers.set_card(customer.id, card)
 
-    async def _card(self, customer: Customer) -> str:
+    async def _card(self, customer: Customer, handoff: Handoff | None = None,
+                    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The card: who the customer is and what was said; while a person holds the
+        conversation, why, and who has it (else who is on duty), with its buttons."""
+        handoff = handoff or await self.takeovers.get(customer.id)
         said = await self.store.history(customer.id, CARD_LINES)
         gifts = await self.store.gifts_promised(customer.id)
         orders = await self.orders.of(customer.id) if self.orders is not None else []
-        return self.texts.render(
+        team = self.takeovers.team
+        holder = on_duty = None
+        if handoff.with_staff:
+            holder = await team.person(handoff.assignee) if handoff.assignee else None
+            if handoff.assignee and holder is None:
+                holder = Person(handoff.assignee, str(handoff.assignee))
+            on_duty = await team.on_duty() if holder is None else None
+        text = self.texts.render(
             "staff/card", self.lang, customer=customer, said=said,
             gifts=gifts, tags=await self.store.tags(customer.id),
             orders=[f"#{o.id} ({o.status})" for o in orders[:5]],
-            tz=self.assistant.shop.tz)
+            tz=self.assistant.shop.tz, handoff=handoff if handoff.with_staff else None,
+            holder=holder, on_duty=on_duty)
+        return text, self._card_buttons(customer.id, handoff)
+
+    def _card_buttons(self, customer_id: int, handoff: Handoff) -> InlineKeyboardMarkup | None:
+        if not handoff.with_staff:
+            return None
+        row = [InlineKeyboardButton(text=self.texts.label("staff_done", self.lang),
+                                    callback_data=StaffDoneData(what="done",
+                                                                customer=customer_id).pack())]
+        if handoff.assignee is None:
+            row.insert(0, InlineKeyboardButton(
+                text=self.texts.label("staff_take", self.lang),
+                callback_data=StaffDoneData(what="take", customer=customer_id).pack()))
+        return InlineKeyboardMarkup(inline_keyboard=[row])
 
     async def refresh_card(self, customer_id: int) -> None:
         """After staff changed what the card shows (tags)."""
@@ -604,11 +718,25 @@ class StaffDesk:
         async with self._lock(customer_id):
             await self._post(customer, text, topic=handoff.topic)
 
-    def _done_button(self, customer_id: int) -> InlineKeyboardMarkup:
-        label = self.texts.label("staff_done", self.lang)
-        return InlineKeyboardMarkup(inline_keyboard=[[
-            InlineKeyboardButton(text=label, callback_data=StaffDoneData(
-                what="done", customer=customer_id).pack())]])
+    def _soon(self, customer_id: int, post: Awaitable[Any]) -> None:
+        """What a staff action changes in the staff chat (the card, a notice): posted after,
+        in the background, so the staff member's next message to the customer waits for no
+        slot of the staff chat's budget. Posts about one customer keep their order (the
+        customer's lock is fair)."""
+        async def run() -> None:
+            try:
+                await post
+            except TelegramAPIError:
+                log.warning("staff chat post about %s failed", customer_id, exc_info=True)
+
+        task = asyncio.create_task(run())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def settled(self) -> None:
+        """Until the posts `_soon` started have gone (tests; a clean shutdown)."""
+        while self._later:
+            await asyncio.gather(*self._later, return_exceptions=True)
 
 
 def topic_name(customer: Customer) -> str:

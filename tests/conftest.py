@@ -137,6 +137,10 @@ class Harness:
             try:
                 return await feed_update(bot, update, **kwargs)
             finally:
+                # What the update started in the staff chat, after its handler (the desk
+                # posts a card or a notice off the staff member's way), is part of it too.
+                if self.app.desk is not None:
+                    await self.app.desk.settled()
                 self._done.setdefault(update.update_id, asyncio.Event()).set()
 
         dispatcher.feed_update = traced  # type: ignore[method-assign]

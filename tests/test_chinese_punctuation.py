@@ -32,6 +32,8 @@ from bot import DEMO_SHOP, LOCALES_DIR, TEMPLATES_DIR
 from bot.core.languages import CATALOGUE_DIRS, Lang
 from bot.core.shop import Shop, load_shop
 from bot.domain.stats import Day
+from bot.domain.stats import Person as StaffFigures
+from bot.domain.takeover import Person
 from bot.domain.variants import choose
 from handlers.i18n import load_catalogues
 from handlers.texts import Texts
@@ -160,6 +162,8 @@ def extra_contexts(shop: Shop) -> dict[str, list[dict[str, Any]]]:
                                lang="zh-hans", first_seen=BACK, visits=3)
     said = [SimpleNamespace(at=BACK, who=who, text="你好，有货吗？")
             for who in ("customer", "staff", "bot")]
+    olga, ivan = Person(7, "奥尔加", "olga"), Person(8, "Ivan Petrov")
+    asked = SimpleNamespace(reason="human", detail={})
     segment = {"languages": ["zh-hans", "en"], "tags": ["vip", "常客"],
                "products": [p.id for p in shop.products[:2]], "active_days": 30}
     data = {"variants": {"zh-hans": "…", "en": "…"}, "default": "en",
@@ -182,9 +186,13 @@ def extra_contexts(shop: Shop) -> dict[str, list[dict[str, Any]]]:
         "reload_done": [{"products": 24, "faq": 6}],
         "reload_failed": [{"problems": [f"line {n}: price is not a number" for n in
                                         range(22)]}],
-        "stats": [{"today": day, "week": week, "previous_week": week},
+        "stats": [{"today": day, "week": week, "previous_week": week, "team": [
+                      (olga, StaffFigures(taken=5, replies=4, reply_seconds=600, resolved=4,
+                                          resolve_seconds=6000,
+                                          help_ratings={1: 0, 2: 1, 3: 0, 4: 1, 5: 2})),
+                      (ivan, StaffFigures(taken=1))]},
                   {"today": Day(date(2026, 11, 24)), "week": Day(date(2026, 11, 18)),
-                   "previous_week": None}],
+                   "previous_week": None, "team": []}],
         "compose/ask_button": [{"wrong": w} for w in (False, True)],
         "compose/ask_list": [{"what": "tags", "wrong": False},
                              {"what": "products", "wrong": True}],
@@ -201,16 +209,30 @@ def extra_contexts(shop: Shop) -> dict[str, list[dict[str, Any]]]:
                               for k in (None, "hi")],
         "staff/canned_sent": [{"key": "thanks", "text": "谢谢您的耐心等待！"}],
         "staff/card": [{"customer": customer, "gifts": 1, "said": said,
-                        "tags": ["vip", "常客"], "tz": UTC, "orders": ["1045", "1046"]},
+                        "tags": ["vip", "常客"], "tz": UTC, "orders": ["1045", "1046"],
+                        "handoff": handoff, "holder": holder, "on_duty": on_duty}
+                       for handoff, holder, on_duty in (
+                           (None, None, None), (asked, None, []), (asked, olga, None),
+                           (asked, None, [olga, ivan]))] + [
                        {"customer": SimpleNamespace(**{**vars(customer), "first_seen": None,
                                                        "last_name": None,
                                                        "username": None}),
-                        "gifts": 0, "said": [], "tags": [], "tz": UTC, "orders": []}],
+                        "gifts": 0, "said": [], "tags": [], "tz": UTC, "orders": [],
+                        "handoff": None, "holder": None, "on_duty": None}],
+        "staff/assigned": [{"person": olga, "by": by, "previous": previous, "changed": c}
+                           for by, previous, c in ((olga, None, True), (olga, ivan, True),
+                                                   (ivan, None, True), (ivan, ivan, True),
+                                                   (olga, None, False))],
+        "staff/kept_as_note": [{"person": ivan, "holder": olga}],
+        "staff/duty": [{"person": olga, "on": on, "on_duty": people}
+                       for on in (True, False, None) for people in ([], [olga, ivan])],
+        "staff/pass_unknown": [{"asked": a} for a in ("@ivan", "")],
         "staff/commands": [{"outside": o} for o in (False, True)],
         "staff/handed_back": [{"already": a, "by": "Bob"} for a in (False, True)],
-        "staff/handoff": [{"reason": r, "detail": SimpleNamespace(order="1045", stars=2)}
+        "staff/handoff": [{"customer": customer, "handoff": SimpleNamespace(
+                              reason=r, detail={"order": "1045", "stars": 2})}
                           for r in ("complaint", "return_request", "misunderstood",
-                                    "low_rating", "button", "asked")],
+                                    "low_rating", "button", "staff", "asked")],
         "staff/idle": [{"minutes": 15}],
         "staff/help_rated": [{"comment": c, "stars": n, "low": n < 3}
                              for c, n in ((None, 5), ("太慢了，等了很久", 2))],

@@ -13,6 +13,7 @@ import pytest
 
 from bot import DEMO_SHOP
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
+from bot.domain.takeover import Person
 from handlers.stats_report import summary
 from handlers.texts import plain
 from tests.conftest import FakeClock, Harness, texts_to
@@ -166,9 +167,14 @@ async def test_a_good_rating_can_skip_the_word_and_stats_count_the_ratings(
     owner = api.new_shopper(first_name="Owner", id=OWNER, language_code="en")
     calls = await bot.feed(api.message_update(owner, "/stats"))
     report = texts_to(calls, OWNER)[0]
-    expected = bot.app.texts.render("stats", "en", shop=bot.app.shop, **summary(days))
+    # Olga helped all three: the team's lines name her, with the same three ratings.
+    figures = summary(days)
+    olgas = figures["week"].people[olga.id]
+    assert (olgas.taken, olgas.resolved, olgas.help_rated) == (3, 3, 3)
+    expected = bot.app.texts.render("stats", "en", shop=bot.app.shop, **figures,
+                                    team=[(Person(olga.id, "Olga"), olgas)])
     assert report == expected
-    assert "3.3" in report
+    assert "3.3" in report and "Olga" in report
 
 
 async def test_no_question_when_the_bot_already_had_the_conversation(

@@ -117,14 +117,15 @@ async def test_each_reason_opens_the_customers_topic_with_a_card(
     assert "right here" in replies[-1]  # told a colleague answers in this chat
     topic = topic_of(api, ann)
     assert topics(api)[topic]["name"] == f"Ann Lee @annlee · {ann.id}"
-    card, notice, copied = in_topic(api, topic)
+    # One card carries why, with its buttons; then the message itself, for staff to answer.
+    card, copied = in_topic(api, topic)
     assert "Ann Lee" in card["text"] and "@annlee" in card["text"]
     assert "Language: English" in card["text"]
     assert messages[0][:30] in card["text"]  # the last messages of the conversation
-    assert staff_reads in notice["text"]
-    assert notice["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == \
-        f"staff:done:{ann.id}"
-    assert copied["text"] == messages[-1]  # the message itself, for staff to answer
+    assert staff_reads in card["text"] and "Nobody has taken it yet" in card["text"]
+    assert [b["callback_data"] for b in card["reply_markup"]["inline_keyboard"][0]] == \
+        [f"staff:take:{ann.id}", f"staff:done:{ann.id}"]
+    assert copied["text"] == messages[-1]
 
 
 async def test_the_ask_a_person_button_hands_over(desk: Harness, api: FakeBotAPI) -> None:
@@ -132,7 +133,7 @@ async def test_the_ask_a_person_button_hands_over(desk: Harness, api: FakeBotAPI
     await desk.send(ann, "Is the linen shirt available in M?")
     calls = await desk.press(ann, "person")
     assert "right here" in texts_to(calls, ann.id)[0]
-    assert "pressed “Ask a person”" in in_topic(api, topic_of(api, ann))[1]["text"]
+    assert "pressed “Ask a person”" in in_topic(api, topic_of(api, ann))[0]["text"]
 
 
 async def test_the_wait_hint_respects_working_hours(desk: Harness, api: FakeBotAPI,
@@ -152,10 +153,18 @@ async def test_the_card_shows_gifts_promised_and_is_kept_up_to_date(
     topic = topic_of(api, ann)
     card = in_topic(api, topic)[0]
     assert "Gift promised: 1" in card["text"] and "Русский" in card["text"]
+    await staff_says(desk, olga, topic, "Здравствуйте, Ann!")
+    taken = api.messages[(STAFF, card["message_id"])]  # Olga answered first: hers now
+    assert "Olga has this conversation" in taken["text"]
     await staff_says(desk, olga, topic, "/done")
+    handed_back = api.messages[(STAFF, card["message_id"])]
+    assert "has this conversation" not in handed_back["text"]
+    assert "reply_markup" not in handed_back  # the bot has it: nothing to take or hand back
     await desk.send(ann, "Хочу поговорить с человеком ещё раз")
-    edited = api.messages[(STAFF, card["message_id"])]
-    assert "edit_date" in edited and "ещё раз" in edited["text"]
+    # The next handoff: a new card at the foot of the topic, where staff read.
+    new_card = in_topic(api, topic)[-2]
+    assert new_card["message_id"] > card["message_id"]
+    assert "ещё раз" in new_card["text"] and "asks to talk to a person" in new_card["text"]
     assert len([c for c in api.calls if c.method == "createForumTopic"]) == 1
 
 
@@ -485,16 +494,16 @@ async def test_a_busy_staff_chat_queues_and_says_it_runs_late(desk: Harness, api
     """Telegram allows a group 20 messages a minute: a chatty customer's messages wait
     their turn (the test's clock moves instead of the test waiting), none is lost."""
     ann = api.new_shopper(first_name="Ann")
-    await hand_over(desk, ann)  # a topic, a card, a notice and the message: 4 of the 20
+    await hand_over(desk, ann)  # a topic, its card and the message: 3 of the 20
     started = clock()
     for n in range(40):
         await desk.feed(api.message_update(ann, f"line {n}"))
     topic = topic_of(api, ann)
-    assert [m["text"] for m in in_topic(api, topic)[3:]] == [f"line {n}" for n in range(40)]
+    assert [m["text"] for m in in_topic(api, topic)[2:]] == [f"line {n}" for n in range(40)]
     general = [m["text"] for (chat, _), m in sorted(api.messages.items())
                if chat == STAFF and "message_thread_id" not in m]
     assert len(general) == 1 and "20 messages a minute" in general[0]
-    # 45 posts at 20 a minute: the last went out in the third minute, not earlier.
+    # 44 posts at 20 a minute: the last went out in the third minute, not earlier.
     assert (clock() - started).total_seconds() >= 120
 
 

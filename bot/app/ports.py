@@ -56,6 +56,8 @@ class Desk(Protocol):
         """A notice in the customer's topic (the away mode tells staff what it said)."""
         ...
 
+    async def settled(self) -> None: ...
+
 
 class TelegramLayer(Protocol):
     """The parts of the bot that speak Telegram, built by the factory in this order."""

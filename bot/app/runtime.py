@@ -53,6 +53,7 @@ IDLE_SWEEP_SECONDS = 60.0
 WORKER_RETRY_SECONDS = 2.0  # how often a worker that lost Redis asks whether it is back
 POLL_SECONDS = 10  # getUpdates' long poll
 PARSED_KEPT = 512  # parsed updates kept for `handle` (App._parsed)
+SETTLE_SECONDS = 10.0  # at close, the staff chat's last posts are waited for this long
 BATCH_WAIT_SECONDS = 30.0  # a polled batch's offset is confirmed once handled, or after this
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -238,6 +239,12 @@ class App:
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.desk is not None:
+            # The staff chat's posts still under way (a card, a notice): a short while to
+            # go out before the connections close; past it they are lost, as the outbox's
+            # waits are (docs/staff-chat.md).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.desk.settled(), timeout=SETTLE_SECONDS)
         for closer in self._closers:
             await closer()
         await self.dispatcher.storage.close()

@@ -379,10 +379,11 @@ class HelpRatings:
     def _base(self, customer: Customer) -> dict[str, Any]:
         return {"shop": self._shop(), "name": customer.first_name, "help": True}
 
-    async def ask(self, customer: Customer) -> Reply:
-        """The question, with an id of its own (a hand-back's)."""
+    async def ask(self, customer: Customer, person: int | None = None) -> Reply:
+        """The question, with an id of its own (a hand-back's); `person`: the staff member
+        who helped, whose figures the stars count in."""
         ask = secrets.token_hex(8)
-        await self.records.asked(ask, HELP_ASK_KEPT)
+        await self.records.asked(ask, HELP_ASK_KEPT, person)
         stars = [Button("stars", data=RateHelp(ask, n), args={"n": n}) for n in range(1, 6)]
         return Reply("rating_ask", self._base(customer), [stars[:3], stars[3:]])
 
@@ -391,12 +392,14 @@ class HelpRatings:
         changes nothing). None for a question the bot does not know (forged, or too old)."""
         if not 1 <= stars <= 5:
             return None
-        recorded = await self.records.rate_once(ask, stars)
+        recorded, person = await self.records.rate_once(ask, stars)
         if recorded is None:
             return None
         if not recorded:
             return Reply("rating_again", self._base(customer)), False
         await self.stats.help_rating(stars)
+        if person is not None:
+            await self.stats.person(person, f"help_rating_{stars}")
         return Reply("rating_help", {**self._base(customer), "stars": stars,
                                      "low": self.low(stars)},
                      [[Button("skip_comment", data=SkipHelpComment(ask))]]), True

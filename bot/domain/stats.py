@@ -18,6 +18,47 @@ from bot.storage.store import Store
 COUNTERS = ("conversations", "handoffs", "followups", "broadcasts", "broadcast_messages")
 
 
+PERSON_COUNTERS = ("taken", "replies", "reply_seconds", "resolved", "resolve_seconds")
+
+
+@dataclass
+class Person:
+    """One staff member's figures: counted under `person:<user id>:<counter>` in the day."""
+
+    taken: int = 0  # conversations they took (/take, /pass to them, first to answer)
+    replies: int = 0  # handoffs they answered first
+    reply_seconds: int = 0  # how long those customers waited, in all
+    resolved: int = 0  # conversations they handed back (/done)
+    resolve_seconds: int = 0  # from taking to handing back, in all
+    help_ratings: dict[int, int] = field(
+        default_factory=lambda: dict.fromkeys(range(1, 6), 0))
+
+    @property
+    def first_reply(self) -> float | None:
+        """The average wait for their first answer, in seconds."""
+        return self.reply_seconds / self.replies if self.replies else None
+
+    @property
+    def resolution(self) -> float | None:
+        """The average time from taking a conversation to handing it back, in seconds."""
+        return self.resolve_seconds / self.resolved if self.resolved else None
+
+    @property
+    def help_rated(self) -> int:
+        return sum(self.help_ratings.values())
+
+    @property
+    def help_average(self) -> float | None:
+        count = self.help_rated
+        return sum(s * n for s, n in self.help_ratings.items()) / count if count else None
+
+    def add(self, other: Person) -> None:
+        for name in PERSON_COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for stars, n in other.help_ratings.items():
+            self.help_ratings[stars] += n
+
+
 @dataclass
 class Day:
     day: date
@@ -31,6 +72,7 @@ class Day:
     help_ratings: dict[int, int] = field(
         default_factory=lambda: dict.fromkeys(range(1, 6), 0))
     replies: list[float] = field(default_factory=list)  # seconds to staff's first answer
+    people: dict[int, Person] = field(default_factory=dict)  # by staff member's user id
 
     @property
     def answered_by_bot(self) -> float | None:
@@ -70,6 +112,8 @@ def merge(days: list[Day]) -> Day:
         for stars, n in d.help_ratings.items():
             total.help_ratings[stars] += n
         total.replies += d.replies
+        for person_id, person in d.people.items():
+            total.people.setdefault(person_id, Person()).add(person)
     return total
 
 
@@ -96,8 +140,16 @@ class Stats:
         """A shopper rated a person's help (after a hand-back), 1–5."""
         await self.count(f"help_rating_{stars}")
 
-    async def first_reply(self, seconds: float) -> None:
+    async def first_reply(self, seconds: float, person: int | None = None) -> None:
+        """Staff's first answer to a handoff, `seconds` after it; `person` answered."""
         await self.counters.first_reply(self.today(), seconds)
+        if person is not None:
+            await self.person(person, "replies")
+            await self.person(person, "reply_seconds", round(seconds))
+
+    async def person(self, person: int, what: str, n: int = 1) -> None:
+        """One of a staff member's figures (`PERSON_COUNTERS`, `help_rating_<stars>`)."""
+        await self.counters.count(self.today(), f"person:{person}:{what}", n)
 
     async def days(self, count: int) -> list[Day]:
         """The last `count` days, oldest first, today included."""
@@ -110,5 +162,20 @@ class Stats:
             d.ratings = {s: values.get(f"rating_{s}", 0) for s in range(1, 6)}
             d.help_ratings = {s: values.get(f"help_rating_{s}", 0) for s in range(1, 6)}
             d.replies = replies
+            d.people = _people(values)
             result.append(d)
         return result
+
+
+def _people(values: dict[str, int]) -> dict[int, Person]:
+    people: dict[int, Person] = {}
+    for name, n in values.items():
+        if not name.startswith("person:"):
+            continue
+        _, person_id, what = name.split(":", 2)
+        person = people.setdefault(int(person_id), Person())
+        if what.startswith("help_rating_"):
+            person.help_ratings[int(what.removeprefix("help_rating_"))] = n
+        elif what in PERSON_COUNTERS:
+            setattr(person, what, n)
+    return people

@@ -94,7 +94,9 @@ class Keys:
         `complaint`, `return_request`, `misunderstood`, `button`, `low_rating`, or `staff`
         when staff wrote first), `since` (when a person took over), `active_at` (the last
         message either way), `replied` (`1` once staff have answered since the handoff, so
-        the first-reply time is counted once)."""
+        the first-reply time is counted once), `assignee` (the staff member's user id who
+        has the conversation, empty while no one took it), `assigned_at` (since when),
+        `detail` (JSON: what the card says of the reason, such as the order rated low)."""
         return self._key("handoff", user_id)
 
     def topics(self) -> str:
@@ -144,6 +146,28 @@ class Keys:
         The processes waiting for the topic block on it; it expires after 5 minutes and is
         named by the token, not the customer, so it keeps nothing about them."""
         return self._key("topic_made", token)
+
+    def staff_people(self) -> str:
+        """hash: the staff chat's members the bot has seen act, by user id: JSON `name`,
+        `username`.
+
+        So the card and /stats can name people, and /pass @username find them."""
+        return self._key("staff", "people")
+
+    def staff_usernames(self) -> str:
+        """hash: a staff member's @username (lower case) → user id, for /pass @username."""
+        return self._key("staff", "usernames")
+
+    def on_duty(self) -> str:
+        """set: user ids of the staff on duty (/duty): a handoff's card calls them by name."""
+        return self._key("staff", "on_duty")
+
+    def staff_noted(self, user_id: Part) -> str:
+        """set: staff told that their messages in the customer's topic stay notes while a
+        colleague has it (`<person>:<assignee>`), so they are told once.
+
+        Cleared when the conversation changes hands."""
+        return self._key("staff", "noted", user_id)
 
     # -- the away mode (bot/storage/away.py) -----------------------------------------------------
     def away(self) -> str:
@@ -468,8 +492,9 @@ class Keys:
     def help_rating(self, ask: Part) -> str:
         """string: a hand-back's "how was the help?" (16 hex digits): `0` asked, then 1–5.
 
-        Made at the hand-back; the first rating stands. Holds no one's id: the ask is
-        unguessable, and its stars are counted in `stats`. Kept 30 days."""
+        Made at the hand-back; the first rating stands. After a colon, the user id of the
+        staff member whose help it was (`0:<id>`, then `<stars>:<id>`), whose figures in
+        `stats` count it. Holds no shopper's id: the ask is unguessable. Kept 30 days."""
         return self._key("help_rating", ask)
 
     # -- texts worded in Telegram (bot/storage/own_texts.py) -------------------------------------

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from redis.asyncio.client import Pipeline
 
 from bot.storage.inbox import handling
-from bot.storage.store import Store
+from bot.storage.store import Store, as_text
 
 KEEP = timedelta(days=400)
 
@@ -90,10 +90,11 @@ class HeldCounts:
 # The ask's rating, once: 1 recorded, 0 rated before, -1 no such ask (never, or expired).
 _RATE_ONCE = """
 local was = redis.call('GET', KEYS[1])
-if not was then return -1 end
-if was ~= '0' then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-return 1
+if not was then return {-1, ''} end
+local stars, by = string.match(was, '^(%d)(.*)$')
+if stars ~= '0' then return {0, ''} end
+redis.call('SET', KEYS[1], ARGV[1] .. by, 'KEEPTTL')
+return {1, string.sub(by, 2)}
 """
 
 
@@ -105,11 +106,15 @@ class HelpRatingRecords:
         self.keys = store.keys
         self._rate_once = store.redis.register_script(_RATE_ONCE)
 
-    async def asked(self, ask: str, keep: timedelta) -> None:
-        await self.redis.set(self.keys.help_rating(ask), 0, ex=int(keep.total_seconds()),
+    async def asked(self, ask: str, keep: timedelta, person: int | None = None) -> None:
+        """`person`: the staff member whose help it is, whose figures its stars count in."""
+        value = "0" if person is None else f"0:{person}"
+        await self.redis.set(self.keys.help_rating(ask), value, ex=int(keep.total_seconds()),
                              nx=True)
 
-    async def rate_once(self, ask: str, stars: int) -> bool | None:
-        """True: recorded; False: rated before (the first one stands); None: no such ask."""
-        done = int(await self._rate_once(keys=[self.keys.help_rating(ask)], args=[stars]))
-        return None if done < 0 else bool(done)
+    async def rate_once(self, ask: str, stars: int) -> tuple[bool | None, int | None]:
+        """True: recorded; False: rated before (the first one stands); None: no such ask.
+        With the staff member whose help it was, when recorded and known."""
+        done, by = await self._rate_once(keys=[self.keys.help_rating(ask)], args=[stars])
+        person = as_text(by)
+        return (None if int(done) < 0 else bool(int(done))), int(person) if person else None

@@ -4,10 +4,15 @@ and how long a customer waited is bot/domain/takeover.py's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis.asyncio.client import Pipeline
 
 from bot.storage.store import Store, as_text
+from bot.storage.transactions import optimistic
 
 MIRROR_DAYS = 7
 
@@ -21,6 +26,9 @@ class Handoff:
     reason: str | None
     since: datetime | None
     active_at: datetime | None
+    assignee: int | None = None  # the staff member who has it (/take, /pass, first to answer)
+    assigned_at: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # the handoff's (an order, stars)
 
 
 class HandoffRecords:
@@ -39,6 +47,9 @@ class HandoffRecords:
             reason=get.get("reason"),
             since=_time(get.get("since")),
             active_at=_time(get.get("active_at")),
+            assignee=_int(get.get("assignee")),
+            assigned_at=_time(get.get("assigned_at")),
+            detail=json.loads(get.get("detail") or "{}"),
         )
 
     async def holds(self, customer: int) -> bool:
@@ -55,9 +66,10 @@ class HandoffRecords:
         return as_text(was) == "1"
 
     async def note_handoff(self, customer: int, reason: str, now: datetime,
-                           replied: bool) -> None:
+                           replied: bool, detail: dict[str, Any] | None = None) -> None:
         await self.redis.hset(self.keys.handoff(customer), mapping={
-            "reason": reason, "since": now.timestamp(), "replied": "1" if replied else "0"})
+            "reason": reason, "since": now.timestamp(), "replied": "1" if replied else "0",
+            "detail": json.dumps(detail or {})})
 
     async def mark_replied(self, customer: int) -> tuple[bool, datetime | None]:
         """Staff answered: whether they had before since the handoff, and its time."""
@@ -77,13 +89,44 @@ class HandoffRecords:
             await pipe.execute()
 
     async def release(self, customer: int) -> bool:
-        """The bot has the conversation again; False if it already had."""
+        """The bot has the conversation again, no one is assigned; False if it already had."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(self.keys.handoff(customer), "staff")
-            pipe.hset(self.keys.handoff(customer), "staff", "0")
+            pipe.hset(self.keys.handoff(customer), mapping={"staff": "0", "assignee": "",
+                                                            "assigned_at": ""})
             pipe.zrem(self.keys.with_staff(), str(customer))
+            pipe.delete(self.keys.staff_noted(customer))
             was, *_ = await pipe.execute()
         return as_text(was) == "1"
+
+    async def assign(self, customer: int, person: int, now: datetime,
+                     only_if_free: bool = False) -> tuple[bool, int | None]:
+        """`person` has the conversation from now on: whether it changed hands, and who had
+        it before. With `only_if_free`, only when no one had it (the first to answer)."""
+        key = self.keys.handoff(customer)
+
+        async def swap(pipe: Pipeline) -> tuple[bool, int | None]:
+            before = _int(as_text(await pipe.hget(key, "assignee")))
+            if before == person or (only_if_free and before is not None):
+                await pipe.unwatch()
+                return False, before
+            pipe.multi()
+            pipe.hset(key, mapping={"assignee": person, "assigned_at": now.timestamp()})
+            pipe.delete(self.keys.staff_noted(customer))
+            await pipe.execute()
+            return True, before
+
+        return await optimistic(self.redis, [key], swap)
+
+    async def first_note(self, customer: int, person: int, assignee: int) -> bool:
+        """True the first time `person` is told their words stay notes while `assignee` has
+        the conversation."""
+        key = self.keys.staff_noted(customer)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, f"{person}:{assignee}")
+            pipe.expire(key, int(timedelta(days=MIRROR_DAYS).total_seconds()))
+            added, _ = await pipe.execute()
+        return bool(added)
 
     async def quiet_since(self, cutoff: datetime) -> list[int]:
         """Customers held by a person with no message either way since `cutoff`."""
