@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot import DEMO_SHOP
+from bot import DEMO_SHOP, LOCALES_DIR, TEMPLATES_DIR
+from bot.core import overrides
+from bot.core.shop import load_shop
 from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
 from bot.domain.away import read_date
+from handlers.i18n import load_catalogues
 from handlers.layer import create_app
+from handlers.texts import Texts
 from tests.conftest import FakeClock, Harness, queued, run_due, settings_for, texts_to
 from tests.test_staff import STAFF, in_topic, staff_says, topic_of
 
@@ -298,3 +302,43 @@ def test_dates_an_owner_may_type() -> None:
     assert read_date("6 Dec", today) == date(2026, 12, 6)  # a slip: refused as past
     for text in ("hello", "31.02", "13/13", ""):
         assert read_date(text, today) is None, text
+
+
+async def test_a_check_falling_after_closing_time_waits_for_the_opening(
+        api: FakeBotAPI, make_shopbot: MakeBot, clock: FakeClock) -> None:
+    clock.local(hour=19, minute=55)  # Monday: the bike shop closes at 20:00
+    bot = await staffed(api, make_shopbot, "bike")
+    await set_unanswered(bot, owner_of(api), "10")
+    ann = api.new_shopper(first_name="Ann", language_code="en")
+    await bot.send(ann, "I want to talk to a person")
+    sent = len(api.sent_to(ann.id))
+    await run_due(bot.app)  # 20:05: closed, so nothing yet
+    assert len(api.sent_to(ann.id)) == sent
+    (due,) = (await queued(bot.app)).values()
+    assert due.astimezone(bot.app.shop.tz).strftime("%a %H:%M") == "Tue 11:10"
+    await run_due(bot.app)
+    assert [c.params["text"] for c in api.sent_to(ann.id)[sent:]] == [
+        render(bot, "away_unanswered", "en", name="Ann")]
+
+
+def test_the_holiday_message_takes_its_day_as_a_placeholder(tmp_path: Path) -> None:
+    assert "back_on" in overrides.takes("away_holiday")
+    assert overrides.problem("away_unanswered", "Back on {back_on}") is not None
+    own = tmp_path / "shop.yaml"
+    own.write_text(TRADES["bike"].read_text() + """
+texts:
+  away_holiday:
+    en: "Gone riding until {back_on}, {name}!"
+    ru: "Мы в отпуске до {back_on}, {name}!"
+    zh-hans: "亲，{name}，我们休假到{back_on}。"
+    zh-hant: "親，{name}，我們休假到{back_on}。"
+""")
+    shop = load_shop(own)
+    texts = Texts(TEMPLATES_DIR, load_catalogues(LOCALES_DIR), shop.currency, shop=shop)
+    back = datetime(2027, 1, 3, tzinfo=shop.tz)
+    said = {lang: texts.render("away_holiday", lang, shop=shop, name="<Ann>", back=back)
+            for lang in LANGS}
+    assert said == {"en": "Gone riding until 3 January, &lt;Ann&gt;!",
+                    "ru": "Мы в отпуске до 3 января, &lt;Ann&gt;!",
+                    "zh-hans": "亲，&lt;Ann&gt;，我们休假到1月3日。",
+                    "zh-hant": "親，&lt;Ann&gt;，我們休假到1月3日。"}

@@ -35,7 +35,3 @@ class AwayRecords:
             pipe.hset(self.keys.away_told(), str(customer), conversation)
             before, _ = await pipe.execute()
         return as_text(before) != conversation
-
-    async def forget(self, customer: int) -> None:
-        """/forget: the customer leaves no trace here."""
-        await self.redis.hdel(self.keys.away_told(), str(customer))

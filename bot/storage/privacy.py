@@ -80,6 +80,7 @@ class ShopperRecords:
             pipe.zrem(k.customers(), str(user_id))
             pipe.zrem(k.with_staff(), str(user_id))
             pipe.hdel(k.gifts_given(), str(user_id))
+            pipe.hdel(k.away_told(), str(user_id))  # told of a holiday: no trace kept
             if topic:
                 pipe.hdel(k.topics(), topic)
             await pipe.execute()
