@@ -18,7 +18,7 @@ press says so, as the composer's "already sent" does.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from jinja2 import TemplateError
+from markupsafe import escape
 
 from bot.core import overrides
 from bot.core.languages import LANGUAGES, Lang
@@ -107,7 +108,7 @@ async def _list(message: Message, texts: Texts, lang: Lang, page: int) -> None:
 
 
 async def _view(message: Message, texts: Texts, lang: Lang, name: str, page: int,
-                shop: Shop, who: str) -> None:
+                assistant: Assistant, who: str) -> None:
     """One message in each language, with a button per language and its resets."""
     reply = name.removeprefix(overrides.REPLIES) if name.startswith(overrides.REPLIES) \
         else None
@@ -115,9 +116,9 @@ async def _view(message: Message, texts: Texts, lang: Lang, name: str, page: int
     for code in LANGUAGES:
         source, text = texts.own(name, code)
         if text is not None:
-            shown = plain(texts.fill(text, code, **_sample(shop, who)))
+            shown = plain(texts.fill(text, code, **_sample(assistant, who)))
         elif source == "template":
-            shown = _bots_own(texts, name, code, shop, who)
+            shown = _bots_own(texts, name, code, assistant, who)
         else:
             shown = ""
         rows.append({"lang": code, "source": source, "text": _short(shown)})
@@ -138,21 +139,23 @@ async def _view(message: Message, texts: Texts, lang: Lang, name: str, page: int
               markup=InlineKeyboardMarkup(inline_keyboard=buttons))
 
 
-def _bots_own(texts: Texts, name: str, lang: Lang, shop: Shop, who: str) -> str:
+def _bots_own(texts: Texts, name: str, lang: Lang, assistant: Assistant, who: str) -> str:
     """The template's text with sample values. Some messages need a conversation's data
     (a cart, an order's lines): those show nothing here rather than something made up."""
     try:
-        return plain(texts.render(name, lang, **_sample(shop, who), **_conversation(shop)))
+        return plain(texts.render(name, lang, **_sample(assistant, who),
+                                  **_conversation(assistant.shop)))
     except (TemplateError, AttributeError, KeyError, TypeError, ValueError, IndexError):
         return ""
 
 
-def _sample(shop: Shop, who: str) -> dict[str, Any]:
+def _sample(assistant: Assistant, who: str) -> dict[str, Any]:
     """Values for a preview's placeholders: the owner's name, the shop's first product, its
     policy, an order and a return request, the team away for two hours."""
+    shop = assistant.shop
     product = shop.products[0] if shop.products else None
     policy = shop.policy
-    back = (datetime.now(shop.tz) + timedelta(hours=2)).replace(minute=0, second=0,
+    back = (assistant.local_now() + timedelta(hours=2)).replace(minute=0, second=0,
                                                                 microsecond=0)
     order = {"id": "1045", "status": "shipped", "items": [], "total": Decimal(40),
              "carrier": None, "tracking": None, "tracking_url": None, "expected": None,
@@ -184,17 +187,18 @@ def _conversation(shop: Shop) -> dict[str, Any]:
 # -- /replies --------------------------------------------------------------------------------
 async def replies_command(message: Message, texts: Texts, assistant: Assistant) -> None:
     user = message.from_user
-    await _replies(message, texts, await owner_lang(message, assistant), assistant.shop,
+    await _replies(message, texts, await owner_lang(message, assistant), assistant,
                    user.first_name if user else "")
 
 
-async def _replies(message: Message, texts: Texts, lang: Lang, shop: Shop, who: str) -> None:
+async def _replies(message: Message, texts: Texts, lang: Lang, assistant: Assistant,
+                   who: str) -> None:
     items, rows = [], []
     for key in texts.canned_keys():
         name = f"{overrides.REPLIES}{key}"
         source, text = texts.own(name, lang)
-        shown = plain(texts.fill(text, lang, **_sample(shop, who))) if text is not None \
-            else _bots_own(texts, name, lang, shop, who)
+        shown = plain(texts.fill(text, lang, **_sample(assistant, who))) if text is not None \
+            else _bots_own(texts, name, lang, assistant, who)
         items.append({"key": key, "text": _short(shown)})
         rows.append([_button(texts, lang, "open", OwnTextData(what="open", message=name),
                              name=key, edited=source == "edited")])
@@ -236,17 +240,23 @@ async def got_text(message: Message, state: FSMContext, texts: Texts,
         await state.set_state(None)
         return
     name, target = draft["message"], draft["lang"]
-    problem = overrides.unknown(name) or overrides.problem(name, text)
+    if overrides.unknown(name) is not None:  # gone with a reload of the shop file
+        await state.set_state(None)
+        await say(message, texts, "stale_button", lang)
+        return
+    fault = overrides.fault(name, text)
     user = message.from_user
-    sample = _sample(assistant.shop, user.first_name if user else "")
-    filled = texts.fill(text, target, **sample) if problem is None else ""
-    if problem is not None or len(filled) > LONGEST or not filled:
+    sample = _sample(assistant, user.first_name if user else "")
+    filled = texts.fill(text, target, **sample) if fault is None else ""
+    if fault is not None or len(filled) > LONGEST:
         # The state stays: the next text is the corrected one. The text is shown back, so
         # nothing written is lost.
-        await say(message, texts, "owner_texts/bad", lang, problem=problem,
-                  long=problem is None, text=text)
+        await say(message, texts, "owner_texts/bad", lang, fault=fault, long=fault is None,
+                  takes=_placeholders(name), text=text)
         return
-    await answer(message, filled)  # exactly as a shopper would read it
+    # Exactly as a shopper would read it (a text of placeholders that are all empty here, as
+    # it stands: Telegram sends no empty message).
+    await answer(message, filled or str(escape(text)))
     markup = InlineKeyboardMarkup(inline_keyboard=[
         [_button(texts, lang, "save", OwnTextData(what="save"))],
         [_button(texts, lang, "again", OwnTextData(what="again")),
@@ -298,29 +308,37 @@ async def press(query: CallbackQuery, callback_data: OwnTextData, state: FSMCont
         await say(message, texts, "owner_texts/saved", lang, name=draft["message"],
                   target=draft["lang"])
         await _view(message, texts, lang, draft["message"], draft.get("page", 0),
-                    assistant.shop, who)
+                    assistant, who)
         return
-    if what in ("open", "edit", "reset", "remove") and overrides.unknown(name) is not None:
+    if what in ("open", "edit", "reset", "remove", "drop") \
+            and overrides.unknown(name) is not None:
         await query.answer(plain(texts.render("stale_button", lang)))
         return
     await query.answer()
     if what == "page":
         await _list(message, texts, lang, callback_data.page)
     elif what == "replies":
-        await _replies(message, texts, lang, assistant.shop, who)
+        await _replies(message, texts, lang, assistant, who)
     elif what == "add":
         await state.set_state(Writing.key)
         await say(message, texts, "owner_texts/ask_key", lang, wrong=False, taken=None)
     elif what == "open":
-        await _view(message, texts, lang, name, callback_data.page, assistant.shop, who)
+        await _view(message, texts, lang, name, callback_data.page, assistant, who)
     elif what == "edit" and callback_data.lang:
         await _ask(message, state, texts, lang, name, callback_data.lang, callback_data.page)
     elif what == "reset" and callback_data.lang:
         await own_texts.reset(name, callback_data.lang)
         await say(message, texts, "owner_texts/reset", lang, name=name,
                   target=callback_data.lang)
-        await _view(message, texts, lang, name, callback_data.page, assistant.shop, who)
+        await _view(message, texts, lang, name, callback_data.page, assistant, who)
     elif what == "remove" and name.startswith(overrides.REPLIES):
+        # Asked first: a removed reply's texts go with it.
+        await say(message, texts, "owner_texts/remove", lang,
+                  key=name.removeprefix(overrides.REPLIES),
+                  markup=InlineKeyboardMarkup(inline_keyboard=[
+                      [_button(texts, lang, "drop", OwnTextData(what="drop", message=name))],
+                      [_button(texts, lang, "replies", OwnTextData(what="replies"))]]))
+    elif what == "drop" and name.startswith(overrides.REPLIES):
         await _spent(message)
         key = name.removeprefix(overrides.REPLIES)
         await own_texts.remove_reply(key)

@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from bot import DEMO_SHOP, LOCALES_DIR, TEMPLATES_DIR
 from bot.core.languages import CATALOGUE_DIRS, Lang
+from bot.core.overrides import Fault
 from bot.core.shop import Shop, load_shop
 from bot.domain.stats import Day
 from bot.domain.stats import Person as StaffFigures
@@ -266,17 +267,21 @@ def extra_contexts(shop: Shop) -> dict[str, list[dict[str, Any]]]:
                                           for t, s, x in zip(LANGS, SOURCES, TEXTS,
                                                              strict=True)]}
                                 for n, r in (("greeting", None), ("canned/wait", "wait"))],
-        "owner_texts/bad": [{"problem": "unknown placeholder {nmae}", "long": False,
-                             "text": "您好，{nmae}！"}, {"problem": None, "long": True,
-                                                         "text": "您好"}],
+        "owner_texts/bad": [{"fault": Fault(kind, field), "long": False, "text": "您好，{nmae}！",
+                             "takes": ["{name}", "{shop}"]}
+                            for kind, field in (("brace", ""), ("empty", ""), ("written", "0"),
+                                                ("unknown", "nmae"), ("doubled", "name"))]
+        + [{"fault": None, "long": True, "text": "您好", "takes": []}],
         "owner_texts/replies": [{"items": []}, {"items": [{"key": "wait", "text": "请稍等。"}]}],
         "owner_texts/ask_key": [{"wrong": w, "taken": t}
                                 for w, t in ((False, None), (True, None), (True, "wait"))],
         "owner_texts/removed": [{"key": "wait"}],
+        "owner_texts/remove": [{"key": "wait"}],
         "owner_texts/button": [{"what": w, "name": "greeting", "edited": e, "target": t}
                                for w in ("open", "edit", "reset", "save", "again", "cancel",
                                          "previous", "next", "list", "replies", "add",
-                                         "remove") for e in (False, True) for t in LANGS],
+                                         "remove", "drop") for e in (False, True)
+                               for t in LANGS],
     }
 
 

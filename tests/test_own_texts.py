@@ -187,13 +187,21 @@ async def test_a_bad_placeholder_is_refused_with_why_and_nothing_is_saved(
     owner = Owner(bot)
     calls = await owner.writes("greeting", "en", "Hi {nmae}, glad you came by!")
     [refusal] = said(calls)
-    assert "unknown placeholder {nmae}" in refusal and "{name}" in refusal
-    assert "Hi {nmae}, glad you came by!" in refusal  # shown back: nothing written is lost
+    # Why, in the owner's language, with what the message takes, and the text shown back:
+    # nothing written is lost.
+    assert refusal == owner.render("owner_texts/bad", fault=overrides.fault(
+        "greeting", "Hi {nmae}, glad you came by!"), long=False, takes=braced("greeting"),
+        text="Hi {nmae}, glad you came by!")
+    assert "{nmae}" in refusal and "{name}" in refusal and "{team_away}" in refusal
+    assert "<code>Hi {nmae}, glad you came by!</code>" in refusal
     assert not buttons(calls)
-    for text, why in (("Hi {{name}}!", "single braces"), ("Hi {name", "brace"),
-                      ("Hi {name!r}", "{name!r}")):
+    for text, kind in (("Hi {{name}}!", "doubled"), ("Hi {name", "brace"),
+                       ("Hi {name!r}", "written"), ("Hi {}", "empty")):
         [refusal] = said(await owner.says(text))
-        assert why in refusal, refusal
+        fault = overrides.fault("greeting", text)
+        assert fault is not None and fault.kind == kind
+        assert refusal == owner.render("owner_texts/bad", fault=fault, long=False,
+                                       takes=braced("greeting"), text=text)
     assert await bot.app.redis.hgetall(bot.app.store.keys.own_texts()) == {}
     assert "glad you came by" not in await greeting(bot, "en")
     # The corrected text, sent next, is previewed.
@@ -318,6 +326,10 @@ async def test_quick_replies_are_added_edited_and_removed_and_reply_uses_them(
     # A bundled one removed: /reply no longer sends it, and lists what there is.
     view = await owner.opens_reply("wait")
     calls = await owner.presses("ot:remove:canned/wait::0", view)
+    assert said(calls) == [owner.render("owner_texts/remove", key="wait")]  # asked first
+    assert "wait" in bot.app.texts.canned_keys()
+    assert [data for _, data in buttons(calls)] == ["ot:drop:canned/wait::0", "ot:replies:::0"]
+    calls = await owner.presses("ot:drop:canned/wait::0", sent(calls)[-1])
     assert said(calls) == [owner.render("owner_texts/removed", key="wait")]
     calls = await staff_says(bot, olga, topic, "/reply wait")
     assert texts_to(calls, ann.id) == []

@@ -182,14 +182,44 @@ def unknown(message: str) -> str | None:
             " a shop can word its own way)")
 
 
+@dataclass(frozen=True)
+class Fault:
+    """What is wrong with an override's placeholders, as a kind and what it names: the shop
+    file's check says it in English (`str`), /texts in the owner's language."""
+
+    kind: str  # brace, empty, written, unknown, doubled
+    field: str = ""  # the placeholder as written (written, unknown), or the name (doubled)
+    takes: tuple[str, ...] = ()  # what the message takes (unknown)
+
+    def __str__(self) -> str:
+        if self.kind == "brace":
+            return ("a brace without its pair: write a placeholder as {name}, and a brace"
+                    " itself as {{ or }}")
+        if self.kind == "empty":
+            return "an empty placeholder {}: write the name of one, like {name}"
+        if self.kind == "written":
+            return (f"{{{self.field}}} is not a placeholder: write just a name in braces, like"
+                    " {name}")
+        if self.kind == "unknown":
+            return (f"unknown placeholder {{{self.field}}} (this message takes "
+                    f"{', '.join('{' + name + '}' for name in self.takes)})")
+        return (f"write placeholders with single braces, {{{self.field}}}: {{{{ and }}}} are a"
+                " brace itself")
+
+
 def problem(message: str, text: str) -> str | None:
     """What is wrong with the placeholders of `text` as `message`'s override, or None."""
+    found = fault(message, text)
+    return None if found is None else str(found)
+
+
+def fault(message: str, text: str) -> Fault | None:
+    """`problem`, as a kind and what it names."""
     known = takes(message)
     try:
         pieces = list(string.Formatter().parse(text))
     except ValueError:
-        return ("a brace without its pair: write a placeholder as {name}, and a brace itself"
-                " as {{ or }}")
+        return Fault("brace")
     literal = ""
     for before, field, spec, conversion in pieces:
         literal += before
@@ -199,24 +229,22 @@ def problem(message: str, text: str) -> str | None:
             return _doubled(literal)
         literal = ""
         if field == "":
-            return "an empty placeholder {}: write the name of one, like {name}"
+            return Fault("empty")
         written = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
         if written != field or not field.isidentifier():
-            return f"{{{written}}} is not a placeholder: write just a name in braces, like {{name}}"
+            return Fault("written", written)
         if field not in known:
-            return (f"unknown placeholder {{{field}}} (this message takes "
-                    f"{', '.join('{' + name + '}' for name in known)})")
+            return Fault("unknown", field, known)
     return _doubled(literal) if _DOUBLED.search(literal) else None
 
 
 _DOUBLED = re.compile(r"\{\s*([A-Za-z_]\w*)\s*\}")
 
 
-def _doubled(literal: str) -> str:
+def _doubled(literal: str) -> Fault:
     match = _DOUBLED.search(literal)
     assert match is not None
-    return (f"write placeholders with single braces, {{{match[1]}}}: {{{{ and }}}} are a brace"
-            " itself")
+    return Fault("doubled", match[1])
 
 
 def fill(text: str, source: Source) -> Markup:
