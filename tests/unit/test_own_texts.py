@@ -1,17 +1,22 @@
 """Texts worded in Telegram, without Telegram or Redis: which text a message is rendered
 from (Telegram's, the shop file's, the template's), a quick reply added in some languages,
-the buttons of /texts fitting Telegram's 64 bytes, and `shopbot texts export`'s merge."""
+the buttons of /texts fitting Telegram's 64 bytes, `shopbot texts export`'s merge, and the
+store with an in-process Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+from fakeredis import FakeAsyncRedis
 
 from bot import DEMO_SHOP, LOCALES_DIR, TEMPLATES_DIR
 from bot.app.texts_export import merged
 from bot.core import overrides
 from bot.core.languages import LANGUAGES
 from bot.core.shop import load_shop
-from bot.storage.own_texts import Wording
+from bot.storage.keys import Keys
+from bot.storage.own_texts import OwnTexts, Wording
 from handlers.callback_data import OwnTextData
 from handlers.i18n import load_catalogues
 from handlers.texts import Texts
@@ -78,3 +83,31 @@ def test_export_merges_telegrams_texts_into_the_files_and_fills_every_language()
         "text; translate it",
         "quick reply 'wait' was removed in Telegram: a shop file cannot remove a bundled one, "
         "so only Redis keeps it removed"]
+
+
+async def test_the_store_counts_changes_and_a_follower_hears_them() -> None:
+    """Two processes on one Redis (an in-process one here): a change made by one is read by
+    the other, which listens; reset and removal count as changes too."""
+    redis = FakeAsyncRedis()
+    applied: list[Wording] = []
+    one, other = OwnTexts(redis, Keys("t")), OwnTexts(redis, Keys("t"), applied.append)
+    listening = asyncio.create_task(other.follow())
+    try:
+        await asyncio.sleep(0.05)
+        assert (await one.save("greeting", "ru", "Привет!")).version == 1
+        await one.save("canned/delivery", "en", "Soon, {name}.")
+        await one.reset("greeting", "ru")
+        await one.remove_reply("wait")
+        for _ in range(100):
+            if other.wording.version == 4:
+                break
+            await asyncio.sleep(0.01)
+        assert other.wording == Wording({"canned/delivery": {"en": "Soon, {name}."}},
+                                        frozenset({"wait"}), 4)
+        assert applied[-1] == other.wording
+        # Added again, a removed reply is back.
+        await one.save("canned/wait", "ru", "Минутку!")
+        assert (await one.load()).hidden == frozenset()
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
