@@ -55,7 +55,7 @@ class Writing(StatesGroup):
     key = State()  # waiting for a new quick reply's key
 
 
-def _messages(texts: Texts) -> list[str]:
+def _messages() -> list[str]:
     """What /texts lists: every message but the quick replies, which /replies shows."""
     return [name for name in overrides.messages()
             if not name.startswith(overrides.REPLIES)]
@@ -85,7 +85,7 @@ async def texts_command(message: Message, texts: Texts, assistant: Assistant) ->
 
 
 async def _list(message: Message, texts: Texts, lang: Lang, page: int) -> None:
-    names = _messages(texts)
+    names = _messages()
     pages = max(1, -(-len(names) // PAGE))
     page = min(max(page, 0), pages - 1)
     rows, row = [], []

@@ -114,14 +114,16 @@ class OwnTexts:
     # -- following other processes' changes -----------------------------------------------------
     async def follow(self) -> None:
         """Listen for changes until cancelled, reading the texts again at each; run as a
-        task by the app. Reads them once subscribed, so nothing made before is missed."""
+        task by the app. Reads them once subscribed too, so nothing made before is missed."""
         while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.keys.own_texts_changed())
-                await self.refresh()
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                    # A change; or the subscription made, the first time or again after a
+                    # reconnection (which redis-py may make by itself): a change published
+                    # meanwhile was missed, so the texts are read again either way.
+                    if message.get("type") in ("message", "subscribe"):
                         await self.refresh()
             except (RedisError, OSError) as exc:
                 log.warning("not hearing of text changes (%s); listening again in %ss",
