@@ -202,8 +202,10 @@ async def test_nobody_answering_in_time_brings_one_busy_message_and_a_word_to_st
         bot, "staff/away_unanswered", name="Ann", minutes=10)
     assert len(api.sent_to(bob.id)) == before[bob.id]  # answered in time: nothing
     assert len(api.sent_to(chen.id)) == before[chen.id]  # back with the bot: nothing
-    # Once: the job does not run again.
+    # Once: the job does not run again, nor send again if it is retried (a worker died).
     await run_due(bot.app)
+    assert bot.app.followups.away is not None
+    assert not await bot.app.followups.away.unanswered(ann.id, since.timestamp())
     assert len(api.sent_to(ann.id)) == before[ann.id] + 1
 
 

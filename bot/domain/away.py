@@ -156,7 +156,8 @@ class Away:
     async def unanswered(self, customer_id: int, since_ts: float) -> bool:
         """The job: nobody answered the handoff of `since_ts` in time. The shopper gets one
         message saying the team is busy; staff are told. False when there is nothing to do:
-        answered, handed back, a newer handoff, or the mode changed meanwhile."""
+        answered, handed back, a newer handoff, or the mode changed meanwhile. Marked sent
+        before it is sent, so a job retried after a crash never sends it twice."""
         handoff = await self.takeovers.get(customer_id)
         since = datetime.fromtimestamp(since_ts, tz=UTC)
         if not handoff.with_staff or handoff.since is None \
@@ -177,6 +178,8 @@ class Away:
             return False
         customer = await self.store.customer(customer_id)
         if customer is None or self.courier is None:
+            return False
+        if not await self.records.mark_sent(customer_id, f"{since_ts:.0f}"):
             return False
         reply = Reply("away_unanswered", {"shop": self.shop(), "name": customer.first_name})
         sent = await self.courier.send(customer_id, [reply], customer.lang)

@@ -1,6 +1,7 @@
 """The away mode in Redis (`Keys.away`, `Keys.away_told`): one hash every process reads at a
-handoff, so an owner's /away applies everywhere at once and survives restarts. What the
-mode means is bot/domain/away.py's."""
+handoff, so an owner's /away applies everywhere at once and survives restarts; and the
+"busy" message's send-once marks (`Keys.sent`). What the mode means is
+bot/domain/away.py's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from redis.asyncio import Redis
 
 from bot.storage.keys import Keys
 from bot.storage.store import as_text
+
+# How long the "busy" message's send-once mark is kept: past any retry of its job, and short,
+# since its name holds the customer's id.
+SENT_MARK_SECONDS = 2 * 24 * 3600
 
 
 class AwayRecords:
@@ -35,3 +40,9 @@ class AwayRecords:
             pipe.hset(self.keys.away_told(), str(customer), conversation)
             before, _ = await pipe.execute()
         return as_text(before) != conversation
+
+    async def mark_sent(self, customer: int, handoff: str) -> bool:
+        """The "busy" message of the customer's handoff (its start) is being sent: False when
+        it was marked before (sent, or tried with an unknown outcome)."""
+        return bool(await self.redis.set(self.keys.sent("away_unanswered", customer, handoff),
+                                         "1", nx=True, ex=SENT_MARK_SECONDS))

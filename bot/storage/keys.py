@@ -267,7 +267,9 @@ class Keys:
         """string: a follow-up's send-once marker.
 
         `sent:delivery_check:<order id>`, `sent:birthday:<user id>:<year>`: `1` set just
-        before sending, `skipped` when it was not sent (too late, not the day). Kept."""
+        before sending, `skipped` when it was not sent (too late, not the day). Kept; but
+        `sent:away_unanswered:<user id>:<handoff's start>` (the away mode's "busy" message)
+        only 2 days."""
         return self._key("sent", *what)
 
     def arq_queue(self) -> str:
