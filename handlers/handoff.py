@@ -16,8 +16,7 @@ async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | 
     put there the message that asked for a person, so staff can answer it."""
     wanted = [r.handoff for r in replies if r.handoff]
     if wanted and staff_ready(desk):
-        if await desk.hand_over(customer, wanted[0]) and message is not None:
-            await desk.from_customer(customer, message)
+        await desk.hand_over(customer, wanted[0], message=message)
         # On holiday (bot/domain/away.py) the handoff left the bot answering: staff are told
         # why, and that writing in the topic takes the conversation over.
         away = next((r.context.get("away") for r in replies if r.handoff), None)

@@ -99,6 +99,7 @@ class StaffDesk:
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = \
             weakref.WeakValueDictionary()
         self._later: set[asyncio.Task[None]] = set()  # `_soon`'s, kept until they ran
+        self._tails: dict[int, asyncio.Task[None]] = {}  # each customer's last one
         self._claim_topic = self.store.redis.register_script(_CLAIM_TOPIC)
 
     @property
@@ -140,35 +141,48 @@ class StaffDesk:
 
     # -- handing over -------------------------------------------------------------------------
     async def hand_over(self, customer: Customer, reason: str,
-                        detail: dict[str, Any] | None = None) -> bool:
-        """A person takes the conversation: one post in its topic (made if need be), the
-        card carrying why, who is on duty, and the buttons. False when the staff chat failed
-        and the bot keeps the conversation."""
+                        detail: dict[str, Any] | None = None,
+                        message: Message | None = None) -> bool:
+        """A person takes the conversation: the bot falls quiet at once, and its topic (made
+        if need be) gets one post, the card, carrying why, who is on duty, and the buttons.
+        The post goes in the background, in the customer's order (`_soon`), so the staff
+        chat's budget holds up no update; if the staff chat fails, the bot takes the
+        conversation back. `message`, the one that asked for a person, follows the card,
+        for staff to answer. True: the conversation is with a person (or on its way)."""
         now = self.clock()
         taken = await self.takeovers.take(customer.id, reason, now, detail)
+        shown = await self.takeovers.get(customer.id) if taken else None
+        if taken:
+            await self.stats.count("handoffs")
+            away = self.assistant.away
+            if away is not None and not await away.handed_over(customer.id, now):
+                await self.takeovers.release(customer.id)  # on holiday: the bot helps on
+        self._soon(customer.id, self._show_handoff(customer, shown, message))
+        return True
+
+    async def _show_handoff(self, customer: Customer, shown: Handoff | None,
+                            message: Message | None) -> None:
+        """The handoff's card (`shown`: the handoff as it began; None: a person already had
+        the conversation, and its topic is only made sure of), then `message`."""
         try:
             async with self._lock(customer.id):
-                if not taken:
-                    await self._topic(customer)
-                    return True  # already with a person
-                await self.stats.count("handoffs")
-                topic, new = await self._topic(customer)
-                if not new:
+                topic, new = await self._topic(customer, shown)
+                if shown is not None and not new and (
+                        await self.takeovers.get(customer.id)).card_of != shown.since:
                     # A new card at the foot of the topic, where staff read, rather than an
-                    # edit of the old one up above and a notice: one post, not two.
-                    text, buttons = await self._card(customer)
+                    # edit of the old one up above and a notice: one post, not two. Unless
+                    # the topic was made for this very handoff, by another process.
+                    text, buttons = await self._card(customer, shown)
                     card = await self._post(customer, text, topic=topic, buttons=buttons)
-                    await self.takeovers.set_card(customer.id, card)
-                away = self.assistant.away
-                if away is not None and not await away.handed_over(customer.id, now):
-                    await self.takeovers.release(customer.id)  # on holiday: the bot helps on
-                return True
+                    await self.takeovers.set_card(customer.id, card, shown.since)
         except TelegramAPIError:
             # Rights taken away since start-up, the group gone...: no one would see this
             # conversation, so the bot keeps it rather than stay quiet for nobody.
             log.exception("handoff of %s failed: the bot keeps the conversation", customer.id)
             await self.takeovers.release(customer.id)
-            return False
+            return
+        if message is not None:
+            await self.from_customer(customer, message)
 
     async def holds(self, customer_id: int) -> bool:
         """True while a person holds the conversation. An idle one goes back to the bot."""
@@ -268,10 +282,11 @@ class StaffDesk:
 
     # -- copying --------------------------------------------------------------------------
     async def from_customer(self, customer: Customer, message: Message) -> None:
-        """A customer's message while a person holds the conversation: into the topic."""
+        """A customer's message while a person holds the conversation: into the topic, in
+        the background, after what went before it (`_soon`)."""
         await self.takeovers.touch(customer.id, self.clock())
         if message.business_connection_id:
-            await self.business_said(customer, "shopper", describe(message))
+            self._soon(customer.id, self.business_said(customer, "shopper", describe(message)))
             return
 
         async def copy(ids: list[int]) -> None:
@@ -285,7 +300,7 @@ class StaffDesk:
                 return
             await self.takeovers.mirror(customer.id, "in", list(zip(ids, copies, strict=False)))
 
-        await self._copy_grouped(("in", customer.id), message, copy)
+        self._soon(customer.id, self._copy_grouped(("in", customer.id), message, copy))
 
     async def business_said(self, customer: Customer, who: str, text: str) -> None:
         """A message in the shop's business chat with the customer while its owner answers in
@@ -557,9 +572,11 @@ class StaffDesk:
             lock = self._locks[customer_id] = asyncio.Lock()
         return lock
 
-    async def _topic(self, customer: Customer) -> tuple[int, bool]:
-        """The customer's topic, and whether it was just made; made once per customer
-        (callers hold the customer's lock)."""
+    async def _topic(self, customer: Customer,
+                     shown: Handoff | None = None) -> tuple[int, bool]:
+        """The customer's topic, and whether it was just made; made once per customer, with
+        its card (of `shown`, the handoff that made it, if given). Callers hold the
+        customer's lock."""
         handoff = await self.takeovers.get(customer.id)
         if handoff.topic is not None:
             return handoff.topic, False
@@ -582,6 +599,7 @@ class StaffDesk:
             if handoff.topic is not None:
                 return handoff.topic, False
         card: int | None = None
+        card_of: datetime | None = None
         try:
             handoff = await self.takeovers.get(customer.id)
             if handoff.topic is not None:  # made between the first look and taking the lock
@@ -591,13 +609,15 @@ class StaffDesk:
                 lambda: self.bot.create_forum_topic(self.chat_id, name))
             topic = created.message_thread_id
             try:
-                text, buttons = await self._card(customer)
+                handoff = shown or await self.takeovers.get(customer.id)
+                card_of = handoff.since if handoff.with_staff else None
+                text, buttons = await self._card(customer, handoff)
                 posted = await self.outbox.send(lambda: send_text(
                     self.bot, self.chat_id, text, topic=topic, markup=buttons))
                 card = posted.message_id
             finally:
                 # Without its card when posting it failed: the next handoff posts one.
-                await self.takeovers.set_topic(customer.id, topic, card)
+                await self.takeovers.set_topic(customer.id, topic, card, card_of)
                 said = self.store.keys.topic_made(token)
                 async with redis.pipeline(transaction=True) as pipe:
                     pipe.rpush(said, "1")
@@ -623,7 +643,8 @@ class StaffDesk:
                 log.info("card of %s not edited (%s): posting a new one", customer.id,
                          exc.message)
         card = await self._post(customer, text, topic=handoff.topic, buttons=buttons)
-        await self.takeovers.set_card(customer.id, card)
+        await self.takeovers.set_card(customer.id, card,
+                                      handoff.since if handoff.with_staff else None)
 
     async def _card(self, customer: Customer, handoff: Handoff | None = None,
                     ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -719,19 +740,33 @@ class StaffDesk:
             await self._post(customer, text, topic=handoff.topic)
 
     def _soon(self, customer_id: int, post: Awaitable[Any]) -> None:
-        """What a staff action changes in the staff chat (the card, a notice): posted after,
-        in the background, so the staff member's next message to the customer waits for no
-        slot of the staff chat's budget. Posts about one customer keep their order (the
-        customer's lock is fair)."""
+        """Post in the staff chat in the background: a handoff's card, a customer's message,
+        what a staff action changes (the card, a notice). Nothing the bot handles waits for
+        the staff chat's budget then: not the staff member's next message to the customer,
+        not the next update. Posts about one customer (0: none) go one after another, in the
+        order they were asked for."""
+        before = self._tails.get(customer_id)
+
         async def run() -> None:
+            if before is not None:
+                await asyncio.wait({before})
             try:
                 await post
             except TelegramAPIError:
                 log.warning("staff chat post about %s failed", customer_id, exc_info=True)
+            except Exception:  # a background task: logged, never lost silently
+                log.exception("staff chat post about %s failed", customer_id)
 
         task = asyncio.create_task(run())
+        self._tails[customer_id] = task
         self._later.add(task)
-        task.add_done_callback(self._later.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._later.discard(finished)
+            if self._tails.get(customer_id) is finished:
+                del self._tails[customer_id]
+
+        task.add_done_callback(done)
 
     async def settled(self) -> None:
         """Until the posts `_soon` started have gone (tests; a clean shutdown)."""

@@ -126,6 +126,9 @@ class Harness:
         self.api = api
         self._done: dict[int, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
+        # An update counts as handled once the staff chat's posts it started went out (a
+        # test of those posts' own timing turns this off, as the bot itself does not wait).
+        self.settles = True
 
     async def start(self) -> None:
         dispatcher = self.app.dispatcher
@@ -139,7 +142,7 @@ class Harness:
             finally:
                 # What the update started in the staff chat, after its handler (the desk
                 # posts a card or a notice off the staff member's way), is part of it too.
-                if self.app.desk is not None:
+                if self.app.desk is not None and self.settles:
                     await self.app.desk.settled()
                 self._done.setdefault(update.update_id, asyncio.Event()).set()
 

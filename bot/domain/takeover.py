@@ -76,11 +76,13 @@ class Takeovers:
         return await self.records.quiet_since(now - after)
 
     # -- topics ------------------------------------------------------------------------
-    async def set_topic(self, customer: int, topic: int, card: int | None) -> None:
-        await self.records.set_topic(customer, topic, card)
+    async def set_topic(self, customer: int, topic: int, card: int | None,
+                        card_of: datetime | None = None) -> None:
+        """`card_of`: the handoff (its start) the card was posted for, if any."""
+        await self.records.set_topic(customer, topic, card, card_of)
 
-    async def set_card(self, customer: int, card: int) -> None:
-        await self.records.set_card(customer, card)
+    async def set_card(self, customer: int, card: int, card_of: datetime | None = None) -> None:
+        await self.records.set_card(customer, card, card_of)
 
     async def forget_topic(self, customer: int, topic: int) -> None:
         """Staff deleted the topic: the next message opens a new one."""

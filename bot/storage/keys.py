@@ -96,7 +96,9 @@ class Keys:
         message either way), `replied` (`1` once staff have answered since the handoff, so
         the first-reply time is counted once), `assignee` (the staff member's user id who
         has the conversation, empty while no one took it), `assigned_at` (since when),
-        `detail` (JSON: what the card says of the reason, such as the order rated low)."""
+        `detail` (JSON: what the card says of the reason, such as the order rated low),
+        `card_of` (the `since` of the handoff the card was posted for: each handoff's card is
+        posted once, by whichever process gets there first)."""
         return self._key("handoff", user_id)
 
     def topics(self) -> str:

@@ -29,6 +29,7 @@ class Handoff:
     assignee: int | None = None  # the staff member who has it (/take, /pass, first to answer)
     assigned_at: datetime | None = None
     detail: dict[str, Any] = field(default_factory=dict)  # the handoff's (an order, stars)
+    card_of: datetime | None = None  # the handoff (its `since`) the card was posted for
 
 
 class HandoffRecords:
@@ -50,6 +51,7 @@ class HandoffRecords:
             assignee=_int(get.get("assignee")),
             assigned_at=_time(get.get("assigned_at")),
             detail=json.loads(get.get("detail") or "{}"),
+            card_of=_time(get.get("card_of")),
         )
 
     async def holds(self, customer: int) -> bool:
@@ -135,14 +137,17 @@ class HandoffRecords:
         return [int(item) for item in raw]
 
     # -- topics ------------------------------------------------------------------------
-    async def set_topic(self, customer: int, topic: int, card: int | None) -> None:
+    async def set_topic(self, customer: int, topic: int, card: int | None,
+                        card_of: datetime | None = None) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.handoff(customer), mapping={"topic": topic, "card": card or ""})
+            pipe.hset(self.keys.handoff(customer), mapping={
+                "topic": topic, "card": card or "", "card_of": _stamp(card_of)})
             pipe.hset(self.keys.topics(), str(topic), customer)
             await pipe.execute()
 
-    async def set_card(self, customer: int, card: int) -> None:
-        await self.redis.hset(self.keys.handoff(customer), "card", card)
+    async def set_card(self, customer: int, card: int, card_of: datetime | None = None) -> None:
+        await self.redis.hset(self.keys.handoff(customer), mapping={
+            "card": card, "card_of": _stamp(card_of)})
 
     async def forget_topic(self, customer: int, topic: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -170,6 +175,10 @@ class HandoffRecords:
 
 def _int(raw: str | None) -> int | None:
     return int(raw) if raw else None
+
+
+def _stamp(moment: datetime | None) -> float | str:
+    return moment.timestamp() if moment is not None else ""
 
 
 def _time(raw: str | None) -> datetime | None:
