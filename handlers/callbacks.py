@@ -42,7 +42,8 @@ async def menu(query: CallbackQuery, callback_data: MenuItemData, assistant: Ass
         "language": assistant.language_prompt,
     }[callback_data.action().item]
     await query.answer()
-    await send(query.message, [pick(customer)], texts, customer.lang)
+    await send(query.message, await assistant.away_words(customer, [pick(customer)]), texts,
+               customer.lang)
 
 
 async def person(query: CallbackQuery, assistant: Assistant, customer: Customer,

@@ -161,6 +161,24 @@ async def test_a_new_conversation_is_told_again_and_the_text_path_too(
     assert said[-1].endswith(holiday), said
 
 
+@pytest.mark.parametrize("lang", LANGS)
+async def test_at_night_on_holiday_the_greeting_and_contacts_say_the_holiday(
+        api: FakeBotAPI, make_shopbot: MakeBot, clock: FakeClock, lang: str) -> None:
+    clock.local(hour=22)  # Monday night: without the holiday, "back tomorrow at 11:00"
+    bot = await staffed(api, make_shopbot, "bike")
+    ann = api.new_shopper(first_name="Ann", language_code=lang)
+    assert "11:00" in (await bot.send(ann, "/start"))[0]  # "back tomorrow at 11:00"
+    await set_holiday(bot, owner_of(api), "3.1.2027")
+    holiday = render(bot, "_offline", lang,
+                     offline={"holiday": local_day(bot, date(2027, 1, 3))})
+    bob = api.new_shopper(first_name="Bob", language_code=lang)
+    greeting = (await bot.send(bob, "/start"))[0]
+    assert holiday in greeting and "11:00" not in greeting, greeting
+    calls = await bot.press(bob, "menu:contacts")
+    (contacts,) = texts_to(calls, bob.id)
+    assert contacts.endswith(holiday), contacts
+
+
 # -- nobody answers in N minutes ---------------------------------------------------------------
 
 @pytest.mark.parametrize("trade", sorted(TRADES))

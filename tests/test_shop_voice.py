@@ -239,7 +239,7 @@ def rendering_contexts(shop: Shop) -> Iterator[dict[str, Any]]:
            "event": "cancelled", "bound": True, "already_free": True}
     yield {**base, "help": True, "stars": 5, "low": False}
     yield {**base, "help": True, "skipped": True}
-    yield {**base, "away": {"told": False, "back": back}}
+    yield {**base, "away": {"told": False, "back": back}, "offline": {"holiday": back}}
     yield {**base, "away": {"told": True, "back": back}, "shop": shop.model_copy(
         update={"contacts": None})}
 

@@ -5,11 +5,12 @@ so every process follows it at once and it survives restarts. Three modes:
 
 - off: handoffs as ever;
 - holiday, until a date: a shopper handed over is told, once per conversation, that the
-  team is back on that day and that the bot helps meanwhile. Staff still get the topic, its
-  card and the message, and may answer (writing there takes the conversation over), but
-  the handoff does not silence the bot: nobody may answer for days. The mode ends by itself
-  when that day begins in the shop's zone (read from the clock at each handoff: no job
-  turns it off);
+  team is back on that day and that the bot helps meanwhile; where the bot would say "back
+  tomorrow at 10:00" (a greeting at night, the contacts), it says "on holiday until …".
+  Staff still get the topic, its card and the message, and may answer (writing there takes
+  the conversation over), but the handoff does not silence the bot: nobody may answer for
+  days. The mode ends by itself when that day begins in the shop's zone (read from the
+  clock where it is used: no job turns it off);
 - unanswered after N minutes: a handoff that no person answered in N minutes of working
   time gets one message saying the team is busy and will answer soon (a follow-up job,
   bot/domain/followups.py, so it survives restarts and runs in any process); staff are told
@@ -106,24 +107,28 @@ class Away:
 
     # -- a handoff ----------------------------------------------------------------------------
     async def tell(self, customer_id: int, replies: list[Reply]) -> list[Reply]:
-        """Replies that hand the shopper to a person, as the away mode words them: on holiday,
-        the handoff's wait hint gives way to the holiday, told once per conversation."""
+        """`replies` as the away mode words them. On holiday, "the team is back tomorrow at
+        10:00" (a greeting at night, the contacts) becomes "on holiday until …", and a
+        handoff's wait hint gives way to the holiday, told once per conversation."""
         at = next((i for i, r in enumerate(replies) if r.handoff), None)
-        if at is None:
-            return replies
+        if at is None and not any(r.context.get("offline") for r in replies):
+            return replies  # nothing here says when the team answers: no need to look
         mode = await self.mode()
         if mode.kind != "holiday" or mode.until is None:
             return replies
+        back = datetime.combine(mode.until, datetime.min.time(), tzinfo=self.shop().tz)
+        out = [replace(r, context={**r.context, "offline": {"holiday": back}})
+               if r.context.get("offline") else r for r in replies]
+        if at is None:
+            return out
         conversation = await self.store.conversation(customer_id)
         started = conversation.started_at if conversation else None
         first = await self.records.tell_once(
             customer_id, str(started.timestamp()) if started else "")
-        handoff = replies[at]
+        handoff = out[at]
         # "usually within a few minutes" and "back tomorrow at 10:00" are not true on holiday.
-        back = datetime.combine(mode.until, datetime.min.time(), tzinfo=self.shop().tz)
-        said = replace(handoff, context={**handoff.context,
-                                         "away": {"told": not first, "back": back}})
-        out = [*replies[:at], said, *replies[at + 1:]]
+        out[at] = replace(handoff, context={**handoff.context,
+                                            "away": {"told": not first, "back": back}})
         if first:
             out.insert(at + 1, Reply("away_holiday", {
                 "shop": self.shop(), "name": handoff.context.get("name", ""), "back": back}))

@@ -99,7 +99,7 @@ class Assistant:
         else:
             await self.store.note_message(customer.id, now)
         await self.store.seen(customer.id, now)
-        return [self.greeting(customer)]
+        return await self.away_words(customer, [self.greeting(customer)])
 
     async def message(self, customer: Customer, text: str, *, greet: bool = True) -> list[Reply]:
         """A shopper's words; `greet`: a new conversation opens with the greeting (not where
@@ -198,9 +198,10 @@ class Assistant:
         return Reply("handoff", context, handoff=reason)
 
     async def away_words(self, customer: Customer, replies: list[Reply]) -> list[Reply]:
-        """`replies` as the away mode words a handoff among them (bot/domain/away.py). Read
-        here, where a handoff is decided, rather than at each render."""
-        if self.away is None or not any(r.handoff for r in replies):
+        """`replies` as the away mode words them (bot/domain/away.py): a handoff, and "the
+        team is back at …". Read here, where they are decided, and only for those."""
+        if self.away is None or not any(r.handoff or r.context.get("offline")
+                                        for r in replies):
             return replies
         return await self.away.tell(customer.id, replies)
 
@@ -498,7 +499,7 @@ class Assistant:
             return await self.away_words(customer,
                                          [*replies, self.handoff(customer, "misunderstood")])
         replies.append(Reply("unsupported", self._base(customer)))
-        return replies
+        return await self.away_words(customer, replies)
 
     async def choose_language(self, customer: Customer, lang: Lang) -> list[Reply]:
         await self.store.set_language(customer.id, lang)
