@@ -21,8 +21,7 @@ async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | 
         # why, and that writing in the topic takes the conversation over.
         away = next((r.context.get("away") for r in replies if r.handoff), None)
         if away and not await desk.takeovers.holds(customer.id):
-            # Through the desk's queue of staff-chat posts, so it comes after the card and
-            # the shopper's message, and the shopper's update waits for no staff-chat slot.
-            desk._soon(customer.id, desk.notice(
-                customer.id, "staff/away_holiday", name=customer.first_name,
-                back=away["back"]))
+            # Through the desk's queue of staff-chat posts (as every notice), so it comes
+            # after the card, and the shopper's update waits for no staff-chat slot.
+            await desk.notice(customer.id, "staff/away_holiday", name=customer.first_name,
+                              back=away["back"])

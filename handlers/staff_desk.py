@@ -216,8 +216,7 @@ class StaffDesk:
         The conversation counts as resolved by whoever had it (else by `person`)."""
         handoff = await self.takeovers.get(customer_id)
         if not await self.takeovers.release(customer_id):
-            self._soon(customer_id, self.notice(customer_id, "staff/handed_back",
-                                                already=True, by=by))
+            await self.notice(customer_id, "staff/handed_back", already=True, by=by)
             return False
         helper = handoff.assignee or (person.id if person else None)
         if helper is not None:
@@ -239,7 +238,7 @@ class StaffDesk:
                                            customer.lang)
             except TelegramForbiddenError:
                 await self.customer_blocked(customer_id)
-        self._soon(customer_id, self._handed_back(customer_id, by))
+        await self._handed_back(customer_id, by)
         return True
 
     async def _handed_back(self, customer_id: int, by: str) -> None:
@@ -276,8 +275,7 @@ class StaffDesk:
     async def _idle_release(self, customer_id: int) -> None:
         if await self.takeovers.release(customer_id):
             minutes = int(self.idle_after.total_seconds() // 60)
-            await self._post_to(customer_id, self.texts.render(
-                "staff/idle", self.lang, minutes=minutes))
+            await self.notice(customer_id, "staff/idle", minutes=minutes)
             await self.refresh_card(customer_id)
 
     # -- copying --------------------------------------------------------------------------
@@ -286,7 +284,7 @@ class StaffDesk:
         the background, after what went before it (`_soon`)."""
         await self.takeovers.touch(customer.id, self.clock())
         if message.business_connection_id:
-            self._soon(customer.id, self.business_said(customer, "shopper", describe(message)))
+            await self.business_said(customer, "shopper", describe(message))
             return
 
         async def copy(ids: list[int]) -> None:
@@ -304,8 +302,11 @@ class StaffDesk:
 
     async def business_said(self, customer: Customer, who: str, text: str) -> None:
         """A message in the shop's business chat with the customer while its owner answers in
-        person (`who`: "owner" or "shopper"), in the customer's topic. Telegram copies
-        nothing out of a business chat, so the topic gets its words."""
+        person (`who`: "owner" or "shopper"), in the customer's topic (in the background).
+        Telegram copies nothing out of a business chat, so the topic gets its words."""
+        self._soon(customer.id, self._business_said(customer, who, text))
+
+    async def _business_said(self, customer: Customer, who: str, text: str) -> None:
         try:
             async with self._lock(customer.id):
                 topic, _ = await self._topic(customer)
@@ -317,7 +318,12 @@ class StaffDesk:
 
     async def paid_order(self, customer: Customer, order_id: str,
                          items: list[tuple[str, int]], total: Any, currency: str) -> None:
-        """An order the shopper paid in the chat: a card in their topic (opened for it)."""
+        """An order the shopper paid in the chat: a card in their topic (opened for it), in
+        the background."""
+        self._soon(customer.id, self._paid_order(customer, order_id, items, total, currency))
+
+    async def _paid_order(self, customer: Customer, order_id: str,
+                          items: list[tuple[str, int]], total: Any, currency: str) -> None:
         try:
             async with self._lock(customer.id):
                 topic, _ = await self._topic(customer)
@@ -340,8 +346,7 @@ class StaffDesk:
         if person is not None and handoff.with_staff and handoff.assignee not in (
                 None, person.id):
             if await self.takeovers.first_note(customer_id, person.id, handoff.assignee):
-                self._soon(customer_id, self._kept_as_note(customer_id, person,
-                                                           handoff.assignee))
+                await self._kept_as_note(customer_id, person, handoff.assignee)
             return
         if await self.takeovers.take(customer_id, "staff", now):
             log.info("staff took over the conversation with %s", customer_id)
@@ -355,7 +360,7 @@ class StaffDesk:
                                                    only_if_free=True)
             if taken:
                 await self.stats.person(person.id, "taken")
-                self._soon(customer_id, self.refresh_card(customer_id))
+                await self.refresh_card(customer_id)
         await self.store.remember(customer_id, "staff", describe(message), now)
         connection = await self._business_of(customer_id)
         if connection is not None:
@@ -403,14 +408,14 @@ class StaffDesk:
         handoff = await self.takeovers.get(customer_id)
         if person is not None and handoff.with_staff and handoff.assignee not in (
                 None, person.id):
-            self._soon(customer_id, self._kept_as_note(customer_id, person, handoff.assignee))
+            await self._kept_as_note(customer_id, person, handoff.assignee)
             return True
         await self.takeovers.take(customer_id, "staff", now)
         await self.takeovers.touch(customer_id, now)
         if person is not None and (await self.takeovers.assign(
                 customer_id, person.id, now, only_if_free=True))[0]:
             await self.stats.person(person.id, "taken")
-            self._soon(customer_id, self.refresh_card(customer_id))
+            await self.refresh_card(customer_id)
         text = self.texts.render(f"canned/{key}", customer.lang,
                                  shop=self.assistant.shop, name=customer.first_name)
         try:
@@ -421,8 +426,7 @@ class StaffDesk:
         except TelegramForbiddenError:
             await self.customer_blocked(customer_id)
             return True
-        self._soon(customer_id, self._post_to(customer_id, self.texts.render(
-            "staff/canned_sent", self.lang, key=key, text=plain(text))))
+        await self.notice(customer_id, "staff/canned_sent", key=key, text=plain(text))
         return True
 
     # -- assignment ---------------------------------------------------------------------------
@@ -440,7 +444,7 @@ class StaffDesk:
         if changed:
             await self.stats.person(person.id, "taken")
         previous = await self.takeovers.team.person(before) if before else None
-        self._soon(customer_id, self._assigned(customer_id, person, by, previous, changed))
+        await self._assigned(customer_id, person, by, previous, changed)
 
     async def _assigned(self, customer_id: int, person: Person, by: Person,
                         previous: Person | None, changed: bool) -> None:
@@ -506,8 +510,15 @@ class StaffDesk:
 
         if message.text is None and message.caption is None:
             return False  # a changed photo or file: Telegram lets no one but its sender swap it
+        if direction == "in":  # into the staff chat: in the background, as every post there
+            self._soon(customer_id, self._mirrored(self.outbox.send(call)))
+            return True
+        return await self._mirrored(call())
+
+    @staticmethod
+    async def _mirrored(edit: Awaitable[Any]) -> bool:
         try:
-            await (self.outbox.send(call) if direction == "in" else call())
+            await edit
         except TelegramBadRequest as exc:
             log.info("edit not mirrored: %s", exc.message)
             return False
@@ -516,7 +527,10 @@ class StaffDesk:
     # -- notices ------------------------------------------------------------------------------
     async def forgotten(self, topic: int | None) -> None:
         """A customer erased their data: staff are told where they talked, and the topic
-        loses the customer's name."""
+        loses the customer's name (in the background)."""
+        self._soon(0, self._forgotten(topic))
+
+    async def _forgotten(self, topic: int | None) -> None:
         text = self.texts.render("staff/forgotten", self.lang)
         try:
             await self.outbox.send(lambda: send_text(self.bot, self.chat_id, text, topic=topic))
@@ -530,11 +544,13 @@ class StaffDesk:
                     self.chat_id, topic, name=name))
 
     async def customer_blocked(self, customer_id: int) -> None:
-        await self._post_to(customer_id, self.texts.render("staff/blocked", self.lang))
+        await self.notice(customer_id, "staff/blocked")
 
     async def notice(self, customer_id: int, template: str, **context: Any) -> None:
-        """A line for staff in the customer's topic, in the staff's language."""
-        await self._post_to(customer_id, self.texts.render(template, self.lang, **context))
+        """A line for staff in the customer's topic, in the staff's language (in the
+        background, after what was asked for before)."""
+        self._soon(customer_id, self._post_to(
+            customer_id, self.texts.render(template, self.lang, **context)))
 
     async def answer_staff(self, text: str, topic: int | None = None) -> None:
         """The bot's answer to a staff command, where it was given: posted in the
@@ -682,7 +698,10 @@ class StaffDesk:
         return InlineKeyboardMarkup(inline_keyboard=[row])
 
     async def refresh_card(self, customer_id: int) -> None:
-        """After staff changed what the card shows (tags)."""
+        """After what the card shows changed (tags, who has it): edited in the background."""
+        self._soon(customer_id, self._refresh_card_of(customer_id))
+
+    async def _refresh_card_of(self, customer_id: int) -> None:
         customer = await self.store.customer(customer_id)
         if customer is not None:
             async with self._lock(customer_id):
@@ -690,8 +709,13 @@ class StaffDesk:
 
     async def return_request(self, customer: Customer, request: Any,
                              view: dict[str, Any]) -> None:
-        """A return or exchange request: into the customer's topic, with its photos and
-        buttons for its next status. The conversation stays with the bot until staff write."""
+        """A return or exchange request: into the customer's topic (in the background), with
+        its photos and buttons for its next status. The conversation stays with the bot
+        until staff write."""
+        self._soon(customer.id, self._return_request(customer, request, view))
+
+    async def _return_request(self, customer: Customer, request: Any,
+                              view: dict[str, Any]) -> None:
         text = self.texts.render("staff/return_card", self.lang, name=customer.first_name,
                                  **view)
         statuses = ("approved", "declined", "received",

@@ -312,6 +312,7 @@ async def test_an_idle_conversation_returns_to_the_bot(desk: Harness, api: FakeB
     await staff_says(desk, olga, topic_of(api, bob), "Hi Bob!")
     clock.advance(minutes=11)  # Ann's handoff is 31 minutes old, Bob's last message 11
     assert await desk.app.desk.sweep() == 1
+    await desk.app.desk.settled()  # the topic is told in the background
     assert "back with the bot" in in_topic(api, topic_of(api, ann))[-1]["text"]
     assert await desk.send(ann, "hello?")  # the bot answers Ann again
     assert not await desk.send(bob, "still there?")  # Bob is still with Olga
