@@ -27,7 +27,8 @@ class ShopperRecords:
                 k.tags(user_id), k.handoff(user_id), k.mirror(user_id),
                 k.flood(user_id), k.flood_notice(user_id), k.return_draft(user_id),
                 k.staff_member(user_id), k.orders(user_id), k.returns(user_id),
-                k.topic_lock(user_id), k.pace(f"chat:{user_id}"), k.cart(user_id)]
+                k.topic_lock(user_id), k.pace(f"chat:{user_id}"), k.cart(user_id),
+                k.staff_noted(user_id)]
 
     async def gather(self, user_id: int) -> dict[str, Any]:
         """What is kept about the shopper, as Redis holds it (times as Unix timestamps)."""
