@@ -8,6 +8,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,12 +18,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
+from bot import DEMO_SHOP
 from bot.app.config import Settings
 from bot.app.runtime import App
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from handlers.layer import create_app
 
 TOKEN = "123456:TEST-token"
+STAFF = -1001234567890  # the staff forum's chat id
+# Two shops of different trades, on which every feature of the desk is tested.
+TRADES = {trade: Path(DEMO_SHOP).parent / "shops" / f"{trade}_shop.yaml"
+          for trade in ("bike", "bakery")}
 MOSCOW = ZoneInfo("Europe/Moscow")  # the demo shop's time zone
 
 
@@ -221,6 +227,16 @@ async def make_shopbot(api: FakeBotAPI, prefix: str,
     yield make
     for harness in started:
         await harness.stop()
+
+
+async def staffed(api: FakeBotAPI, make_shopbot: Callable[..., Awaitable[Harness]],
+                  trade: str, owner: int) -> Harness:
+    """The bot of one of TRADES' shops, with a working staff forum and `owner` as admin."""
+    api.forum(STAFF)
+    bot = await make_shopbot(shop_file=TRADES[trade], staff_chat_id=STAFF,
+                             admin_ids=str(owner))
+    assert bot.app.desk is not None and bot.app.desk.ready
+    return bot
 
 
 @pytest.fixture

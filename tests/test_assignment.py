@@ -7,19 +7,16 @@ API, on two shops of different trades, with shoppers in the four languages."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
-from bot import DEMO_SHOP
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from bot.domain.takeover import Person
 from handlers.stats_report import summary
-from tests.conftest import FakeClock, Harness, texts_to
+from tests import conftest
+from tests.conftest import TRADES, FakeClock, Harness, texts_to
 from tests.test_staff import STAFF, in_topic, staff_says, topic_of
 
-SHOPS = Path(DEMO_SHOP).parent / "shops"
-TRADES = {"bike": SHOPS / "bike_shop.yaml", "bakery": SHOPS / "bakery_shop.yaml"}
 LANGS = ("en", "ru", "zh-hans", "zh-hant")
 OWNER = 5550001
 
@@ -27,11 +24,7 @@ MakeBot = Callable[..., Awaitable[Harness]]
 
 
 async def staffed(api: FakeBotAPI, make_shopbot: MakeBot, trade: str) -> Harness:
-    api.forum(STAFF)
-    bot = await make_shopbot(shop_file=TRADES[trade], staff_chat_id=STAFF,
-                             admin_ids=str(OWNER))
-    assert bot.app.desk is not None and bot.app.desk.ready
-    return bot
+    return await conftest.staffed(api, make_shopbot, trade, OWNER)
 
 
 def staff_render(bot: Harness, template: str, **context: object) -> str:

@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from babel.numbers import format_decimal
 
-from bot import DEMO_SHOP
 from bot.core.languages import BABEL_LOCALES
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from handlers.texts import plain
-from tests.conftest import FakeClock, Harness, queued, run_due
+from tests.conftest import TRADES, FakeClock, Harness, queued, run_due
 
-SHOPS = Path(DEMO_SHOP).parent / "shops"
-TRADES = {"bike": SHOPS / "bike_shop.yaml", "bakery": SHOPS / "bakery_shop.yaml"}
 OWNER = 5_550_101
 PROMO = "Spring sale: 10% off"
 

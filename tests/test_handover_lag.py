@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
-from bot import DEMO_SHOP
 from bot.devtools.fake_bot_api import Call, FakeBotAPI
-from tests.conftest import FakeClock, Harness
+from tests.conftest import TRADES, FakeClock, Harness
 from tests.test_staff import STAFF, in_topic, staff_says, topic_of
-
-SHOPS = Path(DEMO_SHOP).parent / "shops"
-TRADES = {"bike": SHOPS / "bike_shop.yaml", "bakery": SHOPS / "bakery_shop.yaml"}
 
 MakeBot = Callable[..., Awaitable[Harness]]
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import DEMO_SHOP
 from bot.core import overrides
 from bot.core.languages import LANGUAGES
 from bot.core.shop import ShopFileError, parse_shop
@@ -25,11 +24,10 @@ from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from handlers.__main__ import main as shopbot
 from handlers.layer import create_app
 from handlers.texts import plain
-from tests.conftest import FakeClock, Harness, settings_for, texts_to
+from tests import conftest
+from tests.conftest import TRADES, FakeClock, Harness, settings_for, texts_to
 from tests.test_staff import STAFF, staff_says, topic_of
 
-SHOPS = Path(DEMO_SHOP).parent / "shops"
-TRADES = {"bike": SHOPS / "bike_shop.yaml", "bakery": SHOPS / "bakery_shop.yaml"}
 OWNER = 5_550_202
 GREETING_RU = "Здравствуйте, {name}! Вы в «{shop}». Чем помочь?"
 DELIVERY = {"en": "{name}, we deliver within two days.",
@@ -45,11 +43,7 @@ def trade(request: pytest.FixtureRequest) -> str:
 
 
 async def staffed(api: FakeBotAPI, make_shopbot: MakeBot, trade: str) -> Harness:
-    api.forum(STAFF)
-    bot = await make_shopbot(shop_file=TRADES[trade], staff_chat_id=STAFF,
-                             admin_ids=str(OWNER))
-    assert bot.app.desk is not None and bot.app.desk.ready
-    return bot
+    return await conftest.staffed(api, make_shopbot, trade, OWNER)
 
 
 class Owner:

@@ -17,10 +17,8 @@ from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from bot.domain import actions
 from handlers.callback_data import pack
 from handlers.payments import minor
-from tests.conftest import Harness
+from tests.conftest import TRADES, Harness
 
-SHOPS = Path(DEMO_SHOP).parent / "shops"
-TRADES = {"bike": SHOPS / "bike_shop.yaml", "bakery": SHOPS / "bakery_shop.yaml"}
 LANGS = ("en", "ru", "zh-hans", "zh-hant")
 TOKEN = "284685063:TEST:provider-token"
 

@@ -16,9 +16,8 @@ from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from bot.domain.takeover import Handoff
 from handlers.layer import create_app
 from handlers.staff_desk import Albums
-from tests.conftest import FakeClock, Harness, settings_for, texts_to
+from tests.conftest import STAFF, FakeClock, Harness, settings_for, texts_to
 
-STAFF = -1001234567890
 OWNER = 5550001
 
 

@@ -18,6 +18,12 @@ from bot.storage.store import Store
 COUNTERS = ("conversations", "handoffs", "followups", "broadcasts", "broadcast_messages")
 
 
+def average(ratings: dict[int, int]) -> float | None:
+    """The average of star ratings (stars → how many), None when there are none."""
+    count = sum(ratings.values())
+    return sum(stars * n for stars, n in ratings.items()) / count if count else None
+
+
 PERSON_COUNTERS = ("taken", "replies", "reply_seconds", "resolved", "resolve_seconds")
 
 
@@ -49,8 +55,7 @@ class Person:
 
     @property
     def help_average(self) -> float | None:
-        count = self.help_rated
-        return sum(s * n for s, n in self.help_ratings.items()) / count if count else None
+        return average(self.help_ratings)
 
     def add(self, other: Person) -> None:
         for name in PERSON_COUNTERS:
@@ -83,8 +88,7 @@ class Day:
 
     @property
     def satisfaction(self) -> float | None:
-        count = sum(self.ratings.values())
-        return sum(s * n for s, n in self.ratings.items()) / count if count else None
+        return average(self.ratings)
 
     @property
     def help_rated(self) -> int:
@@ -93,8 +97,7 @@ class Day:
     @property
     def help_average(self) -> float | None:
         """The average stars staff's help got, None when no one rated it."""
-        count = self.help_rated
-        return sum(s * n for s, n in self.help_ratings.items()) / count if count else None
+        return average(self.help_ratings)
 
     @property
     def first_reply(self) -> float | None:
