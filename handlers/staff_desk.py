@@ -411,6 +411,10 @@ class StaffDesk:
             await self._kept_as_note(customer_id, person, handoff.assignee)
             return True
         await self.takeovers.take(customer_id, "staff", now)
+        waited = await self.takeovers.first_reply(customer_id, now)  # a reply, as any
+        if waited is not None:
+            await self.stats.first_reply(waited.total_seconds(),
+                                         person.id if person else None)
         await self.takeovers.touch(customer_id, now)
         if person is not None and (await self.takeovers.assign(
                 customer_id, person.id, now, only_if_free=True))[0]:
@@ -426,6 +430,9 @@ class StaffDesk:
         except TelegramForbiddenError:
             await self.customer_blocked(customer_id)
             return True
+        # Said by staff, as any answer: on the card's last lines, and an answer to the
+        # away mode's "nobody answered" check.
+        await self.store.remember(customer_id, "staff", plain(text), now)
         await self.notice(customer_id, "staff/canned_sent", key=key, text=plain(text))
         return True
 

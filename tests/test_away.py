@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import DEMO_SHOP, LOCALES_DIR, TEMPLATES_DIR
+from bot import LOCALES_DIR, TEMPLATES_DIR
 from bot.core import overrides
 from bot.core.shop import load_shop
 from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
@@ -23,11 +23,10 @@ from bot.domain.away import read_date
 from handlers.i18n import load_catalogues
 from handlers.layer import create_app
 from handlers.texts import Texts
-from tests.conftest import FakeClock, Harness, queued, run_due, settings_for, texts_to
+from tests import conftest
+from tests.conftest import TRADES, FakeClock, Harness, queued, run_due, settings_for, texts_to
 from tests.test_staff import STAFF, in_topic, staff_says, topic_of
 
-SHOPS = Path(DEMO_SHOP).parent / "shops"
-TRADES = {"bike": SHOPS / "bike_shop.yaml", "bakery": SHOPS / "bakery_shop.yaml"}
 LANGS = ("en", "ru", "zh-hans", "zh-hant")
 OWNER = 5550001
 
@@ -35,11 +34,7 @@ MakeBot = Callable[..., Awaitable[Harness]]
 
 
 async def staffed(api: FakeBotAPI, make_shopbot: MakeBot, trade: str) -> Harness:
-    api.forum(STAFF)
-    bot = await make_shopbot(shop_file=TRADES[trade], staff_chat_id=STAFF,
-                             admin_ids=str(OWNER))
-    assert bot.app.desk is not None and bot.app.desk.ready
-    return bot
+    return await conftest.staffed(api, make_shopbot, trade, OWNER)
 
 
 def owner_of(api: FakeBotAPI) -> Shopper:
@@ -211,7 +206,12 @@ async def test_nobody_answering_in_time_brings_one_busy_message_and_a_word_to_st
     await bot.send(chen, "/start")
     await ask_person(bot, chen)
     await staff_says(bot, olga, topic_of(api, chen), "/done")
-    before = {s.id: len(api.sent_to(s.id)) for s in (ann, bob, chen)}
+    # Dana gets a quick reply (/reply wait): an answer too.
+    dana = api.new_shopper(first_name="Dana", language_code="ru")
+    await bot.send(dana, "/start")
+    await ask_person(bot, dana)
+    await staff_says(bot, olga, topic_of(api, dana), "/reply wait")
+    before = {s.id: len(api.sent_to(s.id)) for s in (ann, bob, chen, dana)}
 
     await run_due(bot.app)
     busy = render(bot, "away_unanswered", "zh-hans", name="Ann")
@@ -220,6 +220,7 @@ async def test_nobody_answering_in_time_brings_one_busy_message_and_a_word_to_st
         bot, "staff/away_unanswered", name="Ann", minutes=10)
     assert len(api.sent_to(bob.id)) == before[bob.id]  # answered in time: nothing
     assert len(api.sent_to(chen.id)) == before[chen.id]  # back with the bot: nothing
+    assert len(api.sent_to(dana.id)) == before[dana.id]  # a quick reply answered her
     # Once: the job does not run again, nor send again if it is retried (a worker died).
     await run_due(bot.app)
     assert bot.app.followups.away is not None
