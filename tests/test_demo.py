@@ -197,6 +197,12 @@ async def test_a_handover_to_staff_and_their_reply_in_the_shoppers_chat(page: Pa
     await expect(topic).to_contain_text("Hana Needs", timeout=WAIT)
     await expect(page.locator("#staff-chat")).to_contain_text("I want to talk to a person",
                                                               timeout=WAIT)
+    # One card carries why and the buttons, under the bubble: Sam takes the conversation.
+    card = page.locator("#staff-chat .msg.in", has_text="Last messages").last
+    await expect(card).to_contain_text("asks to talk to a person")
+    await card.locator(".buttons button", has_text="I'll take it").click()
+    await expect(card).to_contain_text(re.compile(r"Sam.* has this conversation"), timeout=WAIT)
+    await expect(card.locator(".buttons button", has_text="I'll take it")).to_have_count(0)
     await say(page, "staff", "Hello Hana, Sam here. How can I help?")
     reply = bot_says(page, "shopper", "Sam here")
     await expect(reply).to_be_visible(timeout=WAIT)
@@ -547,6 +553,7 @@ async def test_at_phone_width_each_pane_is_a_tab_and_works(phone: Page) -> None:
     time = (await asked.locator(".meta").text_content() or "").strip()
     assert re.fullmatch(r"\d{2}:\d{2}", time), time
     await expect(card).to_contain_text(f"{time} 👤 I want to talk to a person")
+    await buttons_are_under_the_bubble(card)  # I'll take it, Done
     await say(page, "staff", "Hello Mia, Sam here.")
     await expect(page.locator("#tab-shopper")).to_have_class(re.compile(r"\bunread\b"),
                                                              timeout=WAIT)
