@@ -24,11 +24,26 @@ def average(ratings: dict[int, int]) -> float | None:
     return sum(stars * n for stars, n in ratings.items()) / count if count else None
 
 
+class RatedHelp:
+    """The ratings shoppers gave a person's help (`help_ratings`, stars → count)."""
+
+    help_ratings: dict[int, int]
+
+    @property
+    def help_rated(self) -> int:
+        return sum(self.help_ratings.values())
+
+    @property
+    def help_average(self) -> float | None:
+        """The average stars, None when no one rated it."""
+        return average(self.help_ratings)
+
+
 PERSON_COUNTERS = ("taken", "replies", "reply_seconds", "resolved", "resolve_seconds")
 
 
 @dataclass
-class Person:
+class Person(RatedHelp):
     """One staff member's figures: counted under `person:<user id>:<counter>` in the day."""
 
     taken: int = 0  # conversations they took (/take, /pass to them, first to answer)
@@ -49,14 +64,6 @@ class Person:
         """The average time from taking a conversation to handing it back, in seconds."""
         return self.resolve_seconds / self.resolved if self.resolved else None
 
-    @property
-    def help_rated(self) -> int:
-        return sum(self.help_ratings.values())
-
-    @property
-    def help_average(self) -> float | None:
-        return average(self.help_ratings)
-
     def add(self, other: Person) -> None:
         for name in PERSON_COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -65,7 +72,7 @@ class Person:
 
 
 @dataclass
-class Day:
+class Day(RatedHelp):
     day: date
     conversations: int = 0
     handoffs: int = 0  # conversations a person took over
@@ -89,15 +96,6 @@ class Day:
     @property
     def satisfaction(self) -> float | None:
         return average(self.ratings)
-
-    @property
-    def help_rated(self) -> int:
-        return sum(self.help_ratings.values())
-
-    @property
-    def help_average(self) -> float | None:
-        """The average stars staff's help got, None when no one rated it."""
-        return average(self.help_ratings)
 
     @property
     def first_reply(self) -> float | None:
