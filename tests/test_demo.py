@@ -318,6 +318,24 @@ async def confirm_if_asked(page: Page, sent: Locator) -> None:
         await confirm.click()
 
 
+async def test_the_owner_words_the_greeting_from_the_page(page: Page) -> None:
+    """An owner's first day starts in the demo: /texts, a message, a language, a preview
+    (the birthday greeting: on the list's first page)."""
+    await page.locator("#owner-pane .quick button", has_text="/texts").click()
+    await page.locator("#owner-chat .msg.in .buttons button", has_text="birthday").last.click()
+    await bot_says(page, "owner", "{name}").locator(
+        ".buttons button", has_text="English").click()
+    await say(page, "owner", "Hi {name}, lovely to see you at {shop}!")
+    await expect(bot_says(page, "owner", "Hi Olivia, lovely to see you at")).to_be_visible(
+        timeout=WAIT)
+    await page.locator("#owner-chat .msg.in .buttons button", has_text="Cancel").last.click()
+    for command in ("/replies", "/away"):
+        before = await page.locator("#owner-chat .msg.in").count()
+        await page.locator("#owner-pane .quick button", has_text=command).click()
+        await expect(page.locator("#owner-chat .msg.in")).to_have_count(before + 1,
+                                                                      timeout=WAIT)
+
+
 async def test_the_owner_reads_stats_with_the_chart(page: Page) -> None:
     await page.locator("#owner-pane .quick button", has_text="/stats").click()
     chart = page.locator("#owner-chat .msg.in img.photo").last
