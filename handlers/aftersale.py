@@ -74,11 +74,9 @@ async def rate(query: CallbackQuery, callback_data: RateData, aftersale: AfterSa
         await stale(query, customer, texts)
         return
     await query.answer()
-    await send(query.message, await assistant.away_words(customer, [reply]), texts,
-               customer.lang)
-    if reply.handoff and staff_ready(desk):
-        await desk.hand_over(customer, reply.handoff, detail={"order": order_id,
-                                                             "stars": stars})
+    replies = await assistant.away_words(customer, [reply])
+    await send(query.message, replies, texts, customer.lang)
+    await hand_over(replies, customer, desk, detail={"order": order_id, "stars": stars})
 
 
 async def rate_help(query: CallbackQuery, callback_data: RateHelpData, aftersale: AfterSale,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import Message
 
 from bot.domain.replies import Reply
@@ -11,12 +13,14 @@ from handlers.staff_desk import StaffDesk
 
 
 async def hand_over(replies: list[Reply], customer: Customer, desk: StaffDesk | None,
-                    message: Message | None = None) -> None:
+                    message: Message | None = None,
+                    detail: dict[str, Any] | None = None) -> None:
     """After the shopper was told a colleague will answer: open their topic for staff, and
-    put there the message that asked for a person, so staff can answer it."""
+    put there the message that asked for a person, so staff can answer it. `detail`: what
+    the card says of the reason (the order rated low)."""
     wanted = [r.handoff for r in replies if r.handoff]
     if wanted and staff_ready(desk):
-        await desk.hand_over(customer, wanted[0], message=message)
+        await desk.hand_over(customer, wanted[0], detail=detail, message=message)
         # On holiday (bot/domain/away.py) the handoff left the bot answering: staff are told
         # why, and that writing in the topic takes the conversation over.
         away = next((r.context.get("away") for r in replies if r.handoff), None)

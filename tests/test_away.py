@@ -20,6 +20,7 @@ from bot.core import overrides
 from bot.core.shop import load_shop
 from bot.devtools.fake_bot_api import FakeBotAPI, Shopper
 from bot.domain.away import read_date
+from bot.domain.orders import OrderEventIn
 from handlers.i18n import load_catalogues
 from handlers.layer import create_app
 from handlers.texts import Texts
@@ -140,6 +141,26 @@ async def test_a_holiday_is_told_once_per_conversation_in_each_language_and_ends
     assert render(bot, "away_holiday", "ru", name="Boris", back=back) not in said
     assert bot.app.desk is not None and await bot.app.desk.holds(boris.id)
     assert await owner_says(bot, owner, "/away") == [mode_text(bot, "away/menu", "off")]
+
+
+@pytest.mark.parametrize("trade", sorted(TRADES))
+async def test_a_low_rating_on_holiday_tells_the_shopper_and_staff(
+        api: FakeBotAPI, make_shopbot: MakeBot, trade: str) -> None:
+    """A low rating after delivery hands over too: on holiday, staff hear why the bot goes
+    on answering, as for any handoff."""
+    bot = await staffed(api, make_shopbot, trade)
+    await set_holiday(bot, owner_of(api), "3 January")
+    back = local_day(bot, date(2027, 1, 3))
+    ann = api.new_shopper(first_name="Ann", language_code="zh-hant")
+    await bot.send(ann, "/start")
+    product = bot.app.shop.products[0]
+    await bot.app.orders.report(OrderEventIn.model_validate({
+        "order_id": "1045", "event": "created", "customer_id": ann.id,
+        "items": [{"product": product.id, "quantity": 1}]}))
+    said = texts_to(await bot.press(ann, "rate:1045:2"), ann.id)
+    assert said[-1].endswith(render(bot, "away_holiday", "zh-hant", name="Ann", back=back))
+    topic = in_topic(api, topic_of(api, ann))
+    assert topic[-1]["text"] == staff_render(bot, "staff/away_holiday", name="Ann", back=back)
 
 
 async def test_a_new_conversation_is_told_again_and_the_text_path_too(
