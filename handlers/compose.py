@@ -118,9 +118,7 @@ async def got_time(message: Message, state: FSMContext, texts: Texts, assistant:
     at = _when(message.text or "", assistant)
     data = await state.get_data()
     if at is None:
-        asked = await _ask_time(message, texts, lang, wrong=True)
-        data["confirm"] = {"message": asked.message_id}  # its "Back to the draft" works now
-        await state.set_data(data)
+        await _ask_time(message, state, data, texts, lang, wrong=True)
         return
     await _confirm(message, state, data, texts, lang, broadcasts, at)
 
@@ -199,10 +197,7 @@ async def press(query: CallbackQuery, callback_data: ComposeData | ComposePickDa
         return
     elif what == "later":
         await _drop(message)
-        await state.set_state(Compose.when)
-        asked = await _ask_time(message, texts, lang, wrong=False)
-        data["confirm"] = {"message": asked.message_id}
-        await state.set_data(data)
+        await _ask_time(message, state, data, texts, lang, wrong=False)
         return
     elif what == "drop":
         await state.set_state(None)
@@ -260,10 +255,16 @@ async def _drop(message: Message) -> None:
         log.info("composer buttons of %s not dropped: %s", message.message_id, exc.message)
 
 
-async def _ask_time(message: Message, texts: Texts, lang: Lang, *, wrong: bool) -> Message:
+async def _ask_time(message: Message, state: FSMContext, data: dict[str, Any], texts: Texts,
+                    lang: Lang, *, wrong: bool) -> None:
+    """When to send it (again, `wrong`: the time given could not be used). The draft
+    remembers the question, so its "Back to the draft" works."""
     back = InlineKeyboardMarkup(inline_keyboard=[
         [_button(texts, lang, "compose_back", ComposeData(what="back"))]])
-    return await say(message, texts, "compose/ask_time", lang, wrong=wrong, markup=back)
+    asked = await say(message, texts, "compose/ask_time", lang, wrong=wrong, markup=back)
+    await state.set_state(Compose.when)
+    data["confirm"] = {"message": asked.message_id}
+    await state.set_data(data)
 
 
 async def _confirm(message: Message, state: FSMContext, data: dict[str, Any], texts: Texts,
@@ -330,10 +331,7 @@ async def _send(message: Message, state: FSMContext, data: dict[str, Any], texts
     if at is not None and at <= broadcasts.clock():
         # Confirmed after its time: it would go at once, which is not what was asked.
         await _drop(message)
-        await state.set_state(Compose.when)
-        asked = await _ask_time(message, texts, lang, wrong=True)
-        data["confirm"] = {"message": asked.message_id}
-        await state.set_data(data)
+        await _ask_time(message, state, data, texts, lang, wrong=True)
         return
     request.at = at
     # Spent before the broadcast is made: a second press of the confirmation, or a press on
