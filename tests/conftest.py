@@ -192,6 +192,27 @@ class Harness:
         return await self.feed(self.api.callback_update(shopper, data))
 
 
+def messages_to(calls: list[Call], chat: int) -> list[Call]:
+    """The texts the bot sent to `chat` among `calls`, that went."""
+    return [c for c in calls if c.method == "sendMessage" and c.chat_id == chat and c.ok]
+
+
+def sent_ids(calls: list[Call], chat: int) -> list[int]:
+    """The ids of those messages."""
+    return [c.result["message_id"] for c in messages_to(calls, chat)]
+
+
+def said_to(calls: list[Call], chat: int) -> list[str]:
+    return [c.params["text"] for c in messages_to(calls, chat)]
+
+
+def last_buttons(calls: list[Call], chat: int) -> list[tuple[str, str]]:
+    """The buttons of the last of those messages: label and data."""
+    [*_, last] = messages_to(calls, chat)
+    markup = last.params.get("reply_markup") or {"inline_keyboard": []}
+    return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
 def texts_to(calls: list[Call], chat_id: int) -> list[str]:
     return [
         str(call.params.get("text") or call.params.get("caption") or "")

@@ -67,6 +67,13 @@ def copied_to(api: FakeBotAPI, shopper: Shopper) -> list[Call]:
     return [c for c in api.sent_to(shopper.id) if c.method.startswith("copyMessage")]
 
 
+async def asks_for_a_person(bot: Harness, shopper: Shopper) -> int:
+    """The shopper starts and presses *Ask a person*: their topic."""
+    await bot.send(shopper, "/start")
+    await bot.press(shopper, "person")
+    return topic_of(bot.api, shopper)
+
+
 async def team(bot: Harness, api: FakeBotAPI) -> tuple[Shopper, Shopper]:
     """Olga and Ivan, staff, both on duty (said in the group's General topic)."""
     olga = api.new_shopper(first_name="Olga", username="olga_k", language_code="ru")
@@ -83,9 +90,7 @@ async def test_a_handoff_calls_the_staff_on_duty_and_take_assigns_it(
     bot = await staffed(api, make_shopbot, trade)
     olga, ivan = await team(bot, api)
     ann = api.new_shopper(first_name="Ann", language_code=lang)
-    await bot.send(ann, "/start")
-    await bot.press(ann, "person")
-    topic = topic_of(api, ann)
+    topic = await asks_for_a_person(bot, ann)
     card = in_topic(api, topic)[0]
     # One card: why, who is on duty (called by name, so Telegram tells them), the buttons.
     assert said(bot, "🔔 %(name)s pressed “Ask a person”.", name="Ann") in card["text"]
@@ -124,9 +129,7 @@ async def test_pass_hands_a_conversation_on_and_take_takes_it_over(
     bot = await staffed(api, make_shopbot, trade)
     olga, ivan = await team(bot, api)
     boris = api.new_shopper(first_name="Борис", language_code="ru")
-    await bot.send(boris, "/start")
-    await bot.press(boris, "person")
-    topic = topic_of(api, boris)
+    topic = await asks_for_a_person(bot, boris)
     await staff_says(bot, ivan, topic, "Good afternoon!")  # the first to answer has it
     card = in_topic(api, topic)[0]
     assert has_it(bot, "Ivan") in api.messages[(STAFF, card["message_id"])]["text"]
@@ -180,9 +183,7 @@ async def test_duty_is_said_and_without_anyone_on_duty_everyone_is_offered(
         plain_of(bot, "staff/duty", person=me, on=False, on_duty=[]),
         plain_of(bot, "staff/duty", person=me, on=None, on_duty=[])]
     chen = api.new_shopper(first_name="Chen", language_code="zh-hans")
-    await bot.send(chen, "/start")
-    await bot.press(chen, "person")
-    card = in_topic(api, topic_of(api, chen))[0]
+    card = in_topic(api, await asks_for_a_person(bot, chen))[0]
     assert said(bot, "Nobody has taken it yet: take it with the button or /take, or just "
                 "answer.") in card["text"]
     assert not mentions(card)
@@ -195,9 +196,7 @@ async def test_stats_give_each_persons_figures(
     olga, ivan = await team(bot, api)
     # Ann: Olga takes her at once, answers 2 minutes after the handoff, hands back at 10.
     ann = api.new_shopper(first_name="Ann", language_code="en")
-    await bot.send(ann, "/start")
-    await bot.press(ann, "person")
-    topic = topic_of(api, ann)
+    topic = await asks_for_a_person(bot, ann)
     await staff_says(bot, olga, topic, "/take")
     clock.advance(minutes=2)
     await staff_says(bot, olga, topic, "Hi Ann!")
@@ -209,10 +208,9 @@ async def test_stats_give_each_persons_figures(
     await bot.press(ann, ask.rsplit(":", 1)[0] + ":4")
     # Mei: Ivan answers after 4 minutes; the conversation is still his.
     mei = api.new_shopper(first_name="Mei", language_code="zh-hant")
-    await bot.send(mei, "/start")
-    await bot.press(mei, "person")
+    mei_topic = await asks_for_a_person(bot, mei)
     clock.advance(minutes=4)
-    await staff_says(bot, ivan, topic_of(api, mei), "您好！")
+    await staff_says(bot, ivan, mei_topic, "您好！")
 
     days = await bot.app.followups.stats.days(14)
     figures = summary(days)

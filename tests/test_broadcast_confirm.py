@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -15,7 +16,16 @@ from babel.numbers import format_decimal
 from bot.core.languages import BABEL_LOCALES
 from bot.devtools.fake_bot_api import Call, FakeBotAPI, Shopper
 from handlers.texts import plain
-from tests.conftest import TRADES, FakeClock, Harness, queued, run_due
+from tests.conftest import (
+    TRADES,
+    FakeClock,
+    Harness,
+    last_buttons,
+    queued,
+    run_due,
+    said_to,
+    sent_ids,
+)
 
 OWNER = 5_550_101
 PROMO = "Spring sale: 10% off"
@@ -65,22 +75,10 @@ class Owner:
         return await self.bot.app.followups.sender.broadcasts.recent()
 
 
-def sent(calls: list[Call]) -> list[int]:
-    """The ids of the messages sent to the owner."""
-    return [c.result["message_id"] for c in calls
-            if c.method == "sendMessage" and c.chat_id == OWNER and c.ok]
-
-
-def said(calls: list[Call]) -> list[str]:
-    return [c.params["text"] for c in calls
-            if c.method == "sendMessage" and c.chat_id == OWNER and c.ok]
-
-
-def buttons(calls: list[Call]) -> list[tuple[str, str]]:
-    """The last message's buttons: label and data."""
-    [*_, last] = [c for c in calls if c.method == "sendMessage" and c.chat_id == OWNER]
-    return [(b["text"], b["callback_data"]) for row in last.params["reply_markup"]
-            ["inline_keyboard"] for b in row]
+# What the owner was sent.
+sent = partial(sent_ids, chat=OWNER)
+said = partial(said_to, chat=OWNER)
+buttons = partial(last_buttons, chat=OWNER)
 
 
 def toasts(calls: list[Call]) -> list[str]:

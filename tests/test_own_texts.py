@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,16 @@ from handlers.__main__ import main as shopbot
 from handlers.layer import create_app
 from handlers.texts import plain
 from tests import conftest
-from tests.conftest import TRADES, FakeClock, Harness, settings_for, texts_to
+from tests.conftest import (
+    TRADES,
+    FakeClock,
+    Harness,
+    last_buttons,
+    said_to,
+    sent_ids,
+    settings_for,
+    texts_to,
+)
 from tests.test_staff import STAFF, staff_says, topic_of
 
 OWNER = 5_550_202
@@ -101,21 +111,10 @@ def braced(name: str) -> list[str]:
     return ["{" + p + "}" for p in overrides.takes(name)]
 
 
-def sent(calls: list[Call]) -> list[int]:
-    return [c.result["message_id"] for c in calls
-            if c.method == "sendMessage" and c.chat_id == OWNER and c.ok]
-
-
-def said(calls: list[Call]) -> list[str]:
-    return [c.params["text"] for c in calls
-            if c.method == "sendMessage" and c.chat_id == OWNER and c.ok]
-
-
-def buttons(calls: list[Call]) -> list[tuple[str, str]]:
-    """The last message's buttons: label and data."""
-    [*_, last] = [c for c in calls if c.method == "sendMessage" and c.chat_id == OWNER]
-    markup = last.params.get("reply_markup") or {"inline_keyboard": []}
-    return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+# What the owner was sent.
+sent = partial(sent_ids, chat=OWNER)
+said = partial(said_to, chat=OWNER)
+buttons = partial(last_buttons, chat=OWNER)
 
 
 def edit_button(api: FakeBotAPI, view: int, lang: str) -> str:
