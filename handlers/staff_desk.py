@@ -342,25 +342,12 @@ class StaffDesk:
         if customer is None:
             return
         now = self.clock()
-        handoff = await self.takeovers.get(customer_id)
-        if person is not None and handoff.with_staff and handoff.assignee not in (
-                None, person.id):
-            if await self.takeovers.first_note(customer_id, person.id, handoff.assignee):
-                await self._kept_as_note(customer_id, person, handoff.assignee)
+        holder = await self._answering(customer_id, person, now)
+        if holder is not None:
+            if person is not None and await self.takeovers.first_note(
+                    customer_id, person.id, holder):
+                await self._kept_as_note(customer_id, person, holder)
             return
-        if await self.takeovers.take(customer_id, "staff", now):
-            log.info("staff took over the conversation with %s", customer_id)
-        waited = await self.takeovers.first_reply(customer_id, now)
-        if waited is not None:
-            await self.stats.first_reply(waited.total_seconds(),
-                                         person.id if person else None)
-        await self.takeovers.touch(customer_id, now)
-        if person is not None:
-            taken, _ = await self.takeovers.assign(customer_id, person.id, now,
-                                                   only_if_free=True)
-            if taken:
-                await self.stats.person(person.id, "taken")
-                await self.refresh_card(customer_id)
         await self.store.remember(customer_id, "staff", describe(message), now)
         connection = await self._business_of(customer_id)
         if connection is not None:
@@ -376,6 +363,29 @@ class StaffDesk:
             await self.takeovers.mirror(customer_id, "out", list(zip(ids, copies, strict=False)))
 
         await self._copy_grouped(("out", customer_id), message, copy)
+
+    async def _answering(self, customer_id: int, person: Person | None,
+                         now: datetime) -> int | None:
+        """`person` answers the customer (a message, a quick reply): the colleague who has
+        the conversation instead, if one does (the answer is then a note); else None, and
+        it counts: a person holds the conversation, the first reply is timed, the idle
+        clock starts again, and a conversation no one had is theirs."""
+        handoff = await self.takeovers.get(customer_id)
+        if person is not None and handoff.with_staff and handoff.assignee not in (
+                None, person.id):
+            return handoff.assignee
+        if await self.takeovers.take(customer_id, "staff", now):
+            log.info("staff took over the conversation with %s", customer_id)
+        waited = await self.takeovers.first_reply(customer_id, now)
+        if waited is not None:
+            await self.stats.first_reply(waited.total_seconds(),
+                                         person.id if person else None)
+        await self.takeovers.touch(customer_id, now)
+        if person is not None and (await self.takeovers.assign(
+                customer_id, person.id, now, only_if_free=True))[0]:
+            await self.stats.person(person.id, "taken")
+            await self.refresh_card(customer_id)
+        return None
 
     async def _to_business(self, customer_id: int, connection: Connection,
                            message: Message) -> None:
@@ -405,21 +415,10 @@ class StaffDesk:
         if customer is None or key not in self.canned_keys():
             return False
         now = self.clock()
-        handoff = await self.takeovers.get(customer_id)
-        if person is not None and handoff.with_staff and handoff.assignee not in (
-                None, person.id):
-            await self._kept_as_note(customer_id, person, handoff.assignee)
+        holder = await self._answering(customer_id, person, now)
+        if holder is not None and person is not None:
+            await self._kept_as_note(customer_id, person, holder)
             return True
-        await self.takeovers.take(customer_id, "staff", now)
-        waited = await self.takeovers.first_reply(customer_id, now)  # a reply, as any
-        if waited is not None:
-            await self.stats.first_reply(waited.total_seconds(),
-                                         person.id if person else None)
-        await self.takeovers.touch(customer_id, now)
-        if person is not None and (await self.takeovers.assign(
-                customer_id, person.id, now, only_if_free=True))[0]:
-            await self.stats.person(person.id, "taken")
-            await self.refresh_card(customer_id)
         text = self.texts.render(f"canned/{key}", customer.lang,
                                  shop=self.assistant.shop, name=customer.first_name)
         try:
